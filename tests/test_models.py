@@ -1,0 +1,90 @@
+import pytest
+import torch
+
+from vae.config import PRESETS, ConfigError, ModelConfig, preset
+from vae.models import build_model, count_parameters
+
+EXPRESSIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+
+
+def forward(config: ModelConfig, batch: int = 2):
+    model = build_model(config)
+    x = torch.rand(batch, config.channels, config.image_size, config.image_size) * 2 - 1
+    labels = torch.arange(batch) % max(len(config.expressions), 1)
+    return model, model(x, labels if config.kind == "multi" else None)
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+@pytest.mark.parametrize("kind", ["vae", "ae", "multi"])
+def test_every_preset_and_kind_has_the_right_shapes(name: str, kind: str) -> None:
+    config = preset(name, kind=kind, expressions=EXPRESSIONS if kind == "multi" else ())
+    model, out = forward(config)
+    assert out.recon.shape == (2, config.channels, config.image_size, config.image_size)
+    assert out.mu.shape == out.z.shape == (2, config.latent_dim)
+    assert (out.logvar is None) == (kind == "ae")
+    assert out.recon.abs().max() <= 1.0, "tanh output must stay in [-1, 1]"
+    z = torch.randn(3, config.latent_dim)
+    decoded = model.decode(z, 0) if kind == "multi" else model.decode(z)
+    assert decoded.shape == (3, config.channels, config.image_size, config.image_size)
+
+
+@pytest.mark.parametrize(("size", "channels"), [(48, 1), (64, 3), (128, 3)])
+def test_image_sizes_and_channels(size: int, channels: int) -> None:
+    widths = (32, 64, 128, 256, 256)[: {48: 4, 64: 4, 128: 5}[size]]
+    _, out = forward(ModelConfig(image_size=size, channels=channels, widths=widths, latent_dim=16))
+    assert out.recon.shape == (2, channels, size, size)
+
+
+def test_cpu_preset_is_about_three_million_parameters() -> None:
+    assert 2.5e6 < count_parameters(build_model(PRESETS["cpu"])) < 3.5e6
+
+
+def test_simpsons_preset_is_the_seed_architecture() -> None:
+    config = PRESETS["simpsons"]
+    assert (config.image_size, config.widths, config.latent_dim) == (128, (128, 256, 512, 1024, 2048), 512)
+
+
+def test_encoder_downsamples_with_4x4_stride_2_convolutions_and_batchnorm() -> None:
+    model = build_model(PRESETS["cpu"])
+    convs = [m for m in model.encoder.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert all(c.kernel_size == (4, 4) and c.stride == (2, 2) for c in convs)
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in model.encoder.modules()) == len(convs)
+
+
+@pytest.mark.parametrize("sharing", ["none", "trunk"])
+def test_multi_decoder_decodes_one_code_through_every_expression(sharing: str) -> None:
+    config = ModelConfig(
+        kind="multi",
+        image_size=48,
+        channels=1,
+        latent_dim=16,
+        expressions=EXPRESSIONS,
+        decoder_sharing=sharing,
+    )
+    model = build_model(config).eval()
+    z = torch.randn(4, 16)
+    every = model.decode_all(z)
+    assert every.shape == (4, 7, 1, 48, 48)
+    assert torch.allclose(every[:, 3], model.decode(z, "happy"), atol=1e-6)
+    mixed = model.decode(z, torch.tensor([0, 3, 5, 6]))
+    assert torch.allclose(mixed[1], every[1, 3], atol=1e-6)
+    assert not torch.allclose(every[:, 0], every[:, 1]), "decoders must have their own parameters"
+    with pytest.raises(ValueError, match="unknown expression"):
+        model.decode(z, "bored")
+
+
+def test_invalid_configs_are_refused_with_a_reason() -> None:
+    with pytest.raises(ConfigError, match="divisible"):
+        ModelConfig(image_size=50)
+    with pytest.raises(ConfigError, match="channels"):
+        ModelConfig(channels=2)
+    with pytest.raises(ConfigError, match="expressions"):
+        ModelConfig(kind="multi")
+    with pytest.raises(ConfigError, match="unknown preset"):
+        preset("huge")
+
+
+def test_autoencoder_is_deterministic_in_training_mode() -> None:
+    model = build_model(ModelConfig(kind="ae", image_size=48, channels=1, latent_dim=8)).train()
+    x = torch.rand(4, 1, 48, 48)
+    assert torch.equal(model(x).z, model(x).z)

@@ -1,0 +1,171 @@
+"""The training CLI end to end on small synthetic data: learning, resume, torchrun, clear errors."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from train.cli import main
+from train.config import TrainConfig
+from train.heldout import heldout_metrics
+from train.trainer import Process, Trainer
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = ["--widths", "8,16,32,32", "--latent-dim", "16", "--batch-size", "32", "--threads", "1"]
+
+
+def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "train", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def weights(run: Path) -> dict[str, torch.Tensor]:
+    return load_file(run / "model.safetensors")
+
+
+def test_one_epoch_lowers_the_heldout_loss_and_writes_every_artifact(fer_csv, tmp_path) -> None:
+    config = TrainConfig(
+        data=str(fer_csv),
+        out=str(tmp_path / "run"),
+        epochs=1,
+        batch_size=32,
+        widths=(8, 16, 32, 32),
+        latent_dim=16,
+        threads=1,
+    )
+    trainer = Trainer(config, Process())
+    before = heldout_metrics(trainer.model, trainer.val_data.images, trainer.val_data.labels)
+    history = trainer.run()
+    after = heldout_metrics(trainer.model, trainer.val_data.images, trainer.val_data.labels)
+    assert after["neg_elbo"] < before["neg_elbo"] and after["mse"] < before["mse"]
+    assert [h["split"] for h in history] == ["train", "val"]
+    run = tmp_path / "run"
+    for name in (
+        "model.safetensors",
+        "train_state.pt",
+        "recon_001.png",
+        "samples_001.png",
+        "loss_curves.png",
+        "metrics.json",
+    ):
+        assert (run / name).stat().st_size > 0, name
+
+
+def test_multi_decoder_trains_with_the_swap_terms(fer_csv, tmp_path) -> None:
+    main(
+        [
+            "--data",
+            str(fer_csv),
+            "--out",
+            str(tmp_path),
+            "--model",
+            "multi",
+            "--epochs",
+            "1",
+            "--adversary",
+            "1",
+            "--guidance",
+            "1",
+            "--cycle",
+            "1",
+            *TINY,
+        ]
+    )
+    state = torch.load(tmp_path / "train_state.pt", weights_only=True)
+    assert {h["split"] for h in state["history"]} == {"train", "val"}
+    assert "guide_swap_ce" in state["history"][0] and "adversary_ce" in state["history"][0]
+
+
+def test_resume_after_sigkill_matches_an_uninterrupted_run(fer_csv, tmp_path) -> None:
+    args = ["--data", str(fer_csv), "--epochs", "4", *TINY]
+    assert run_cli(*args, "--out", str(tmp_path / "whole")).returncode == 0
+
+    killed = tmp_path / "killed"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "train", *args, "--out", str(killed)],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while not (killed / "train_state.pt").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    state = torch.load(killed / "train_state.pt", weights_only=True)
+    assert state["epoch"] < 4, "the run finished before it could be killed"
+
+    resumed = run_cli("--out", str(killed), "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    whole, again = weights(tmp_path / "whole"), weights(killed)
+    assert whole.keys() == again.keys()
+    assert all(torch.equal(whole[k], again[k]) for k in whole)
+
+
+def test_a_run_stopped_mid_epoch_by_its_budget_resumes_exactly(fer_csv, tmp_path) -> None:
+    args = ["--data", str(fer_csv), "--epochs", "2", *TINY]
+    main([*args, "--out", str(tmp_path / "whole")])
+    main([*args, "--out", str(tmp_path / "split"), "--max-minutes", "0.0001"])
+    stopped = torch.load(tmp_path / "split" / "train_state.pt", weights_only=True)
+    assert stopped["epoch"] == 0
+    main(["--out", str(tmp_path / "split"), "--resume", "--max-minutes", "60"])
+    whole, split = weights(tmp_path / "whole"), weights(tmp_path / "split")
+    assert all(torch.equal(whole[k], split[k]) for k in whole)
+
+
+@pytest.mark.slow
+def test_torchrun_with_two_cpu_processes(fer_csv, tmp_path) -> None:
+    torchrun = Path(sys.executable).with_name("torchrun")
+    result = subprocess.run(
+        [
+            str(torchrun),
+            "--nproc_per_node",
+            "2",
+            "-m",
+            "train",
+            "--data",
+            str(fer_csv),
+            "--out",
+            str(tmp_path),
+            "--epochs",
+            "2",
+            *TINY,
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    state = torch.load(tmp_path / "train_state.pt", weights_only=True)
+    assert state["epoch"] == 2
+    # Each process sees half the data: 224 faces / 2 processes / 32 per batch = 3 steps per epoch.
+    assert state["step"] == 2 * 3
+    assert "epoch 2:" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--data", "/no/such/place"], "/no/such/place"),
+        (["--out", "/no/such/run", "--resume"], "no training state"),
+        (["--data", "{csv}", "--image-size", "50"], "divisible"),
+        (["--data", "{csv}", "--batch-size", "100000"], "lower --batch-size"),
+    ],
+)
+def test_bad_input_gives_a_one_line_error(fer_csv, tmp_path, capsys, args, message) -> None:
+    args = [a.replace("{csv}", str(fer_csv)) for a in args]
+    with pytest.raises(SystemExit) as exit_info:
+        main([*args, "--out", str(tmp_path / "run")] if "--out" not in args else args)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err and err.startswith("error:")

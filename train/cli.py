@@ -1,0 +1,111 @@
+"""Command line of `python -m train` (also under `torchrun --nproc_per_node N -m train`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+
+from train.config import SwapConfig, TrainConfig
+from train.trainer import STATE_FILE, train
+from vae.checkpoint import CheckpointError, load_training_state
+from vae.config import PRESETS, ConfigError
+from vae.data import DataError
+from vae.losses import LossConfig
+
+EXAMPLES = """examples:
+  python -m train --data data/fer2013/fer2013.csv --model multi --epochs 20 --out runs/fer-multi
+  python -m train --data data/UTKFace --model vae --image-size 64 --channels 3 --out runs/utk
+  python -m train --out runs/fer-multi --resume            # continue a killed or stopped run
+  torchrun --nproc_per_node 2 -m train --data ... --out runs/ddp
+"""
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m train",
+        description="Train a FaceVAE model; writes checkpoints, grids, loss curves and metrics to --out.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    d = TrainConfig(data="")
+    p.add_argument("--data", help="FER2013 csv or folders, UTKFace folder, any image folder, CelebA root")
+    p.add_argument("--layout", default=d.layout, help="data layout (default: detect)")
+    p.add_argument("--out", default=d.out, help="run folder (default: %(default)s)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--model", default=d.model, choices=["vae", "ae", "multi"])
+    p.add_argument("--preset", default=d.preset, choices=sorted(PRESETS))
+    p.add_argument("--image-size", type=int, help="default: 48 for FER2013, else the preset's")
+    p.add_argument("--channels", type=int, choices=[1, 3], help="default: 1 for FER2013, else the preset's")
+    p.add_argument("--latent-dim", type=int)
+    p.add_argument("--widths", type=lambda s: tuple(int(w) for w in s.split(",")), help="e.g. 32,64,128,256")
+    p.add_argument("--likelihood", default=d.likelihood, choices=["gaussian", "laplace"])
+    p.add_argument(
+        "--output-scale", type=float, help="fix the decoder scale (default: calibrated, sigma-VAE)"
+    )
+    p.add_argument("--decoder-sharing", default=d.decoder_sharing, choices=["none", "trunk"])
+    p.add_argument("--epochs", type=int, help=f"default: {d.epochs}")
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--max-minutes", type=float, help="wall-clock budget; stops cleanly, --resume continues")
+    p.add_argument("--limit", type=int, help="use only the first N training faces")
+    p.add_argument("--threads", type=int, help="torch CPU threads per process")
+    p.add_argument("--half", action="store_true", help="store the exported weights in float16")
+    loss = p.add_argument_group("loss")
+    loss.add_argument("--loss", default=d.loss.kind, choices=["elbo", "seed"], help="seed: MSE mean + 1.7 KL")
+    loss.add_argument("--beta", type=float, default=d.loss.beta)
+    loss.add_argument("--warmup-steps", type=int, default=d.loss.warmup_steps, help="KL warm-up")
+    loss.add_argument("--free-bits", type=float, default=d.loss.free_bits, help="nats per latent unit")
+    swap = p.add_argument_group("expression swap (multi-decoder model)")
+    swap.add_argument("--adversary", type=float, default=d.swap.adversary)
+    swap.add_argument("--guidance", type=float, default=d.swap.guidance)
+    swap.add_argument("--cycle", type=float, default=d.swap.cycle)
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    if not args.data:
+        raise DataError("--data is required (a FER2013 csv or folder, a UTKFace folder, an image folder)")
+    return TrainConfig(
+        data=args.data,
+        layout=args.layout,
+        out=args.out,
+        model=args.model,
+        preset=args.preset,
+        image_size=args.image_size,
+        channels=args.channels,
+        latent_dim=args.latent_dim,
+        widths=args.widths,
+        likelihood=args.likelihood,
+        output_scale=args.output_scale,
+        decoder_sharing=args.decoder_sharing,
+        epochs=args.epochs or TrainConfig.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        max_minutes=args.max_minutes,
+        limit=args.limit,
+        threads=args.threads,
+        half=args.half,
+        loss=LossConfig(args.loss, args.beta, args.warmup_steps, args.free_bits),
+        swap=SwapConfig(args.adversary, args.guidance, args.cycle),
+    )
+
+
+def resumed_config(args: argparse.Namespace) -> TrainConfig:
+    """The run's own config; only the budget (--epochs, --max-minutes, --threads) may change."""
+    state = load_training_state(f"{args.out}/{STATE_FILE}")
+    config = TrainConfig.from_dict(state["train_config"])
+    budget = {k: getattr(args, k) for k in ("epochs", "max_minutes", "threads")}
+    return replace(config, **{k: v for k, v in budget.items() if v is not None})
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    try:
+        config = resumed_config(args) if args.resume else config_from_args(args)
+        train(config, resume=args.resume)
+    except (DataError, CheckpointError, ConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -1,0 +1,67 @@
+"""Training configuration: one dataclass per concern, stored with every run so it can be resumed."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from vae.losses import LossConfig
+
+
+@dataclass(frozen=True)
+class SwapConfig:
+    """Terms that make the multi-decoder's expression swap real (all zero: the plain design).
+
+    adversary: a classifier reads the expression from z through a gradient-reversal layer, so the
+        encoder learns codes that hold the person but not the expression (as in Fader Networks).
+    guidance: an auxiliary classifier, trained alongside on real faces only, must read the target
+        expression off each face decoded through another expression's decoder.
+    cycle: re-encoding a swapped face must give back the code it came from, so the person stays.
+    Each weight multiplies a per-pixel-sized term, so 1.0 is comparable to the reconstruction.
+    """
+
+    adversary: float = 0.0
+    guidance: float = 0.0
+    cycle: float = 0.0
+
+    @property
+    def any(self) -> bool:
+        return self.adversary > 0 or self.guidance > 0 or self.cycle > 0
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    data: str
+    layout: str = "auto"
+    out: str = "runs/default"
+    model: str = "vae"  # vae | ae | multi
+    preset: str = "cpu"
+    image_size: int | None = None  # None: the data's native size for FER2013 (48), else the preset's
+    channels: int | None = None  # None: 1 for FER2013, else the preset's
+    latent_dim: int | None = None
+    widths: tuple[int, ...] | None = None
+    likelihood: str = "gaussian"
+    output_scale: float | None = None  # None: calibrated (sigma-VAE)
+    decoder_sharing: str = "trunk"
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 2e-3
+    seed: int = 0
+    max_minutes: float | None = None
+    limit: int | None = None  # train on the first N faces only (quick runs)
+    threads: int | None = None
+    half: bool = False  # store the exported model in float16
+    loss: LossConfig = field(default_factory=LossConfig)
+    swap: SwapConfig = field(default_factory=SwapConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        data = dict(data)
+        data["loss"] = LossConfig(**data.get("loss", {}))
+        data["swap"] = SwapConfig(**data.get("swap", {}))
+        if data.get("widths") is not None:
+            data["widths"] = tuple(data["widths"])
+        return cls(**data)

@@ -1,0 +1,217 @@
+"""python -m train.evaluate: held-out numbers for one or more checkpoints, as a table and JSON.
+
+    python -m train.evaluate runs/a/model.safetensors runs/b/model.safetensors --data fer2013.csv \
+        --classifier runs/classifier/classifier.safetensors
+
+Per checkpoint: negative ELBO (nats per image, bits/dim), reconstruction MSE and PSNR, active units.
+With a classifier: the Frechet distance between 2,000 samples (and reconstructions) and held-out faces
+in the classifier's feature space, the sharpness ratio, and for multi-decoder models the swap table.
+
+Identity: no face-recognition weights can be had offline and FER2013 has no identity labels, so the
+identity kept by a swap is measured by re-identification: given a swapped face, find its source
+among all held-out faces by the correlation of their coarse (12x12) structure -- head pose, face
+shape, hair, lighting -- which carries who a 48-pixel face is while the expression lives in finer
+detail. The trivial baseline, the mean face of the target expression, re-identifies at chance.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from train.artifacts import write_json
+from train.classifier import predict
+from train.heldout import as_float, heldout_metrics
+from vae.checkpoint import CheckpointError, load_checkpoint
+from vae.classifier import ExpressionClassifier
+from vae.conv_vae import ConvVAE
+from vae.data import DataConfig, DataError, FaceData, load_faces
+from vae.latent import sample_latents
+from vae.metrics import frechet_distance, sharpness_ratio
+
+
+def to_classifier_input(images: torch.Tensor, classifier: ExpressionClassifier) -> torch.Tensor:
+    """Any model's faces in the classifier's format: grayscale, its size."""
+    if images.shape[1] != classifier.config.channels:
+        images = images.mean(1, keepdim=True)
+    size = classifier.config.image_size
+    if images.shape[-1] != size:
+        images = F.interpolate(
+            images, size=(size, size), mode="bilinear", antialias=True, align_corners=False
+        )
+    return images
+
+
+@torch.inference_mode()
+def embed(classifier: ExpressionClassifier, images: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
+    classifier.eval()
+    return torch.cat([classifier.embed(to_classifier_input(b, classifier)) for b in images.split(batch_size)])
+
+
+def identity_features(images: torch.Tensor, size: int = 12) -> torch.Tensor:
+    """Coarse structure, standardised per face so that brightness and contrast do not count."""
+    coarse = F.adaptive_avg_pool2d(images.mean(1, keepdim=True), size).flatten(1)
+    coarse = coarse - coarse.mean(1, keepdim=True)
+    return coarse / coarse.norm(dim=1, keepdim=True).clamp_min(1e-8)
+
+
+def reidentification(sources: torch.Tensor, candidates: torch.Tensor) -> tuple[float, float]:
+    """Share of candidates whose most similar source is their own, and the mean own correlation."""
+    similarity = identity_features(candidates) @ identity_features(sources).T
+    own = similarity.diagonal()
+    top1 = float((similarity.argmax(1) == torch.arange(len(sources))).float().mean())
+    return top1, float(own.mean())
+
+
+@torch.inference_mode()
+def decode_in_batches(model: ConvVAE, z: torch.Tensor, expression: int | None, batch_size: int = 512):
+    return torch.cat([model.decode(b, expression) for b in z.split(batch_size)])
+
+
+@torch.inference_mode()
+def swap_metrics(
+    model: ConvVAE, classifier: ExpressionClassifier, faces: FaceData, train_faces: FaceData
+) -> dict[str, Any]:
+    """Every held-out face through every decoder, judged by the classifier; identity per target."""
+    images = as_float(faces.images)
+    mu = torch.cat([model.encode(b)[0] for b in images.split(512)])
+    names = model.config.expressions
+    per_target, identity, baseline = {}, {}, {}
+    for k, name in enumerate(names):
+        swapped = decode_in_batches(model, mu, k)
+        predicted = predict(classifier, to_classifier_input(swapped, classifier))
+        per_target[name] = float((predicted == k).float().mean())
+        identity[name] = reidentification(images, swapped)
+        mean_face = as_float(train_faces.images[train_faces.labels == k]).mean(0, keepdim=True)
+        baseline[name] = reidentification(images, mean_face.expand_as(images))
+    real_predicted = predict(classifier, to_classifier_input(images, classifier))
+    return {
+        "swap_accuracy": sum(per_target.values()) / len(per_target),
+        "swap_accuracy_per_target": per_target,
+        "classifier_accuracy_on_real": float((real_predicted == faces.labels).float().mean()),
+        "identity_top1": sum(v[0] for v in identity.values()) / len(identity),
+        "identity_corr": sum(v[1] for v in identity.values()) / len(identity),
+        "identity_top1_per_target": {k: v[0] for k, v in identity.items()},
+        "mean_face_identity_top1": sum(v[0] for v in baseline.values()) / len(baseline),
+        "mean_face_identity_corr": sum(v[1] for v in baseline.values()) / len(baseline),
+    }
+
+
+@torch.inference_mode()
+def realism_metrics(
+    model: ConvVAE, classifier: ExpressionClassifier, faces: FaceData, num_samples: int, seed: int
+) -> dict[str, float]:
+    """Frechet distances in the classifier's feature space, and sharpness against real faces."""
+    real = as_float(faces.images)
+    z = sample_latents(num_samples, model.config.latent_dim, 1.0, seed)
+    if model.config.kind == "multi":  # an equal share of the samples through each decoder
+        parts = z.chunk(len(model.config.expressions))
+        samples = torch.cat([decode_in_batches(model, part, k) for k, part in enumerate(parts)])
+    else:
+        samples = decode_in_batches(model, z, None)
+    # Reconstructions use each face's own expression (a single-decoder model ignores it).
+    mu = torch.cat([model.encode(b)[0] for b in real.split(512)])
+    recon = torch.cat([model.decode(m, e) for m, e in zip(mu.split(512), faces.labels.split(512))])
+    real_features = embed(classifier, real)
+    return {
+        "fd_samples": frechet_distance(embed(classifier, samples), real_features),
+        "fd_recon": frechet_distance(embed(classifier, recon), real_features),
+        "sharpness_samples": sharpness_ratio(samples, real),
+        "sharpness_recon": sharpness_ratio(recon, real),
+    }
+
+
+def evaluate(
+    checkpoint: Path, data: str, split: str, classifier: ExpressionClassifier | None, samples: int, seed: int
+) -> dict[str, Any]:
+    model = load_checkpoint(checkpoint).model
+    config = model.config
+    faces = load_faces(DataConfig(data, split=split, image_size=config.image_size, channels=config.channels))
+    result: dict[str, Any] = {"checkpoint": str(checkpoint), "data": faces.source, "faces": len(faces)}
+    result.update(heldout_metrics(model, faces.images, faces.labels, seed=seed))
+    if classifier is not None:
+        result.update(realism_metrics(model, classifier, faces, samples, seed))
+        if config.kind == "multi":
+            train_faces = load_faces(
+                DataConfig(data, split="train", image_size=config.image_size, channels=config.channels)
+            )
+            result.update(swap_metrics(model, classifier, faces, train_faces))
+    return result
+
+
+COLUMNS = [
+    ("neg_elbo", "-ELBO nats"),
+    ("bits_per_dim", "bits/dim"),
+    ("kl", "KL nats"),
+    ("active_units", "active"),
+    ("mse", "MSE"),
+    ("psnr", "PSNR dB"),
+    ("fd_samples", "FD samples"),
+    ("fd_recon", "FD recon"),
+    ("sharpness_samples", "sharp samples"),
+    ("sharpness_recon", "sharp recon"),
+    ("swap_accuracy", "swap acc"),
+    ("identity_top1", "id top-1"),
+]
+
+
+def markdown_table(results: list[dict[str, Any]]) -> str:
+    columns = [(k, title) for k, title in COLUMNS if any(r.get(k) is not None for r in results)]
+    lines = ["| model | " + " | ".join(t for _, t in columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    for r in results:
+        cells = [_cell(r.get(k)) for k, _ in columns]
+        lines.append(f"| {r['checkpoint']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(
+        prog="python -m train.evaluate",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("checkpoints", nargs="+", type=Path)
+    p.add_argument("--data", required=True)
+    p.add_argument("--split", default="test", choices=["train", "val", "test"])
+    p.add_argument("--classifier", type=Path, help="expression classifier from python -m train.classifier")
+    p.add_argument("--samples", type=int, default=2000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", type=Path, help="write all results here")
+    args = p.parse_args(argv)
+    try:
+        classifier = load_checkpoint(args.classifier).model if args.classifier else None
+        results = [
+            evaluate(c, args.data, args.split, classifier, args.samples, args.seed) for c in args.checkpoints
+        ]
+    except (DataError, CheckpointError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    print(markdown_table(results))
+    for r in results:
+        if "swap_accuracy_per_target" in r:
+            print(f"\n{r['checkpoint']}: swap accuracy per target expression")
+            print(" ".join(f"{k} {v:.3f}" for k, v in r["swap_accuracy_per_target"].items()))
+            print(
+                f"identity re-identification top-1 {r['identity_top1']:.3f} (mean face of the target: "
+                f"{r['mean_face_identity_top1']:.4f}); classifier accuracy on real faces "
+                f"{r['classifier_accuracy_on_real']:.3f}"
+            )
+    if args.json:
+        write_json(results, args.json)
+
+
+if __name__ == "__main__":
+    main()

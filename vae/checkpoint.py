@@ -1,0 +1,192 @@
+"""Checkpoints that are safe to load and say what they hold.
+
+A model file is one safetensors file: the weights (optionally half precision), any extra tensors
+(slider directions, say), and in its header the model config, free-form metadata and a SHA-256 of
+the tensors. Loading never unpickles anything, rebuilds the model from the stored config, and turns
+every way a file can be wrong into one CheckpointError that names the file and the problem.
+Training state for resuming (optimiser, RNG) is a separate torch file read with weights_only=True.
+Every write goes to a temporary file that is renamed into place, so a crash never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+from torch import nn
+
+from vae.classifier import ClassifierConfig, ExpressionClassifier
+from vae.config import ConfigError, ModelConfig
+from vae.models import build_model
+
+FORMAT = "facevae/1"
+MODEL_PREFIX = "model."
+EXTRA_PREFIX = "extra."
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that is missing, corrupt, or not the model that was asked for."""
+
+
+AnyConfig = ModelConfig | ClassifierConfig
+
+
+@dataclass
+class Checkpoint:
+    model: nn.Module  # a ConvVAE (or subclass) or an ExpressionClassifier, in eval mode
+    metadata: dict[str, Any]
+    extras: dict[str, torch.Tensor] = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def config(self) -> AnyConfig:
+        return self.model.config
+
+
+def config_from_dict(data: dict[str, Any]) -> AnyConfig:
+    if data.get("kind") == "classifier":
+        return ClassifierConfig.from_dict(data)
+    return ModelConfig.from_dict(data)
+
+
+def build(config: AnyConfig) -> nn.Module:
+    if isinstance(config, ClassifierConfig):
+        return ExpressionClassifier(config)
+    return build_model(config)
+
+
+def atomic_write(path: str | Path, write: Callable[[str], None]) -> None:
+    """Write through a temporary file in the same folder, then rename it over `path`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _digest(tensors: dict[str, torch.Tensor]) -> str:
+    sha = hashlib.sha256()
+    for name in sorted(tensors):
+        sha.update(name.encode())
+        sha.update(tensors[name].contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    return sha.hexdigest()
+
+
+def save_model(
+    path: str | Path,
+    model: nn.Module,
+    metadata: dict[str, Any] | None = None,
+    extras: dict[str, torch.Tensor] | None = None,
+    half: bool = False,
+) -> None:
+    """Save weights, config and metadata; `half` stores floating weights as float16 (half the size)."""
+    tensors = {}
+    for name, value in model.state_dict().items():
+        value = value.detach().cpu()
+        if half and value.is_floating_point():
+            value = value.half()
+        tensors[MODEL_PREFIX + name] = value.contiguous()
+    for name, value in (extras or {}).items():
+        tensors[EXTRA_PREFIX + name] = value.detach().cpu().contiguous()
+    header = {
+        "format": FORMAT,
+        "config": json.dumps(model.config.to_dict()),
+        "metadata": json.dumps(metadata or {}),
+        "sha256": _digest(tensors),
+    }
+    atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=header))
+
+
+def read_header(path: str | Path) -> tuple[AnyConfig, dict[str, Any]]:
+    """Config and metadata of a checkpoint, without reading its weights."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            header = f.metadata() or {}
+    except Exception as exc:  # safetensors raises several types for a damaged header
+        raise CheckpointError(f"{path}: not a readable safetensors checkpoint ({exc})") from exc
+    if header.get("format") != FORMAT:
+        raise CheckpointError(
+            f"{path}: not a FaceVAE checkpoint (format {header.get('format')!r}, want {FORMAT})"
+        )
+    try:
+        config = config_from_dict(json.loads(header["config"]))
+        metadata = json.loads(header.get("metadata", "{}"))
+    except (KeyError, json.JSONDecodeError, TypeError, ConfigError) as exc:
+        raise CheckpointError(f"{path}: invalid model config in header ({exc})") from exc
+    return config, metadata
+
+
+def _config_differences(found: AnyConfig, expected: AnyConfig) -> list[str]:
+    a, b = found.to_dict(), expected.to_dict()
+    return [
+        f"{k}={a.get(k)!r} (expected {b.get(k)!r})" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)
+    ]
+
+
+def load_checkpoint(
+    path: str | Path, expect: AnyConfig | None = None, device: str | torch.device = "cpu"
+) -> Checkpoint:
+    """Rebuild the model a file describes; with `expect`, refuse a file of another architecture."""
+    path = Path(path)
+    config, metadata = read_header(path)
+    if expect is not None and config != expect:
+        raise CheckpointError(
+            f"{path}: holds a different model: {', '.join(_config_differences(config, expect))}"
+        )
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            tensors = {name: f.get_tensor(name) for name in f.keys()}  # noqa: SIM118 (not a dict)
+            stored_digest = (f.metadata() or {}).get("sha256")
+    except Exception as exc:
+        raise CheckpointError(f"{path}: corrupt or truncated tensor data ({exc})") from exc
+    if stored_digest != _digest(tensors):
+        raise CheckpointError(f"{path}: checksum mismatch, the file is corrupt")
+
+    model = build(config)
+    own = model.state_dict()
+    state = {k[len(MODEL_PREFIX) :]: v for k, v in tensors.items() if k.startswith(MODEL_PREFIX)}
+    missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
+    wrong_shape = [k for k in set(own) & set(state) if own[k].shape != state[k].shape]
+    if missing or unexpected or wrong_shape:
+        raise CheckpointError(
+            f"{path}: weights do not fit the stored config "
+            f"(missing {missing[:3]}, unexpected {unexpected[:3]}, wrong shape {wrong_shape[:3]})"
+        )
+    model.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()})
+    model.to(device).eval()
+    extras = {k[len(EXTRA_PREFIX) :]: v.float() for k, v in tensors.items() if k.startswith(EXTRA_PREFIX)}
+    return Checkpoint(model=model, metadata=metadata, extras=extras, path=path)
+
+
+def save_training_state(path: str | Path, state: dict[str, Any]) -> None:
+    """Everything a resumed run needs; tensors, numbers and strings only, so weights_only loads it."""
+    atomic_write(path, lambda tmp: torch.save(state, tmp))
+
+
+def load_training_state(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no training state to resume from")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # a pickle with code in it lands here too: it is refused, never run
+        raise CheckpointError(f"{path}: unreadable training state ({exc.__class__.__name__}: {exc})") from exc

@@ -1,0 +1,61 @@
+"""A small CNN expression classifier, trained by the project on FER2013.
+
+It is the judge of the expression swap (is decoder k's output classified as k?) and its penultimate
+features are the space in which Frechet distances are measured, since no ImageNet or Inception
+weights can be had offline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class ClassifierConfig:
+    kind: str = "classifier"
+    image_size: int = 48
+    channels: int = 1
+    widths: tuple[int, ...] = (32, 64, 128)
+    classes: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+    dropout: float = 0.3
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))
+        object.__setattr__(self, "classes", tuple(str(c) for c in self.classes))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ClassifierConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+class ExpressionClassifier(nn.Module):
+    """VGG-style: two 3x3 conv + BatchNorm layers per stage, max-pool between, global average pool."""
+
+    def __init__(self, config: ClassifierConfig) -> None:
+        super().__init__()
+        self.config = config
+        layers: list[nn.Module] = []
+        in_channels = config.channels
+        for width in config.widths:
+            for _ in range(2):
+                layers += [nn.Conv2d(in_channels, width, 3, padding=1, bias=False), nn.BatchNorm2d(width)]
+                layers.append(nn.ReLU(inplace=True))
+                in_channels = width
+            layers.append(nn.MaxPool2d(2))
+        self.features = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.head = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(in_channels, len(config.classes)))
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Penultimate features, the space of the Frechet distance."""
+        return self.features(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.embed(x))

@@ -1,0 +1,63 @@
+"""One shared encoder, one decoder per facial expression.
+
+A face is encoded once; decoding its code with decoder k draws that person with expression k.
+Training sends each face through its own expression's decoder (plus, in train/objectives.py, the
+terms that force the code to hold the person and the decoders to hold the expression).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from vae.backbone import Decoder
+from vae.config import ModelConfig
+from vae.conv_vae import ConvVAE
+
+
+class SeparateDecoders(nn.Module):
+    """The plain design: independent decoders, each sample sent to its own."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.decoders = nn.ModuleList(Decoder(config) for _ in config.expressions)
+        self.image_shape = (config.channels, config.image_size, config.image_size)
+
+    def forward(self, z: torch.Tensor, head: torch.Tensor) -> torch.Tensor:
+        out = z.new_empty(len(z), *self.image_shape)
+        for k in head.unique().tolist():
+            mask = head == k
+            out[mask] = self.decoders[k](z[mask])
+        return out
+
+
+class MultiDecoderVAE(ConvVAE):
+    def build_decoder(self, config: ModelConfig) -> nn.Module:
+        if config.decoder_sharing == "none":
+            return SeparateDecoders(config)
+        return Decoder(config, num_heads=len(config.expressions))
+
+    @property
+    def expressions(self) -> tuple[str, ...]:
+        return self.config.expressions
+
+    def expression_index(self, expression: int | str | torch.Tensor, batch: int, device) -> torch.Tensor:
+        """Any way of naming an expression, as one index per sample."""
+        if isinstance(expression, str):
+            if expression not in self.expressions:
+                raise ValueError(f"unknown expression {expression!r}; this model has {self.expressions}")
+            expression = self.expressions.index(expression)
+        if isinstance(expression, int):
+            if not 0 <= expression < len(self.expressions):
+                raise ValueError(f"expression index {expression} out of range 0..{len(self.expressions) - 1}")
+            return torch.full((batch,), expression, dtype=torch.long, device=device)
+        return expression.to(device=device, dtype=torch.long)
+
+    def decode(self, z: torch.Tensor, expression: int | str | torch.Tensor | None = None) -> torch.Tensor:
+        if expression is None:
+            raise ValueError("a multi-decoder model needs the expression to decode with")
+        return self.decoder(z, self.expression_index(expression, len(z), z.device))
+
+    def decode_all(self, z: torch.Tensor) -> torch.Tensor:
+        """Every expression for every code: [batch, expressions, C, H, W]."""
+        return torch.stack([self.decode(z, k) for k in range(len(self.expressions))], dim=1)
