@@ -61,6 +61,10 @@ def parser() -> argparse.ArgumentParser:
     swap.add_argument("--adversary", type=float, default=d.swap.adversary)
     swap.add_argument("--guidance", type=float, default=d.swap.guidance)
     swap.add_argument("--cycle", type=float, default=d.swap.cycle)
+    swap.add_argument("--realism", type=float, default=d.swap.realism)
+    swap.add_argument(
+        "--swap-fraction", type=float, default=d.swap.fraction, help="share of each batch swapped"
+    )
     return p
 
 
@@ -89,7 +93,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         threads=args.threads,
         half=args.half,
         loss=LossConfig(args.loss, args.beta, args.warmup_steps, args.free_bits),
-        swap=SwapConfig(args.adversary, args.guidance, args.cycle),
+        swap=SwapConfig(args.adversary, args.guidance, args.cycle, args.realism, args.swap_fraction),
     )
 
 

@@ -17,16 +17,17 @@ class SwapConfig:
     guidance: an auxiliary classifier, trained alongside on real faces only, must read the target
         expression off each face decoded through another expression's decoder.
     cycle: re-encoding a swapped face must give back the code it came from, so the person stays.
+    realism: a conditional critic must not tell swapped faces of expression k from real ones.
     Each weight multiplies a per-pixel-sized term, so 1.0 is comparable to the reconstruction.
+    The swap path (decode, judge, re-encode) runs on the first `fraction` of each shuffled batch:
+    it costs as much as the rest of the step, and half a batch gives it plenty of signal.
     """
 
     adversary: float = 0.0
     guidance: float = 0.0
     cycle: float = 0.0
-
-    @property
-    def any(self) -> bool:
-        return self.adversary > 0 or self.guidance > 0 or self.cycle > 0
+    realism: float = 0.0
+    fraction: float = 0.5
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from torch.func import functional_call
 
 from train.augment import jitter
 from train.config import SwapConfig
+from train.critic import Critic, hinge_critic_loss
 from vae.classifier import ClassifierConfig, ExpressionClassifier
 from vae.conv_vae import ConvVAE
 from vae.losses import LossConfig, vae_loss
@@ -28,6 +29,12 @@ class _ReverseGradient(torch.autograd.Function):
         return -grad
 
 
+def frozen(module: nn.Module, *inputs: torch.Tensor) -> torch.Tensor:
+    """Run `module` with its weights detached: gradients reach the inputs, never the module."""
+    weights = {name: p.detach() for name, p in module.named_parameters()}
+    return functional_call(module, weights, inputs)
+
+
 class Objective(nn.Module):
     def __init__(self, model: ConvVAE, loss: LossConfig, swap: SwapConfig) -> None:
         super().__init__()
@@ -35,22 +42,24 @@ class Objective(nn.Module):
         self.loss_config = loss
         self.swap = swap
         config = model.config
+        multi = config.kind == "multi"
         num_expressions = len(config.expressions)
         self.adversary = None
-        self.guide = None
-        if config.kind == "multi" and swap.adversary > 0:
+        if multi and swap.adversary > 0:
             self.adversary = nn.Sequential(
                 nn.Linear(config.latent_dim, 256), nn.ReLU(), nn.Linear(256, num_expressions)
             )
-        if config.kind == "multi" and (swap.guidance > 0 or swap.cycle > 0):
-            self.guide = ExpressionClassifier(
-                ClassifierConfig(
-                    image_size=config.image_size,
-                    channels=config.channels,
-                    widths=(16, 32, 64),
-                    classes=config.expressions,
-                )
+        self.guide = None
+        if multi and swap.guidance > 0:
+            guide_config = ClassifierConfig(
+                image_size=config.image_size,
+                channels=config.channels,
+                widths=(16, 32, 64),
+                classes=config.expressions,
             )
+            self.guide = ExpressionClassifier(guide_config)
+        self.critic = Critic(config.channels, num_expressions) if multi and swap.realism > 0 else None
+        self.swaps = multi and (swap.guidance > 0 or swap.cycle > 0 or swap.realism > 0)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
         """Loss to minimise plus the terms worth logging (all scalars)."""
@@ -58,7 +67,7 @@ class Objective(nn.Module):
         out = model(x, labels if model.config.kind == "multi" else None)
         terms = vae_loss(x, out, model.config.likelihood, self.loss_config, step)
         logs = {"loss": terms.loss, "nll": terms.nll, "kl": terms.kl, "mse": terms.mse}
-        if self.adversary is not None or self.guide is not None:
+        if self.adversary is not None or self.swaps:
             logs.update(self._swap_terms(x, labels, out.mu, out.z))
             logs["loss"] = logs["loss"] + model.config.num_pixels * logs.pop("swap_loss")
         return logs
@@ -66,24 +75,31 @@ class Objective(nn.Module):
     def _swap_terms(
         self, x: torch.Tensor, labels: torch.Tensor, mu: torch.Tensor, z: torch.Tensor
     ) -> dict[str, torch.Tensor]:
+        """Per-pixel-sized terms; helpers (adversary, guide, critic) learn from their own terms only."""
         swap, logs = self.swap, {}
         total = x.new_zeros(())
         if self.adversary is not None:
-            logits = self.adversary(_ReverseGradient.apply(mu))
-            logs["adversary_ce"] = F.cross_entropy(logits, labels)
+            logs["adversary_ce"] = F.cross_entropy(self.adversary(_ReverseGradient.apply(mu)), labels)
             total = total + swap.adversary * logs["adversary_ce"]
+        if not self.swaps:
+            logs["swap_loss"] = total
+            return logs
+        n = max(1, int(len(x) * swap.fraction))
+        num = len(self.model.config.expressions)
+        target = (labels[:n] + torch.randint(1, num, (n,), device=labels.device)) % num
+        swapped = self.model.decode(z[:n].detach(), target)  # swap terms train decoders, not codes
         if self.guide is not None:
-            num = len(self.model.config.expressions)
-            target = (labels + torch.randint(1, num, labels.shape, device=labels.device)) % num
-            swapped = self.model.decode(z.detach(), target)  # swap terms train decoders, not codes
-            # The guide learns from real faces only; on swapped faces it judges with frozen weights.
             logs["guide_real_ce"] = F.cross_entropy(self.guide(jitter(x)), labels)
-            frozen = {name: p.detach() for name, p in self.guide.named_parameters()}
-            guide_logits = functional_call(self.guide, frozen, (jitter(swapped),))
-            logs["guide_swap_ce"] = F.cross_entropy(guide_logits, target)
-            swapped_mu, _ = self.model.encode(swapped)
-            logs["cycle_mse"] = F.mse_loss(swapped_mu, mu.detach())
+            logs["guide_swap_ce"] = F.cross_entropy(frozen(self.guide, jitter(swapped)), target)
             total = total + logs["guide_real_ce"] + swap.guidance * logs["guide_swap_ce"]
+        if swap.cycle > 0:
+            swapped_mu, _ = self.model.encode(swapped)
+            logs["cycle_mse"] = F.mse_loss(swapped_mu, mu[:n].detach())
             total = total + swap.cycle * logs["cycle_mse"]
+        if self.critic is not None:
+            real, fake = self.critic(x[:n], labels[:n]), self.critic(swapped.detach(), target)
+            logs["critic_loss"] = hinge_critic_loss(real, fake)
+            logs["realism"] = -frozen(self.critic, swapped, target).mean()
+            total = total + logs["critic_loss"] + swap.realism * logs["realism"]
         logs["swap_loss"] = total
         return logs

@@ -120,7 +120,10 @@ class Trainer:
         self.train_data = load_split(config, "train", size, channels, config.limit)
         self.val_data = load_split(config, "val", size, channels, VAL_FACES)
         self.model = build_model(self.model_config).to(process.device)
-        self.objective = Objective(self.model, config.loss, config.swap).to(process.device)
+        # channels-last lets oneDNN pick its fast kernels (about 1.2x per step on CPU, see bench/).
+        self.objective = Objective(self.model, config.loss, config.swap).to(
+            process.device, memory_format=torch.channels_last
+        )
         self.wrapped = DistributedDataParallel(self.objective) if process.world > 1 else self.objective
         self.optimizer = torch.optim.Adam(self.objective.parameters(), lr=config.lr)
         self.sampler = DistributedSampler(
@@ -180,6 +183,7 @@ class Trainer:
             "data": self.train_data.source,
             "epochs": self.epoch + self.batch_in_epoch / self.steps_per_epoch,
             "steps": self.step,
+            "half": self.config.half,
             "train_config": self.config.to_dict(),
             "metrics": next((h for h in reversed(self.history) if h["split"] == "val"), {}),
         }
@@ -226,7 +230,10 @@ class Trainer:
             if self.agree(time.monotonic() > deadline):
                 return False
             index = order[batch * size : (batch + 1) * size]
-            x = random_flip(as_float(self.train_data.images[index]).to(self.process.device))
+            x = as_float(self.train_data.images[index]).to(
+                self.process.device, memory_format=torch.channels_last
+            )
+            x = random_flip(x)
             labels = self.train_data.labels[index].to(self.process.device)
             logs = self.wrapped(x, labels, self.step)
             self.optimizer.zero_grad(set_to_none=True)

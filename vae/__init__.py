@@ -1,0 +1,38 @@
+"""FaceVAE: convolutional VAEs for faces.
+
+from vae import load_checkpoint, sample_latents
+model = load_checkpoint("checkpoints/utkface-vae.safetensors").model
+faces = model.decode(sample_latents(16, model.config.latent_dim, temperature=0.8, seed=0))
+"""
+
+from vae.autoencoder import AutoEncoder
+from vae.checkpoint import CheckpointError, load_checkpoint, save_model
+from vae.config import PRESETS, ConfigError, ModelConfig, preset
+from vae.conv_vae import ConvVAE
+from vae.data import EXPRESSIONS, DataConfig, DataError, load_faces
+from vae.latent import interpolate, labelled_direction, principal_directions, sample_latents, slerp
+from vae.models import build_model
+from vae.multi_decoder import MultiDecoderVAE
+
+__all__ = [
+    "EXPRESSIONS",
+    "PRESETS",
+    "AutoEncoder",
+    "CheckpointError",
+    "ConfigError",
+    "ConvVAE",
+    "DataConfig",
+    "DataError",
+    "ModelConfig",
+    "MultiDecoderVAE",
+    "build_model",
+    "interpolate",
+    "labelled_direction",
+    "load_checkpoint",
+    "load_faces",
+    "preset",
+    "principal_directions",
+    "sample_latents",
+    "save_model",
+    "slerp",
+]

@@ -37,15 +37,19 @@ class ClassifierConfig:
 
 
 class ExpressionClassifier(nn.Module):
-    """VGG-style: two 3x3 conv + BatchNorm layers per stage, max-pool between, global average pool."""
+    """VGG-style 3x3 conv + BatchNorm stages with max-pooling, then global average pooling.
+
+    The full-resolution first stage has one convolution, the others two: the first stage costs the
+    most per layer and sees only edges.
+    """
 
     def __init__(self, config: ClassifierConfig) -> None:
         super().__init__()
         self.config = config
         layers: list[nn.Module] = []
         in_channels = config.channels
-        for width in config.widths:
-            for _ in range(2):
+        for stage, width in enumerate(config.widths):
+            for _ in range(1 if stage == 0 else 2):
                 layers += [nn.Conv2d(in_channels, width, 3, padding=1, bias=False), nn.BatchNorm2d(width)]
                 layers.append(nn.ReLU(inplace=True))
                 in_channels = width

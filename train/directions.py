@@ -1,0 +1,83 @@
+"""python -m train.directions: compute slider directions once and store them in the checkpoint.
+
+    python -m train.directions checkpoints/utkface-vae.safetensors --data data/UTKFace
+
+Principal directions of the encoded training set come first (the axes along which faces differ
+most), then directions from labels where the data has them: each expression against the others
+for FER2013; older and female for UTKFace. Each direction's scale is the standard deviation of the
+training codes along it, so a slider from -3 to 3 spans the faces the model has seen. The demo
+reads them from the file instead of recomputing them at start-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+from train.heldout import as_float
+from vae.checkpoint import CheckpointError, load_checkpoint, save_model
+from vae.data import DataConfig, DataError, FaceData, load_faces
+from vae.latent import encode_all, labelled_direction, principal_directions
+
+
+def label_masks(data: FaceData) -> dict[str, torch.Tensor]:
+    """Boolean groups whose mean codes differ along a meaningful direction: {name: (positive, valid)}."""
+    groups: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+    for k, name in enumerate(data.label_names):
+        groups[name] = (data.labels == k, data.labels >= 0)
+    if "age" in data.attributes:
+        age = data.attributes["age"]
+        groups["older"] = (age >= 50, (age >= 50) | ((age >= 18) & (age <= 30)))  # adults only: no children
+    if "gender" in data.attributes:
+        gender = data.attributes["gender"]
+        groups["female"] = (gender == 1, gender >= 0)
+    return groups
+
+
+def compute_directions(codes: torch.Tensor, data: FaceData, principal: int) -> tuple[list[str], torch.Tensor]:
+    """Names and unit directions [k, latent_dim]: principal axes, then labelled ones."""
+    axes, _ = principal_directions(codes, principal)
+    names = [f"PC{i + 1}" for i in range(principal)]
+    rows = list(axes)
+    for name, (positive, valid) in label_masks(data).items():
+        if positive[valid].any() and not positive[valid].all():
+            names.append(name)
+            rows.append(labelled_direction(codes[valid], positive[valid]))
+    return names, torch.stack(rows)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(
+        prog="python -m train.directions",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("checkpoint", type=Path)
+    p.add_argument("--data", required=True, help="the data the model was trained on")
+    p.add_argument("--principal", type=int, default=8, help="number of principal directions")
+    args = p.parse_args(argv)
+    try:
+        checkpoint = load_checkpoint(args.checkpoint)
+        config = checkpoint.config
+        data = load_faces(
+            DataConfig(args.data, split="train", image_size=config.image_size, channels=config.channels)
+        )
+    except (CheckpointError, DataError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    codes = encode_all(checkpoint.model, as_float(data.images))
+    names, directions = compute_directions(codes, data, args.principal)
+    scales = ((codes - codes.mean(0)) @ directions.T).std(0)
+    metadata = {**checkpoint.metadata, "direction_names": names}
+    extras = {**checkpoint.extras, "directions": directions, "direction_scales": scales}
+    save_model(args.checkpoint, checkpoint.model, metadata, extras, half=bool(metadata.get("half")))
+    for name, scale in zip(names, scales.tolist()):
+        print(f"{name:>10}: scale {scale:.3f}")
+    print(f"{len(names)} directions stored in {args.checkpoint}")
+
+
+if __name__ == "__main__":
+    main()
