@@ -1,0 +1,127 @@
+"""Evaluation, the classifier CLI and slider directions on small synthetic data."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+
+from train import classifier as classifier_cli
+from train import directions as directions_cli
+from train import evaluate as evaluate_cli
+from train.cli import main as train_main
+from train.evaluate import reidentification
+from vae.checkpoint import load_checkpoint
+from vae.metrics import frechet_distance, psnr, sharpness_ratio
+
+TINY = [
+    "--widths",
+    "8,16,32,32",
+    "--latent-dim",
+    "16",
+    "--batch-size",
+    "32",
+    "--threads",
+    "1",
+    "--epochs",
+    "1",
+]
+
+
+@pytest.fixture(scope="module")
+def trained(fer_csv, tmp_path_factory):
+    """A tiny multi-decoder model, a tiny single VAE and a classifier, trained one epoch each."""
+    root = tmp_path_factory.mktemp("trained")
+    train_main(["--data", str(fer_csv), "--out", str(root / "multi"), "--model", "multi", *TINY])
+    train_main(["--data", str(fer_csv), "--out", str(root / "vae"), *TINY])
+    classifier_cli.main(
+        [
+            "--data",
+            str(fer_csv),
+            "--out",
+            str(root / "classifier.safetensors"),
+            "--epochs",
+            "1",
+            "--batch-size",
+            "32",
+        ]
+    )
+    return root
+
+
+def test_evaluate_reports_every_number_for_every_checkpoint(trained, fer_csv, capsys) -> None:
+    out = trained / "results.json"
+    evaluate_cli.main(
+        [
+            str(trained / "multi" / "model.safetensors"),
+            str(trained / "vae" / "model.safetensors"),
+            "--data",
+            str(fer_csv),
+            "--classifier",
+            str(trained / "classifier.safetensors"),
+            "--samples",
+            "64",
+            "--json",
+            str(out),
+        ]
+    )
+    multi, single = json.loads(out.read_text())
+    for result in (multi, single):
+        assert result["faces"] == 56
+        assert result["neg_elbo"] == pytest.approx(result["nll"] + result["kl"])
+        for key in (
+            "bits_per_dim",
+            "mse",
+            "psnr",
+            "active_units",
+            "fd_samples",
+            "fd_recon",
+            "sharpness_samples",
+        ):
+            assert result[key] is not None, key
+    assert set(multi["swap_accuracy_per_target"]) == {
+        "angry",
+        "disgust",
+        "fear",
+        "happy",
+        "sad",
+        "surprise",
+        "neutral",
+    }
+    assert 0 <= multi["swap_accuracy"] <= 1
+    assert "swap_accuracy" not in single
+    printed = capsys.readouterr().out
+    assert "| model |" in printed and "swap accuracy per target" in printed
+
+
+def test_reidentification_finds_sources_and_the_mean_face_is_at_chance() -> None:
+    torch.manual_seed(0)
+    sources = torch.rand(50, 1, 48, 48)
+    assert reidentification(sources, sources + 0.01 * torch.randn_like(sources))[0] == 1.0
+    mean_face = sources.mean(0, keepdim=True).expand_as(sources)
+    assert reidentification(sources, mean_face)[0] <= 0.05
+
+
+def test_directions_are_stored_in_the_checkpoint(trained, fer_csv) -> None:
+    path = trained / "multi" / "model.safetensors"
+    directions_cli.main([str(path), "--data", str(fer_csv), "--principal", "4"])
+    checkpoint = load_checkpoint(path)
+    names = checkpoint.metadata["direction_names"]
+    assert names[:4] == ["PC1", "PC2", "PC3", "PC4"] and "happy" in names
+    directions = checkpoint.extras["directions"]
+    assert directions.shape == (len(names), 16)
+    assert torch.allclose(directions.norm(dim=1), torch.ones(len(names)), atol=1e-4)
+    assert (checkpoint.extras["direction_scales"] > 0).all()
+
+
+def test_image_metrics() -> None:
+    x = torch.rand(8, 1, 16, 16) * 2 - 1
+    assert psnr(x, x).min() > 90, "identical images: capped, not infinite"
+    assert float(psnr(x, x + 0.1).mean()) == pytest.approx(10 * math.log10(4 / 0.01), rel=1e-4)
+    features = torch.randn(500, 4)
+    assert frechet_distance(features, features) == pytest.approx(0, abs=1e-6)
+    assert frechet_distance(features, features + 2) == pytest.approx(16, rel=1e-3)
+    blurred = torch.nn.functional.avg_pool2d(x, 3, 1, 1)
+    assert sharpness_ratio(blurred, x) < 0.5
