@@ -18,10 +18,9 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from train.augment import jitter, random_flip
-from train.heldout import as_float
 from vae.checkpoint import save_model
 from vae.classifier import ClassifierConfig, ExpressionClassifier
-from vae.data import EXPRESSIONS, DataConfig, DataError, load_faces
+from vae.data import EXPRESSIONS, DataConfig, DataError, as_float, load_faces
 
 
 @torch.inference_mode()

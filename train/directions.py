@@ -17,9 +17,8 @@ from pathlib import Path
 
 import torch
 
-from train.heldout import as_float
 from vae.checkpoint import CheckpointError, load_checkpoint, save_model
-from vae.data import DataConfig, DataError, FaceData, load_faces
+from vae.data import DataConfig, DataError, FaceData, as_float, load_faces
 from vae.latent import encode_all, labelled_direction, principal_directions
 
 

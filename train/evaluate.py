@@ -26,11 +26,11 @@ import torch.nn.functional as F
 
 from train.artifacts import write_json
 from train.classifier import predict
-from train.heldout import as_float, heldout_metrics
+from train.heldout import heldout_metrics
 from vae.checkpoint import CheckpointError, load_checkpoint
 from vae.classifier import ExpressionClassifier
 from vae.conv_vae import ConvVAE
-from vae.data import DataConfig, DataError, FaceData, load_faces
+from vae.data import DataConfig, DataError, FaceData, as_float, load_faces
 from vae.latent import sample_latents
 from vae.metrics import frechet_distance, sharpness_ratio
 

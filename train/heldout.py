@@ -5,13 +5,9 @@ from __future__ import annotations
 import torch
 
 from vae.conv_vae import ConvVAE
+from vae.data import as_float
 from vae.losses import active_units, bits_per_dim, kl_per_unit, reconstruction_nll
 from vae.metrics import psnr
-
-
-def as_float(images: torch.Tensor) -> torch.Tensor:
-    """uint8 [0, 255] -> float [-1, 1], the range every model works in."""
-    return images.float().div(127.5).sub(1.0)
 
 
 @torch.inference_mode()

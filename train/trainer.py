@@ -27,11 +27,11 @@ from tqdm import tqdm
 from train import artifacts
 from train.augment import random_flip
 from train.config import TrainConfig
-from train.heldout import as_float, heldout_metrics
+from train.heldout import heldout_metrics
 from train.objectives import Objective
 from vae.checkpoint import CheckpointError, load_training_state, save_model, save_training_state
 from vae.config import ModelConfig, preset
-from vae.data import EXPRESSIONS, DataConfig, DataError, FaceData, load_faces
+from vae.data import EXPRESSIONS, DataConfig, DataError, FaceData, as_float, load_faces
 from vae.models import build_model, count_parameters
 
 STATE_FILE = "train_state.pt"
@@ -180,7 +180,7 @@ class Trainer:
             return
         save_training_state(self.out / STATE_FILE, self.state())
         metadata = {
-            "data": self.train_data.source,
+            "data": f"{Path(self.config.data).name}: {len(self.train_data)} training faces",
             "epochs": self.epoch + self.batch_in_epoch / self.steps_per_epoch,
             "steps": self.step,
             "half": self.config.half,

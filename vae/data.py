@@ -120,6 +120,11 @@ class FaceData:
         return FaceData(self.images[index], self.labels[index], attributes, self.label_names, self.source)
 
 
+def as_float(images: torch.Tensor) -> torch.Tensor:
+    """uint8 images in [0, 255] -> float in [-1, 1], the range every model works in."""
+    return images.float().div(127.5).sub(1.0)
+
+
 class FaceDataset(Dataset):
     """Serves FaceData as (float image in [-1, 1] of shape [C, H, W], int64 label) pairs."""
 

@@ -1,0 +1,31 @@
+"""Where a latent code comes from: a seed, a face in a photo, or the mean face."""
+
+from __future__ import annotations
+
+import gradio as gr
+import numpy as np
+import torch
+
+from demo.models import DemoModel
+from vae.latent import sample_latents
+from vae.swap import NoFaceError, align_faces, encode_faces
+
+
+def mean_code(model: DemoModel) -> torch.Tensor:
+    """The prior's mean: the most typical face the model can draw."""
+    return torch.zeros(model.latent_dim)
+
+
+def seed_code(model: DemoModel, seed: int, temperature: float) -> torch.Tensor:
+    """A random face that every machine draws the same for the same seed."""
+    return sample_latents(1, model.latent_dim, temperature, int(seed))[0]
+
+
+def face_code(model: DemoModel, photo: np.ndarray) -> torch.Tensor:
+    """The code of the largest face in an RGB photo; a photo without a face is a message (gr.Error)."""
+    try:
+        faces = align_faces(photo, model.model, model.spec.crop)
+    except NoFaceError as error:
+        raise gr.Error(str(error)) from None
+    largest = max(faces, key=lambda face: face.box.w * face.box.h)
+    return encode_faces(model.model, [largest])[0]

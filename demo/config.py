@@ -1,0 +1,31 @@
+"""Every setting of the demo in one place, so tests and Spaces change them without touching the UI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vae.images import ImageLimits
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    checkpoint_dir: Path = REPO / "checkpoints"
+    limits: ImageLimits = field(default_factory=ImageLimits)  # uploads: bytes, pixels, longest side
+    # Requests run in parallel per event. Decoding one face takes milliseconds, a swap well under a
+    # second on two cores: a few at once keeps sliders live for several users without thrashing.
+    concurrency: int = 4
+    max_queue: int = 64  # requests waiting beyond this are refused with a "too busy" message
+    # (frequency, age) in seconds: outputs (faces drawn from users' photos included) leave Gradio's
+    # cache this soon; uploads themselves are deleted as soon as they are read.
+    cache_cleanup: tuple[int, int] = (60, 300)
+    photo_ttl: int = 600  # seconds an uploaded photo stays in memory for re-rendering a swap
+    max_sliders: int = 16  # slider widgets per model; further stored directions are not shown
+    slider_range: float = 3.0  # sliders span -range..range in units of each direction's spread
+    explore_temperature: float = 0.8  # "Random" start: a typical face, not an extreme one
+    gallery_max: int = 64
+    morph_max_frames: int = 24
+    face_size: int = 256  # pixels a single face is shown at (models draw 48 or 64)
+    tile_size: int = 96  # pixels of one face in a gallery grid or morph strip

@@ -1,0 +1,158 @@
+"""Explore tab: sliders that move a face along the model's stored latent directions, live.
+
+A face is a start code (mean face, a seeded random face, or the code of an uploaded face) plus the
+slider offsets; the start lives in per-session memory, the sliders in the page. Only the decoder runs
+while a slider moves, so each update costs milliseconds.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+import numpy as np
+import torch
+
+from demo.codes import face_code, mean_code, seed_code
+from demo.config import DemoConfig
+from demo.models import DemoModel, ModelStore
+from demo.render import enlarge
+from demo.uploads import Upload, read_upload
+from demo.widgets import expression_dropdown, model_picker, photo_input
+
+MAX_SEED = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class Start:
+    """The code the sliders move around, and the model it belongs to."""
+
+    model: str
+    code: torch.Tensor
+
+
+class ExploreTab:
+    def __init__(self, store: ModelStore, config: DemoConfig) -> None:
+        self.store = store
+        self.config = config
+
+    # -- handlers (also the API) ----------------------------------------------------------------
+    def face(
+        self, model_key: str, expression: str | None, start: Start | None, *amounts: float
+    ) -> np.ndarray:
+        """The start code of this session (the mean face if none) moved by the sliders."""
+        model = self.store.get(model_key)
+        code = start.code if start is not None and start.model == model_key else mean_code(model)
+        z = code + model.offset([float(a) for a in amounts])
+        return enlarge(model.decode(z[None], expression)[0], self.config.face_size)
+
+    def reset(self, model_key: str, expression: str | None) -> tuple[Any, ...]:
+        """Back to the mean face, sliders at zero."""
+        return self._restart(model_key, expression, None)
+
+    def random(self, model_key: str, expression: str | None, seed: float) -> tuple[Any, ...]:
+        """A random face for `seed` (the same seed gives the same face), sliders at zero."""
+        model = self.store.get(model_key)
+        code = seed_code(model, int(seed), self.config.explore_temperature)
+        return self._restart(model_key, expression, Start(model_key, code))
+
+    def from_photo(self, model_key: str, expression: str | None, photo: Upload) -> tuple[Any, ...]:
+        """The largest face of an uploaded photo becomes the start; sliders at zero."""
+        if photo is None:  # the photo was cleared: nothing to do
+            return (gr.skip(),) * (2 + self.config.max_sliders)
+        code = face_code(self.store.get(model_key), read_upload(photo, self.config.limits))
+        return self._restart(model_key, expression, Start(model_key, code))
+
+    def select_model(self, model_key: str) -> tuple[Any, ...]:
+        """New sliders (names, count) and expression choice for another model; back to its mean face."""
+        model = self.store.get(model_key)
+        return (
+            expression_dropdown(model),
+            *self._restart(model_key, model.default_expression, None)[:2],
+            *self._sliders(model),
+        )
+
+    def _restart(self, model_key: str, expression: str | None, start: Start | None) -> tuple[Any, ...]:
+        zeros = [0.0] * self.config.max_sliders
+        return (start, self.face(model_key, expression, start, *zeros), *zeros)
+
+    def _slider_props(self, model: DemoModel) -> list[dict[str, Any]]:
+        """Label and visibility of every slider widget: one per stored direction, the rest hidden."""
+        names = model.direction_names
+        return [
+            {"label": names[i] if i < len(names) else "", "visible": i < len(names)}
+            for i in range(self.config.max_sliders)
+        ]
+
+    def _sliders(self, model: DemoModel) -> list[gr.Slider]:
+        return [gr.Slider(value=0.0, **props) for props in self._slider_props(model)]
+
+    # -- layout ---------------------------------------------------------------------------------
+    def build(self) -> None:
+        first = self.store.get(self.store.choices()[0][1])
+        limit = self.config.slider_range
+        start = gr.State(None)
+        with gr.Row():
+            with gr.Column(scale=2, min_width=280):
+                model, expression = model_picker(self.store, follow=False)
+                image = gr.Image(
+                    self.face(first.spec.key, first.default_expression, None),
+                    label="Face",
+                    format="png",
+                    height=self.config.face_size + 20,
+                    interactive=False,
+                    elem_id="explore-face",
+                )
+                with gr.Row():
+                    reset = gr.Button("Reset", size="sm")
+                    random_button = gr.Button("Random", size="sm", variant="primary")
+                seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED)
+                photo = photo_input("Start from my photo", height=200)
+            with gr.Column(scale=3):
+                gr.Markdown(
+                    f"Each slider moves the face along one latent direction, in units of how much the "
+                    f"training faces vary along it (−{limit:g}…{limit:g}). **PC** sliders are the "
+                    f"principal axes of the training codes; named ones point from faces without that "
+                    f"label to faces with it."
+                )
+                half = (self.config.max_sliders + 1) // 2  # two columns: principal axes, then labelled ones
+                sliders = []
+                with gr.Row():
+                    for column in range(2):
+                        with gr.Column(min_width=200):
+                            sliders += [
+                                gr.Slider(-limit, limit, value=0.0, step=0.05, **props)
+                                for props in self._slider_props(first)[column * half : (column + 1) * half]
+                            ]
+
+        restart_outputs = [start, image, *sliders]
+        gr.on(
+            [slider.input for slider in sliders] + [expression.input],
+            self.face,
+            inputs=[model, expression, start, *sliders],
+            outputs=image,
+            trigger_mode="always_last",
+            show_progress="hidden",
+            api_name="explore",
+        )
+        model.input(
+            self.select_model,
+            inputs=model,
+            outputs=[expression, start, image, *sliders],
+            show_progress="hidden",
+            api_visibility="private",
+        )
+        reset.click(self.reset, [model, expression], restart_outputs, api_name="explore_reset")
+        random_button.click(
+            lambda: random.randint(0, MAX_SEED), None, seed, api_visibility="private", show_progress="hidden"
+        ).then(self.random, [model, expression, seed], restart_outputs, api_name="explore_random")
+        seed.submit(self.random, [model, expression, seed], restart_outputs, api_visibility="private")
+        photo.change(
+            self.from_photo,
+            [model, expression, photo],
+            restart_outputs,
+            api_name="explore_photo",
+            preprocess=False,  # see photo_input
+        )

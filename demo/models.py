@@ -1,0 +1,133 @@
+"""Which models the demo offers, loaded once at start-up and shared by every request.
+
+The registry is fixed (name -> file, title, how its training set framed faces); a file that is
+missing or unreadable is reported in the log and the UI, and the demo starts with what it has.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from vae.checkpoint import CheckpointError, load_checkpoint
+from vae.conv_vae import ConvVAE
+from vae.faces import FER2013_CROP, UTKFACE_CROP, CropStyle
+from vae.swap import to_uint8
+
+log = logging.getLogger(__name__)
+
+FALLBACK_AXES = 8  # sliders along raw latent units when a checkpoint stores no directions
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    key: str
+    filename: str
+    title: str
+    crop: CropStyle  # how faces in photos are cut out for this model
+
+
+REGISTRY: tuple[ModelSpec, ...] = (
+    ModelSpec("fer-multi", "fer-multi.safetensors", "FER2013 · 7 expressions · grey", FER2013_CROP),
+    ModelSpec("utkface-vae", "utkface-vae.safetensors", "UTKFace · colour", UTKFACE_CROP),
+)
+
+
+@dataclass(frozen=True)
+class DemoModel:
+    """A loaded model plus its slider directions (unit rows) and each direction's spread."""
+
+    spec: ModelSpec
+    model: ConvVAE
+    metadata: dict[str, Any]
+    directions: torch.Tensor  # [k, latent_dim]
+    scales: torch.Tensor  # [k]
+    direction_names: tuple[str, ...]
+
+    @property
+    def latent_dim(self) -> int:
+        return self.model.config.latent_dim
+
+    @property
+    def expressions(self) -> tuple[str, ...]:
+        """Decoder names of a multi-decoder model; empty for a model with one decoder."""
+        return self.model.config.expressions if self.model.config.kind == "multi" else ()
+
+    @property
+    def default_expression(self) -> str | None:
+        if not self.expressions:
+            return None
+        return "neutral" if "neutral" in self.expressions else self.expressions[0]
+
+    def decoder_for(self, expression: str | None) -> str | None:
+        """The decoder to draw with: the asked one (default if none) for a multi model, else None."""
+        return (expression or self.default_expression) if self.expressions else None
+
+    @torch.inference_mode()
+    def decode(self, z: torch.Tensor, expression: str | None = None) -> np.ndarray:
+        """Codes [N, latent_dim] -> uint8 faces [N, H, W(, 3)]."""
+        return to_uint8(self.model.decode(z.float(), self.decoder_for(expression)))
+
+    def offset(self, amounts: list[float]) -> torch.Tensor:
+        """The latent shift for slider positions given in units of each direction's spread."""
+        k = min(len(amounts), len(self.directions))
+        weights = torch.tensor(amounts[:k], dtype=torch.float32) * self.scales[:k]
+        return weights @ self.directions[:k]
+
+
+@dataclass(frozen=True)
+class ModelStore:
+    models: dict[str, DemoModel]
+    problems: tuple[str, ...]  # one line per registry entry that could not be loaded, for the UI
+
+    def choices(self, multi_only: bool = False) -> list[tuple[str, str]]:
+        """(title, key) pairs for a dropdown."""
+        return [(m.spec.title, key) for key, m in self.models.items() if m.expressions or not multi_only]
+
+    def get(self, key: str) -> DemoModel:
+        if key not in self.models:
+            raise KeyError(f"model {key!r} is not loaded; available: {sorted(self.models)}")
+        return self.models[key]
+
+
+def load_model(spec: ModelSpec, folder: Path) -> DemoModel:
+    """Load one checkpoint with its stored slider directions, or raw latent axes if it has none."""
+    path = folder / spec.filename
+    checkpoint = load_checkpoint(path)
+    extras, metadata = checkpoint.extras, checkpoint.metadata
+    names = metadata.get("direction_names") or []
+    if "directions" in extras and len(names) == len(extras["directions"]):
+        directions, scales = extras["directions"], extras["direction_scales"]
+    else:
+        log.warning("%s stores no slider directions (python -m train.directions adds them)", path)
+        latent_dim = checkpoint.model.config.latent_dim
+        k = min(FALLBACK_AXES, latent_dim)
+        directions, scales = torch.eye(k, latent_dim), torch.ones(k)  # the prior's spread is 1
+        names = [f"z{i + 1}" for i in range(k)]
+    return DemoModel(spec, checkpoint.model, metadata, directions, scales, tuple(names))
+
+
+def load_models(folder: Path, registry: tuple[ModelSpec, ...] = REGISTRY) -> ModelStore:
+    """Load every registered model found in `folder`; never raises for a missing or broken file."""
+    models: dict[str, DemoModel] = {}
+    problems: list[str] = []
+    for spec in registry:
+        path = folder / spec.filename
+        if not path.is_file():
+            problems.append(
+                f"{spec.title}: `{spec.filename}` is not in `{folder.name}/`, so it is not offered."
+            )
+            continue
+        try:
+            models[spec.key] = load_model(spec, folder)
+        except CheckpointError as error:
+            problems.append(f"{spec.title}: `{spec.filename}` could not be loaded ({error}).")
+    for problem in problems:
+        log.warning(problem.replace("`", ""))
+    log.info("models loaded: %s", ", ".join(models) or "none")
+    return ModelStore(models, tuple(problems))

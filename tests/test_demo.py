@@ -1,0 +1,212 @@
+"""The functions behind each demo tab, called directly with tiny random-weight checkpoints."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import pytest
+from PIL import Image
+
+from demo import DemoConfig, build_demo
+from demo.about import about_markdown
+from demo.explore import ExploreTab, Start
+from demo.gallery import GalleryTab
+from demo.models import REGISTRY, load_models
+from demo.morph import MorphTab
+from demo.render import GAP
+from demo.swap import SwapTab
+from tests.test_demo_support import DIRECTION_NAMES, FER, UTK, save_photo
+
+pytest_plugins = ["tests.test_demo_support"]
+
+REPO = Path(__file__).resolve().parents[1]
+ENDPOINTS = {"explore", "explore_reset", "explore_random", "explore_photo", "swap", "gallery", "morph"}
+
+
+@pytest.fixture(autouse=True)
+def gradio_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Gradio's upload and export folder, private to each test."""
+    folder = tmp_path / "gradio-cache"
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def store(demo_config: DemoConfig):
+    return load_models(demo_config.checkpoint_dir)
+
+
+def upload(image: np.ndarray, cache: Path, name: str = "selfie.png") -> Path:
+    """A photo placed where Gradio puts uploads."""
+    return save_photo(image, cache / "0123abcd" / name)
+
+
+# -- models ---------------------------------------------------------------------------------------
+def test_models_load_once_with_directions(store) -> None:
+    assert set(store.models) == {spec.key for spec in REGISTRY} and not store.problems
+    fer, utk = store.get("fer-multi"), store.get("utkface-vae")
+    assert fer.direction_names == tuple(DIRECTION_NAMES) and len(fer.expressions) == 7
+    assert utk.direction_names[:2] == ("z1", "z2") and utk.expressions == ()  # none stored: latent axes
+
+
+def test_missing_and_broken_checkpoints_are_reported(tmp_path: Path, tiny_checkpoints: Path) -> None:
+    shutil.copy(tiny_checkpoints / UTK, tmp_path / UTK)
+    (tmp_path / FER).write_bytes(b"not a checkpoint")
+    store = load_models(tmp_path)
+    assert list(store.models) == ["utkface-vae"]
+    assert len(store.problems) == 1 and "could not be loaded" in store.problems[0]
+    empty = load_models(tmp_path / "nothing-here")
+    assert not empty.models and all("is not in" in problem for problem in empty.problems)
+
+
+def test_demo_builds_with_named_endpoints_and_without_models(demo_config: DemoConfig, tmp_path: Path) -> None:
+    demo = build_demo(demo_config)
+    assert {name.lstrip("/") for name in demo.get_api_info()["named_endpoints"]} >= ENDPOINTS
+    bare = build_demo(DemoConfig(checkpoint_dir=tmp_path))  # starts, with a message instead of tabs
+    assert not bare.get_api_info()["named_endpoints"]
+
+
+# -- explore --------------------------------------------------------------------------------------
+def test_explore_sliders_move_the_face(store, demo_config: DemoConfig) -> None:
+    tab = ExploreTab(store, demo_config)
+    zeros = [0.0] * demo_config.max_sliders
+    mean = tab.face("fer-multi", "happy", None, *zeros)
+    assert mean.shape == (demo_config.face_size, demo_config.face_size) and mean.dtype == np.uint8
+    moved = tab.face("fer-multi", "happy", None, 2.0, *zeros[1:])
+    assert not np.array_equal(mean, moved)
+    assert not np.array_equal(mean, tab.face("fer-multi", "sad", None, *zeros))
+    colour = tab.face("utkface-vae", None, None, *zeros)
+    assert colour.shape == (demo_config.face_size, demo_config.face_size, 3)
+
+
+def test_explore_reset_random_and_model_switch(store, demo_config: DemoConfig) -> None:
+    tab = ExploreTab(store, demo_config)
+    start, image, *sliders = tab.random("fer-multi", "neutral", 7)
+    assert isinstance(start, Start) and sliders == [0.0] * demo_config.max_sliders
+    assert np.array_equal(image, tab.random("fer-multi", "neutral", 7)[1])
+    assert not np.array_equal(image, tab.random("fer-multi", "neutral", 8)[1])
+    assert np.array_equal(tab.face("fer-multi", "neutral", start, *sliders), image)
+    reset_start, mean, *_ = tab.reset("fer-multi", "neutral")
+    assert reset_start is None and not np.array_equal(mean, image)
+
+    expression, new_start, _, *updates = tab.select_model("utkface-vae")
+    assert expression.visible is False and new_start is None
+    assert [u.label for u in updates if u.visible] == list(store.get("utkface-vae").direction_names)
+    assert len(updates) == demo_config.max_sliders
+
+
+def test_explore_starts_from_a_photo(
+    store, demo_config: DemoConfig, astronaut, faceless, gradio_cache
+) -> None:
+    tab = ExploreTab(store, demo_config)
+    path = upload(astronaut, gradio_cache)
+    start, image, *_ = tab.from_photo("utkface-vae", None, str(path))
+    assert start.model == "utkface-vae" and start.code.shape == (16,) and image.shape[2] == 3
+    assert not path.exists(), "the upload must be deleted once read"
+    with pytest.raises(gr.Error, match="No face"):
+        tab.from_photo("utkface-vae", None, str(upload(faceless, gradio_cache)))
+
+
+# -- swap -----------------------------------------------------------------------------------------
+def test_swap_selfie_gives_seven_faces_and_forgets_the_upload(
+    store, demo_config: DemoConfig, astronaut, gradio_cache
+) -> None:
+    tab = SwapTab(store, demo_config)
+    path = upload(astronaut, gradio_cache)
+    photo, aligned, grid, status, faces, prepared = tab.swap(str(path), "happy", 1.0, "all")
+    assert not path.exists() and not path.parent.exists()
+    assert photo.shape == astronaut.shape and len(aligned) == 1
+    assert [caption for _, caption in grid] == list(store.get("fer-multi").expressions)
+    assert "Found 1 face" in status and [value for _, value in faces.choices] == ["all", "1"]
+    same, _, _ = tab.rerender(prepared, "happy", 0.0, "all")
+    np.testing.assert_array_equal(same, astronaut)
+
+
+def test_swap_group_photo_one_face_or_all(store, demo_config: DemoConfig, group_photo, gradio_cache) -> None:
+    tab = SwapTab(store, demo_config)
+    photo, aligned, grid, status, faces, prepared = tab.swap(
+        str(upload(group_photo, gradio_cache)), "sad", 1.0, "2"
+    )
+    assert len(aligned) == 2 and faces.value == "2" and len(grid) == 7 and "face 2" in status
+    assert np.array_equal(photo[:, : group_photo.shape[1] // 2], group_photo[:, : group_photo.shape[1] // 2])
+    everyone, all_grid, all_status = tab.rerender(prepared, "sad", 1.0, "all")
+    assert len(all_grid) == 14 and "every face" in all_status
+    assert not np.array_equal(everyone[:, :512], group_photo[:, :512])
+
+
+def test_swap_without_a_face_or_photo_is_a_message(
+    store, demo_config: DemoConfig, faceless, gradio_cache
+) -> None:
+    tab = SwapTab(store, demo_config)
+    with pytest.warns(UserWarning, match="No face"):
+        photo, aligned, grid, status, _, prepared = tab.swap(
+            str(upload(faceless, gradio_cache)), "happy", 1, "all"
+        )
+    assert photo is None and aligned == grid == [] and "No face" in status and prepared is None
+    assert tab.swap(None, "happy", 1.0, "all")[0] is None
+    with pytest.raises(gr.Error, match="not an image"):
+        bad = gradio_cache / "x" / "notes.jpg"
+        bad.parent.mkdir(parents=True)
+        bad.write_text("hello")
+        tab.swap(str(bad), "happy", 1.0, "all")
+    assert not bad.exists()
+
+
+# -- gallery and morph ----------------------------------------------------------------------------
+def test_gallery_same_seed_same_faces(store, demo_config: DemoConfig) -> None:
+    tab = GalleryTab(store, demo_config)
+    grid, path = tab.sample("fer-multi", "happy", 9, 0.8, 3)
+    again, _ = tab.sample("fer-multi", "happy", 9, 0.8, 3)
+    other, _ = tab.sample("fer-multi", "happy", 9, 0.8, 4)
+    np.testing.assert_array_equal(grid, again)
+    assert not np.array_equal(grid, other)
+    side = 3 * demo_config.tile_size + 2 * GAP
+    assert grid.shape == (side, side)
+    np.testing.assert_array_equal(np.asarray(Image.open(path)), grid)
+    assert tab.sample("utkface-vae", None, 64, 1.5, 0)[0].shape[2] == 3
+    with pytest.raises(gr.Error):
+        tab.sample("fer-multi", "happy", 65, 0.8, 0)
+
+
+def test_morph_strip_and_gif(store, demo_config: DemoConfig, astronaut, gradio_cache) -> None:
+    tab = MorphTab(store, demo_config)
+    strip, gif = tab.morph("fer-multi", "surprise", None, None, 1, 2, 6)
+    size = demo_config.tile_size
+    assert strip.shape == (size, 6 * size + 5 * GAP)
+    with Image.open(gif) as animation:
+        assert animation.format == "GIF" and animation.n_frames == 2 * 6 - 2  # forward, then back
+    first, last = strip[:, :size], strip[:, -size:]
+    assert not np.array_equal(first, last)
+
+    face = tab.encode(str(upload(astronaut, gradio_cache)))
+    assert set(face) == set(store.models)
+    from_photo, _ = tab.morph("utkface-vae", None, face, None, 1, 2, 3)
+    assert not np.array_equal(from_photo, tab.morph("utkface-vae", None, None, None, 1, 2, 3)[0])
+
+
+# -- about ----------------------------------------------------------------------------------------
+def test_about_shows_metrics_and_problems(store, tmp_path: Path) -> None:
+    text = about_markdown(store, tmp_path)
+    assert "1,234" in text and "21.50" in text and "PC1, PC2" in text
+    (tmp_path / "README.md").write_text("# Model cards\nspecial card text")
+    missing = load_models(tmp_path)
+    text = about_markdown(missing, tmp_path)
+    assert "special card text" in text and "Not loaded" in text
+
+
+@pytest.mark.skipif(
+    not all((REPO / "checkpoints" / spec.filename).is_file() for spec in REGISTRY),
+    reason="the shipped checkpoints are not in checkpoints/",
+)
+def test_shipped_checkpoints_swap_the_astronaut(astronaut, gradio_cache) -> None:
+    config = DemoConfig()
+    store = load_models(config.checkpoint_dir)
+    assert not store.problems
+    _, aligned, grid, _, _, _ = SwapTab(store, config).swap(
+        str(upload(astronaut, gradio_cache)), "happy", 1, "all"
+    )
+    assert len(aligned) == 1 and len(grid) == 7
+    assert len(store.get("fer-multi").direction_names) > 8  # principal and labelled directions stored
