@@ -80,6 +80,7 @@ class _Payload:
         return (exec, ("import pathlib; pathlib.Path(__import__('os').environ['PWNED']).write_text('ran')",))
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 def test_a_malicious_pickle_is_refused_and_never_runs(tmp_path, monkeypatch) -> None:
     marker = tmp_path / "pwned"
     monkeypatch.setenv("PWNED", str(marker))

@@ -52,7 +52,7 @@ def test_kl_warmup_and_free_bits() -> None:
     out.logvar.data.zero_()  # posterior == prior: KL is 0, free bits lift it to latent_dim * lambda
     terms = vae_loss(torch.rand(4, 1, 48, 48), out, "gaussian", LossConfig(free_bits=0.5))
     assert float(terms.kl.detach()) == 0.0
-    assert math.isclose(float(terms.loss - terms.nll), 8 * 0.5, rel_tol=1e-5)
+    assert math.isclose(float((terms.loss - terms.nll).detach()), 8 * 0.5, rel_tol=1e-5)
 
 
 def test_seed_loss_averages_mse_and_weights_kl_by_1_7() -> None:

@@ -12,6 +12,8 @@ from vae.losses import LossConfig
 class SwapConfig:
     """Terms that make the multi-decoder's expression swap real (all zero: the plain design).
 
+    The defaults are the measured best (README: Choosing the swap design).
+
     adversary: a classifier reads the expression from z through a gradient-reversal layer, so the
         encoder learns codes that hold the person but not the expression (as in Fader Networks).
     guidance: an auxiliary classifier, trained alongside on real faces only, must read the target
@@ -23,10 +25,10 @@ class SwapConfig:
     it costs as much as the rest of the step, and half a batch gives it plenty of signal.
     """
 
-    adversary: float = 0.0
-    guidance: float = 0.0
-    cycle: float = 0.0
-    realism: float = 0.0
+    adversary: float = 0.05
+    guidance: float = 0.01
+    cycle: float = 0.05
+    realism: float = 0.05
     fraction: float = 0.5
 
 
