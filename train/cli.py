@@ -62,6 +62,7 @@ def parser() -> argparse.ArgumentParser:
     swap.add_argument("--guidance", type=float, default=d.swap.guidance)
     swap.add_argument("--cycle", type=float, default=d.swap.cycle)
     swap.add_argument("--realism", type=float, default=d.swap.realism)
+    swap.add_argument("--swap-warmup", type=int, default=d.swap.warmup_steps, help="ramp steps")
     swap.add_argument(
         "--swap-fraction", type=float, default=d.swap.fraction, help="share of each batch swapped"
     )
@@ -93,7 +94,9 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         threads=args.threads,
         half=args.half,
         loss=LossConfig(args.loss, args.beta, args.warmup_steps, args.free_bits),
-        swap=SwapConfig(args.adversary, args.guidance, args.cycle, args.realism, args.swap_fraction),
+        swap=SwapConfig(
+            args.adversary, args.guidance, args.cycle, args.realism, args.swap_warmup, args.swap_fraction
+        ),
     )
 
 

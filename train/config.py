@@ -20,6 +20,9 @@ class SwapConfig:
         expression off each face decoded through another expression's decoder.
     cycle: re-encoding a swapped face must give back the code it came from, so the person stays.
     realism: a conditional critic must not tell swapped faces of expression k from real ones.
+    The image terms (guidance, cycle, realism) ramp up linearly over `warmup_steps`: pushed before
+    the decoders draw faces at all, they teach them textures that fool the judges (measured: a
+    decoder of pure checkerboard after one epoch). The judges themselves learn from the start.
     Each weight multiplies a per-pixel-sized term, so 1.0 is comparable to the reconstruction.
     The swap path (decode, judge, re-encode) runs on the first `fraction` of each shuffled batch:
     it costs as much as the rest of the step, and half a batch gives it plenty of signal.
@@ -28,7 +31,8 @@ class SwapConfig:
     adversary: float = 0.05
     guidance: float = 0.01
     cycle: float = 0.05
-    realism: float = 0.05
+    realism: float = 0.02
+    warmup_steps: int = 500
     fraction: float = 0.5
 
 

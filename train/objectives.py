@@ -70,15 +70,16 @@ class Objective(nn.Module):
         terms = vae_loss(x, out, model.config.likelihood, self.loss_config, step)
         logs = {"loss": terms.loss, "nll": terms.nll, "kl": terms.kl, "mse": terms.mse}
         if self.adversary is not None or self.swaps:
-            logs.update(self._swap_terms(x, labels, out.mu, out.z))
+            logs.update(self._swap_terms(x, labels, out.mu, out.z, step))
             logs["loss"] = logs["loss"] + model.config.num_pixels * logs.pop("swap_loss")
         return logs
 
     def _swap_terms(
-        self, x: torch.Tensor, labels: torch.Tensor, mu: torch.Tensor, z: torch.Tensor
+        self, x: torch.Tensor, labels: torch.Tensor, mu: torch.Tensor, z: torch.Tensor, step: int
     ) -> dict[str, torch.Tensor]:
         """Per-pixel-sized terms; helpers (adversary, guide, critic) learn from their own terms only."""
         swap, logs = self.swap, {}
+        ramp = min(1.0, step / swap.warmup_steps) if swap.warmup_steps > 0 else 1.0
         total = x.new_zeros(())
         if self.adversary is not None:
             logs["adversary_ce"] = F.cross_entropy(self.adversary(_ReverseGradient.apply(mu)), labels)
@@ -94,15 +95,15 @@ class Objective(nn.Module):
             logs["guide_real_ce"] = F.cross_entropy(self.guide(jitter(x, blur=GUIDE_BLUR)), labels)
             guide_logits = frozen(self.guide, jitter(swapped, blur=GUIDE_BLUR))
             logs["guide_swap_ce"] = F.cross_entropy(guide_logits, target)
-            total = total + logs["guide_real_ce"] + swap.guidance * logs["guide_swap_ce"]
+            total = total + logs["guide_real_ce"] + ramp * swap.guidance * logs["guide_swap_ce"]
         if swap.cycle > 0:
             swapped_mu, _ = self.model.encode(swapped)
             logs["cycle_mse"] = F.mse_loss(swapped_mu, mu[:n].detach())
-            total = total + swap.cycle * logs["cycle_mse"]
+            total = total + ramp * swap.cycle * logs["cycle_mse"]
         if self.critic is not None:
             real, fake = self.critic(x[:n], labels[:n]), self.critic(swapped.detach(), target)
             logs["critic_loss"] = hinge_critic_loss(real, fake)
             logs["realism"] = -frozen(self.critic, swapped, target).mean()
-            total = total + logs["critic_loss"] + swap.realism * logs["realism"]
+            total = total + logs["critic_loss"] + ramp * swap.realism * logs["realism"]
         logs["swap_loss"] = total
         return logs
