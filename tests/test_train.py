@@ -107,23 +107,13 @@ def test_a_run_stopped_mid_epoch_by_its_budget_resumes_exactly(fer_csv, tmp_path
 
 
 @pytest.mark.slow
-def test_torchrun_with_two_cpu_processes(fer_csv, tmp_path) -> None:
+@pytest.mark.parametrize("model", [["--model", "vae"], ["--model", "multi", "--decoder-sharing", "none"]])
+def test_torchrun_with_two_cpu_processes(fer_csv, tmp_path, model) -> None:
+    """Separate decoders with every swap term is the hard case: parameters unused in some steps."""
     torchrun = Path(sys.executable).with_name("torchrun")
+    args = ["--nproc_per_node", "2", "-m", "train", "--data", str(fer_csv), "--out", str(tmp_path)]
     result = subprocess.run(
-        [
-            str(torchrun),
-            "--nproc_per_node",
-            "2",
-            "-m",
-            "train",
-            "--data",
-            str(fer_csv),
-            "--out",
-            str(tmp_path),
-            "--epochs",
-            "2",
-            *TINY,
-        ],
+        [str(torchrun), *args, "--epochs", "2", *model, *TINY],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -124,7 +124,13 @@ class Trainer:
         self.objective = Objective(self.model, config.loss, config.swap).to(
             process.device, memory_format=torch.channels_last
         )
-        self.wrapped = DistributedDataParallel(self.objective) if process.world > 1 else self.objective
+        # Separate decoders skip a step whenever their expression is not in the batch.
+        sparse = self.model_config.kind == "multi" and self.model_config.decoder_sharing == "none"
+        self.wrapped = (
+            DistributedDataParallel(self.objective, find_unused_parameters=sparse)
+            if process.world > 1
+            else self.objective
+        )
         self.optimizer = torch.optim.Adam(self.objective.parameters(), lr=config.lr)
         self.sampler = DistributedSampler(
             range(len(self.train_data)),
