@@ -119,7 +119,9 @@ class SwapTab:
                 faces = gr.Dropdown(face_choices(0), value=ALL, label="Which face", allow_custom_value=True)
                 status = gr.Markdown("Upload a photo (or take one with the webcam) to start.")
             with gr.Column(scale=2):
-                result = gr.Image(label="Swapped", format="jpeg", interactive=False, height=420)
+                result = gr.Image(
+                    label="Swapped", format="jpeg", interactive=False, height=420, elem_id="swap-result"
+                )
         with gr.Row():  # the aligned input narrow on the left, its 7 decodings beside it
             aligned = gr.Gallery(
                 label="Faces as the model sees them",

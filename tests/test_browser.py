@@ -70,8 +70,12 @@ def test_swap_tab_gives_seven_faces(page, astronaut, tmp_path: Path) -> None:
     photo = save_photo(astronaut, tmp_path / "astronaut.png")
     page.locator("#swap-photo input[type=file]").set_input_files(str(photo))
     thumbnails = page.locator("#swap-grid img")
-    page.wait_for_function("() => document.querySelectorAll('#swap-grid img').length === 7")
+    page.wait_for_function(  # seven faces, each actually decoded by the browser
+        "() => [...document.querySelectorAll('#swap-grid img')].filter(i => i.complete && i.naturalWidth > 0)"
+        ".length === 7"
+    )
     assert thumbnails.count() == 7
+    page.wait_for_function("() => document.querySelector('#swap-result img')?.naturalWidth > 0")
     assert page.get_by_text("Found 1 face").is_visible()
     page.screenshot(path=SHOTS / "swap.png", full_page=True)
 
