@@ -22,7 +22,7 @@ from demo import DemoConfig, build_demo, launch
 from demo.models import REGISTRY
 from vae import EXPRESSIONS, ModelConfig, build_model, save_model
 
-FER, UTK = (spec.filename for spec in REGISTRY)
+FER, UTK = ({spec.key: spec.filename for spec in REGISTRY}[key] for key in ("fer-multi", "utkface-vae"))
 DIRECTION_NAMES = ["PC1", "PC2", "PC3", "PC4", "happy", "sad"]
 METRICS = {"neg_elbo": 1234.5, "bits_per_dim": 0.987, "mse": 0.0321, "psnr": 21.5, "active_units": 12}
 
