@@ -31,7 +31,7 @@ from train.heldout import heldout_metrics
 from train.objectives import Objective
 from vae.checkpoint import CheckpointError, load_training_state, save_model, save_training_state
 from vae.config import ModelConfig, preset
-from vae.data import EXPRESSIONS, DataConfig, DataError, FaceData, as_float, load_faces
+from vae.data import EXPRESSIONS, DataConfig, DataError, FaceData, as_float, detect_layout, load_faces
 from vae.models import build_model, count_parameters
 
 STATE_FILE = "train_state.pt"
@@ -70,12 +70,15 @@ def start_process(threads: int | None) -> Process:
     return Process(rank, world, device)
 
 
-def resolve_model_config(config: TrainConfig, data: FaceData) -> ModelConfig:
+FER_LAYOUTS = ("fer2013-csv", "fer2013-folders")  # the layouts with expression labels
+
+
+def resolve_model_config(config: TrainConfig, layout: str) -> ModelConfig:
     """The architecture: a preset, the data's native framing, then explicit overrides.
 
     FER2013 (the only layout with expression labels) defaults to its native 48x48 grayscale.
     """
-    native = data.label_names == EXPRESSIONS
+    native = layout in FER_LAYOUTS
     overrides: dict[str, Any] = {
         "kind": config.model,
         "image_size": config.image_size or (48 if native else None),
@@ -87,11 +90,11 @@ def resolve_model_config(config: TrainConfig, data: FaceData) -> ModelConfig:
         "decoder_sharing": config.decoder_sharing,
     }
     if config.model == "multi":
-        if not data.label_names:
+        if not native:
             raise DataError(
-                f"{data.source}: the multi-decoder model needs expression labels (FER2013 layouts)"
+                f"{config.data}: the multi-decoder model needs expression labels (FER2013 layouts)"
             )
-        overrides["expressions"] = data.label_names
+        overrides["expressions"] = EXPRESSIONS
     return preset(config.preset, **{k: v for k, v in overrides.items() if v is not None})
 
 
@@ -114,8 +117,7 @@ class Trainer:
         self.process = process
         self.out = Path(config.out)
         torch.manual_seed(config.seed)
-        probe = load_split(config, "train", config.image_size or 64, config.channels or 1, limit=8)
-        self.model_config = resolve_model_config(config, probe)
+        self.model_config = resolve_model_config(config, detect_layout(config.data, config.layout))
         size, channels = self.model_config.image_size, self.model_config.channels
         self.train_data = load_split(config, "train", size, channels, config.limit)
         self.val_data = load_split(config, "val", size, channels, VAL_FACES)

@@ -144,11 +144,20 @@ class FaceDataset(Dataset):
 
 def load_faces(config: DataConfig) -> FaceData:
     """Decode one split of the data set at ``config.path``; raises DataError naming the culprit."""
-    path = Path(config.path).expanduser()
+    layout, path = _locate(config.path, config.layout)
+    return _READERS[layout](path, config)
+
+
+def detect_layout(path: str | Path, layout: str = "auto") -> str:
+    """The layout ``load_faces`` would read at ``path``, without decoding any image."""
+    return _locate(path, layout)[0]
+
+
+def _locate(path: str | Path, layout: str) -> tuple[str, Path]:
+    path = Path(path).expanduser()
     if not path.exists():
         raise DataError(f"data path {path} does not exist")
-    layout, path = _resolve_layout(path, config.layout)
-    return _READERS[layout](path, config)
+    return _resolve_layout(path, layout)
 
 
 # --- layout detection ---------------------------------------------------------------------------
