@@ -10,6 +10,7 @@ from __future__ import annotations
 from itertools import pairwise
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from vae.config import ModelConfig
@@ -76,11 +77,35 @@ class Decoder(nn.Module):
     def forward(self, z: torch.Tensor, head: torch.Tensor | None = None) -> torch.Tensor:
         if head is None:
             head = torch.zeros(len(z), dtype=torch.long, device=z.device)
-        h = _pick_head(self.project(z), head, self.num_heads).view(-1, *self.bottom_shape)
-        h = torch.relu(self.project_norm(h, head))
+        only = self._only_head(head)
+        if only is None:
+            h = _pick_head(self.project(z), head, self.num_heads)
+        else:  # one head for the whole batch: multiply by its rows of the wide layer only
+            per_head = self.project.out_features // self.num_heads
+            rows = slice(only * per_head, (only + 1) * per_head)
+            h = F.linear(z, self.project.weight[rows], self.project.bias[rows])
+        h = torch.relu(self.project_norm(h.view(-1, *self.bottom_shape), head))
         for conv, norm in zip(self.upsample, self.norms):
             h = torch.relu(norm(conv(h), head))
-        return torch.tanh(_pick_head(self.to_image(h), head, self.num_heads))
+        if only is None:
+            return torch.tanh(_pick_head(self.to_image(h), head, self.num_heads))
+        channels = slice(only * self.channels, (only + 1) * self.channels)
+        layer = self.to_image
+        out = F.conv_transpose2d(
+            h, layer.weight[:, channels], layer.bias[channels], stride=layer.stride, padding=layer.padding
+        )
+        return torch.tanh(out)
+
+    def _only_head(self, head: torch.Tensor) -> int | None:
+        """The head every sample uses, when an inference batch has just one (a slider update, a
+        gallery, one expression of a swap): computing only its slice of the wide projection and
+        output layers gives the same faces at a fraction of the cost (decoding one 48x48 face
+        reads 1.2 MB of projection weights instead of all 7 heads' 8.3 MB). None: pick per sample.
+        """
+        if self.num_heads == 1 or self.training or len(head) == 0:
+            return None
+        first = int(head[0])
+        return first if bool((head == first).all()) else None
 
 
 def _pick_head(stacked: torch.Tensor, head: torch.Tensor, num_heads: int) -> torch.Tensor:
