@@ -7,16 +7,18 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import torch
 from safetensors.torch import load_file
 
-from train.cli import main
+from train.cli import main, parser, resumed_config
 from train.config import TrainConfig
 from train.heldout import heldout_metrics
-from train.trainer import Process, Trainer
+from train.trainer import STATE_FILE, Process, Trainer
+from vae.checkpoint import save_training_state
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = ["--widths", "8,16,32,32", "--latent-dim", "16", "--batch-size", "32", "--threads", "1"]
@@ -143,3 +145,12 @@ def test_bad_input_gives_a_one_line_error(fer_csv, tmp_path, capsys, args, messa
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip()
     assert message in err and "\n" not in err and err.startswith("error:")
+
+
+def test_resume_keeps_the_run_config_but_takes_a_new_budget_and_swap_weight(tmp_path) -> None:
+    original = TrainConfig(data="faces.csv", out="elsewhere", model="multi", epochs=8, lr=1e-3)
+    save_training_state(tmp_path / STATE_FILE, {"train_config": original.to_dict()})
+    args = parser().parse_args(["--out", str(tmp_path), "--resume", "--epochs", "12", "--guidance", "0.2"])
+    config = resumed_config(args)
+    expected_swap = replace(original.swap, guidance=0.2)
+    assert config == replace(original, out=str(tmp_path), epochs=12, swap=expected_swap)

@@ -58,15 +58,34 @@ def parser() -> argparse.ArgumentParser:
     loss.add_argument("--warmup-steps", type=int, default=d.loss.warmup_steps, help="KL warm-up")
     loss.add_argument("--free-bits", type=float, default=d.loss.free_bits, help="nats per latent unit")
     swap = p.add_argument_group("expression swap (multi-decoder model)")
-    swap.add_argument("--adversary", type=float, default=d.swap.adversary)
-    swap.add_argument("--guidance", type=float, default=d.swap.guidance)
-    swap.add_argument("--cycle", type=float, default=d.swap.cycle)
-    swap.add_argument("--realism", type=float, default=d.swap.realism)
-    swap.add_argument("--swap-warmup", type=int, default=d.swap.warmup_steps, help="ramp steps")
+    # No defaults here: with --resume, a weight given on the command line replaces the run's own.
+    swap.add_argument("--adversary", type=float, help=f"default: {d.swap.adversary}")
+    swap.add_argument("--guidance", type=float, help=f"default: {d.swap.guidance}")
+    swap.add_argument("--cycle", type=float, help=f"default: {d.swap.cycle}")
+    swap.add_argument("--realism", type=float, help=f"default: {d.swap.realism}")
+    swap.add_argument("--swap-warmup", type=int, help=f"ramp steps (default: {d.swap.warmup_steps})")
     swap.add_argument(
-        "--swap-fraction", type=float, default=d.swap.fraction, help="share of each batch swapped"
+        "--swap-fraction", type=float, help=f"share of each batch swapped (default: {d.swap.fraction})"
     )
     return p
+
+
+SWAP_FLAGS = {
+    "adversary": "adversary",
+    "guidance": "guidance",
+    "cycle": "cycle",
+    "realism": "realism",
+    "swap_warmup": "warmup_steps",
+    "swap_fraction": "fraction",
+}
+
+
+def swap_config(args: argparse.Namespace, base: SwapConfig) -> SwapConfig:
+    """`base` with the swap weights given on the command line."""
+    given = {
+        field: getattr(args, flag) for flag, field in SWAP_FLAGS.items() if getattr(args, flag) is not None
+    }
+    return replace(base, **given)
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -94,18 +113,18 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         threads=args.threads,
         half=args.half,
         loss=LossConfig(args.loss, args.beta, args.warmup_steps, args.free_bits),
-        swap=SwapConfig(
-            args.adversary, args.guidance, args.cycle, args.realism, args.swap_warmup, args.swap_fraction
-        ),
+        swap=swap_config(args, SwapConfig()),
     )
 
 
 def resumed_config(args: argparse.Namespace) -> TrainConfig:
-    """The run's own config; only the budget (--epochs, --max-minutes, --threads) may change."""
+    """The run's own config; the budget (--epochs, --max-minutes, --threads) and the swap weights may
+    change, so a run can go on with a stronger swap term (a curriculum) from where it stopped."""
     state = load_training_state(f"{args.out}/{STATE_FILE}")
     config = TrainConfig.from_dict(state["train_config"])
     budget = {k: getattr(args, k) for k in ("epochs", "max_minutes", "threads")}
-    return replace(config, **{k: v for k, v in budget.items() if v is not None})
+    config = replace(config, out=args.out, **{k: v for k, v in budget.items() if v is not None})
+    return replace(config, swap=swap_config(args, config.swap))
 
 
 def main(argv: list[str] | None = None) -> None:

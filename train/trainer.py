@@ -148,9 +148,6 @@ class Trainer:
                 f"{self.train_data.source}: {len(self.train_data)} faces is less than one batch of "
                 f"{config.batch_size} per process; lower --batch-size"
             )
-        self.schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
-            self.optimizer, T_max=config.epochs * self.steps_per_epoch, eta_min=config.lr * 0.05
-        )
         self.epoch, self.batch_in_epoch, self.step = 0, 0, 0
         self.history: list[dict[str, Any]] = []
         self.preview = self.val_data.subset(torch.arange(min(8, len(self.val_data))))
@@ -162,7 +159,6 @@ class Trainer:
             "model_config": self.model_config.to_dict(),
             "objective": self.objective.state_dict(),
             "optimizer": self.optimizer.state_dict(),
-            "schedule": self.schedule.state_dict(),
             "epoch": self.epoch,
             "batch_in_epoch": self.batch_in_epoch,
             "step": self.step,
@@ -178,7 +174,6 @@ class Trainer:
             )
         self.objective.load_state_dict(state["objective"])
         self.optimizer.load_state_dict(state["optimizer"])
-        self.schedule.load_state_dict(state["schedule"])
         self.epoch, self.batch_in_epoch, self.step = state["epoch"], state["batch_in_epoch"], state["step"]
         self.history = list(state["history"])
         torch.set_rng_state(state["rng"])
@@ -243,12 +238,12 @@ class Trainer:
             )
             x = random_flip(x)
             labels = self.train_data.labels[index].to(self.process.device)
+            self.set_learning_rate()
             logs = self.wrapped(x, labels, self.step)
             self.optimizer.zero_grad(set_to_none=True)
             logs["loss"].backward()
             torch.nn.utils.clip_grad_norm_(self.objective.parameters(), 1e4)
             self.optimizer.step()
-            self.schedule.step()
             self.step += 1
             self.batch_in_epoch = batch + 1
             for key, value in logs.items():
@@ -263,6 +258,15 @@ class Trainer:
         train_logs["neg_elbo"] = train_logs["nll"] + train_logs["kl"]
         self.history.append({"epoch": self.epoch + 1, "split": "train", **train_logs})
         return True
+
+    def set_learning_rate(self) -> None:
+        """Cosine decay to 5% over the planned steps, computed from the step alone, so a run resumed
+        with more --epochs stretches its schedule instead of restarting or overshooting it."""
+        progress = min(1.0, self.step / (self.config.epochs * self.steps_per_epoch))
+        low = 0.05 * self.config.lr
+        lr = low + (self.config.lr - low) * 0.5 * (1.0 + math.cos(math.pi * progress))
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
 
     def agree(self, stop: bool) -> bool:
         """Every process stops at the same step, or those still running would wait forever."""
