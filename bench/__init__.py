@@ -1,0 +1,12 @@
+"""Benchmarks: how fast and how good FaceVAE is on the machine they run on (README: Benchmarks).
+
+Each script prints a table and writes JSON; ``--quick`` runs it in seconds (for tests, not numbers).
+
+    python -m bench.inference     # decode, encode, full selfie swap; FLOP-bound limit; swap profile
+    python -m bench.app           # the demo over HTTP: cold start, memory, slider and swap latency
+    python -m bench.training      # training images/s: default, Simpsons seed, PyTorch-VAE VanillaVAE
+    python -m bench.quality --data fer2013.csv   # same wall-clock budget, held-out MSE and -ELBO
+
+Shared pieces: ``bench.common`` (timing statistics, machine description, tables, JSON) and
+``bench.server`` (start the demo on a free loopback port, call its API over raw HTTP).
+"""

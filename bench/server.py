@@ -1,0 +1,220 @@
+"""The demo as users meet it: ``python app.py`` in a subprocess on a free loopback port, and a small
+raw-HTTP client for its API. Shared by the bench scripts that load the running app.
+
+    with DemoServer() as server:                 # starts app.py, shipped checkpoints
+        seconds = server.wait_until_served()     # process start -> first /explore answered
+        api = GradioApi(server.url)
+        face, = api.call("explore", "fer-multi", "happy", *[0.0] * 16)
+        png = api.fetch(face)                    # what a browser downloads next
+        print(server.memory())                   # resident memory of the server process tree
+
+The client speaks Gradio's queue API directly (``POST /gradio_api/call/<name>``, then the answer as
+server-sent events from ``GET /gradio_api/call/<name>/<event id>``; files go up through ``POST
+/gradio_api/upload``), one ``httpx`` connection per client, so what is timed is the server and the
+network round trip rather than a client library: ``gradio_client`` would add its own start-up
+(it downloads the API description) and a thread per call.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.common import REPO
+
+API = "/gradio_api"
+SLIDERS = 16  # DemoConfig.max_sliders: /explore takes model, expression and this many slider values
+
+
+class ApiError(RuntimeError):
+    """The server answered a call with an error (or not at all)."""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class GradioApi:
+    """One client (one connection) of a running Gradio app."""
+
+    def __init__(self, url: str, timeout: float = 120.0) -> None:
+        self.url = url.rstrip("/")
+        self.http = httpx.Client(base_url=self.url, timeout=timeout)
+
+    def __enter__(self) -> GradioApi:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.http.close()
+
+    def upload(self, path: str | Path, name: str | None = None) -> dict[str, Any]:
+        """Send a file as the browser does (as ``name``); the payload a file input of the API takes."""
+        with open(path, "rb") as file:
+            response = self.http.post(f"{API}/upload", files={"files": (name or Path(path).name, file)})
+        response.raise_for_status()
+        return {"path": response.json()[0], "meta": {"_type": "gradio.FileData"}}
+
+    def call(self, api_name: str, *data: Any) -> list[Any]:
+        """Queue one call of a named endpoint and wait for its outputs; ApiError if it fails."""
+        response = self.http.post(f"{API}/call/{api_name}", json={"data": list(data)})
+        if response.status_code != 200:
+            raise ApiError(f"/{api_name}: HTTP {response.status_code} {response.text[:200]}")
+        event_id = response.json()["event_id"]
+        event = None
+        with self.http.stream("GET", f"{API}/call/{api_name}/{event_id}") as stream:
+            if stream.status_code != 200:
+                raise ApiError(f"/{api_name}: HTTP {stream.status_code} while waiting for the result")
+            for line in stream.iter_lines():
+                if line.startswith("event:"):
+                    event = line.split(":", 1)[1].strip()
+                elif line.startswith("data:") and event in ("complete", "error"):
+                    payload = json.loads(line.split(":", 1)[1])
+                    if event == "error":
+                        raise ApiError(f"/{api_name}: {payload}")
+                    return payload
+        raise ApiError(f"/{api_name}: the event stream ended without a result")
+
+    def fetch(self, output: dict[str, Any]) -> bytes:
+        """Download a file output (an image), as the page does to show it."""
+        url = output.get("url") or f"{API}/file={output['path']}"
+        response = self.http.get(url)
+        response.raise_for_status()
+        return response.content
+
+
+class DemoServer:
+    """``python app.py`` on a free loopback port, with its own Gradio cache folder and log file.
+
+    ``threads`` sets OMP_NUM_THREADS for the server (torch's thread count); None leaves torch's
+    default, every core, as a user's ``python app.py`` has.
+    """
+
+    def __init__(self, threads: int | None = None, log: Path | None = None) -> None:
+        self.threads = threads
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._temp = tempfile.TemporaryDirectory(prefix="facevae-bench-")
+        self.log = log or Path(self._temp.name) / "server.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.started = 0.0
+
+    def __enter__(self) -> DemoServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        env = {
+            **os.environ,
+            "GRADIO_SERVER_NAME": "127.0.0.1",
+            "GRADIO_SERVER_PORT": str(self.port),
+            "GRADIO_ANALYTICS_ENABLED": "False",
+            "GRADIO_TEMP_DIR": str(Path(self._temp.name) / "gradio"),
+            "PYTHONUNBUFFERED": "1",
+        }
+        if self.threads:
+            env["OMP_NUM_THREADS"] = str(self.threads)
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log, "wb") as log:
+            self.started = time.perf_counter()
+            self.process = subprocess.Popen(
+                [sys.executable, "app.py"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+
+    def wait_until_served(self, timeout: float = 120.0) -> dict[str, float]:
+        """Seconds from process start until the page is served and until the first /explore call
+        is answered (a default slider face); RuntimeError with the log's end if it never is."""
+        page = None
+        with GradioApi(self.url, timeout=timeout) as api:
+            while True:
+                elapsed = time.perf_counter() - self.started
+                if self.process is None or self.process.poll() is not None:
+                    raise RuntimeError(f"app.py exited before serving; its log ends:\n{self.log_tail()}")
+                if elapsed > timeout:
+                    raise RuntimeError(f"app.py served nothing in {timeout:.0f} s; log:\n{self.log_tail()}")
+                try:
+                    if page is None:
+                        api.http.get("/").raise_for_status()
+                        page = time.perf_counter() - self.started
+                    api.call("explore", "fer-multi", "neutral", *[0.0] * SLIDERS)
+                    return {"page_s": page, "first_api_s": time.perf_counter() - self.started}
+                except (httpx.TransportError, httpx.HTTPStatusError, ApiError):
+                    time.sleep(0.02)
+
+    def memory(self) -> dict[str, float]:
+        """Resident memory (MiB) of the server and any children: now, and the peak so far."""
+        pids = _process_tree(self.process.pid) if self.process else []
+        status = [_status(pid) for pid in pids]
+        return {
+            "rss_mib": sum(s.get("VmRSS", 0) for s in status) / 1024,
+            "peak_rss_mib": sum(s.get("VmHWM", 0) for s in status) / 1024,
+            "processes": len(pids),
+        }
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)  # Gradio closes cleanly on Ctrl-C
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._temp.cleanup()
+
+
+def _status(pid: int) -> dict[str, int]:
+    """The kB fields of /proc/PID/status (VmRSS, VmHWM, ...); empty where unreadable (not Linux)."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return {}
+    fields = {}
+    for line in lines:
+        name, _, value = line.partition(":")
+        parts = value.split()
+        if len(parts) == 2 and parts[1] == "kB":
+            fields[name] = int(parts[0])
+    return fields
+
+
+def _process_tree(root: int) -> list[int]:
+    """``root`` and its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo += children.get(pid, [])
+    return tree

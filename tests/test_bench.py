@@ -1,0 +1,104 @@
+"""The bench scripts still run: each in its --quick mode (seconds), checked for a complete JSON report.
+
+These check that the scripts work, not how fast anything is: timings belong in the scripts' own
+reports (README: Benchmarks), never in assertions.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+
+def run_bench(name: str, tmp_path: Path, *options: str) -> dict[str, Any]:
+    report = tmp_path / f"{name}.json"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
+    command = [sys.executable, "-m", f"bench.{name}", "--quick", "--json", str(report), *options]
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, f"{' '.join(command)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    assert "|---|" in done.stdout, "no table printed"
+    result = json.loads(report.read_text())
+    assert result["command"].startswith(f"python -m bench.{name}")
+    assert result["machine"]["cores"] >= 1 and result["machine"]["torch"]
+    return result
+
+
+def positive(value: Any) -> bool:
+    return (
+        isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+    )
+
+
+def assert_timed(stats: dict[str, Any]) -> None:
+    assert stats["n"] >= 1
+    for key in ("median_ms", "p95_ms", "mean_ms"):
+        assert positive(stats[key]), f"{key} = {stats[key]!r}"
+
+
+def test_inference(tmp_path: Path) -> None:
+    result = run_bench("inference", tmp_path, "--threads", "1")
+    tasks = {(r["task"], r["model"], r["layout"]) for r in result["rows"]}
+    for model in ("fer-multi", "utkface-vae"):
+        for task in ("decode 1", "decode 64", "encode 1"):
+            assert (task, model, "contiguous") in tasks and (task, model, "channels_last") in tasks
+    for row in result["rows"]:
+        assert_timed(row)
+        if "gflop" in row:
+            assert positive(row["gflop"]) and positive(row["x_limit"])
+    assert len(result["swaps"]) == 2
+    for swap in result["swaps"]:
+        assert_timed(swap)
+    assert positive(result["matmul_gflops"]["1"])
+    stages = result["swap_stages"]["1"]
+    assert {"detect faces", "encode", "decode 7 expressions", "paste back, blend"} <= set(stages)
+    assert result["swap_profile_top_ops"] and result["targets"] == {"decode_one_ms": 3.0, "swap_ms": 250.0}
+
+
+def test_app(tmp_path: Path) -> None:
+    result = run_bench("app", tmp_path, "--server-threads", "1")
+    assert 0 < result["cold_start"]["page_s"] <= result["cold_start"]["first_api_s"]
+    assert positive(result["memory_after_start"]["rss_mib"])
+    assert result["memory_end"]["peak_rss_mib"] >= result["memory_after_start"]["rss_mib"]
+    scenarios = result["scenarios"]
+    assert set(scenarios) == {"slider_1_client", "swap_1_client", "slider_3_clients", "swap_3_clients"}
+    for name, scenario in scenarios.items():
+        assert scenario["errors"] == 0, f"{name}: {scenario['error_kinds']}"
+        assert scenario["ok"] == scenario["requests"]
+        assert_timed(scenario)
+
+
+def test_training(tmp_path: Path) -> None:
+    # The Simpsons architecture (102M parameters) costs seconds per step even in --quick: left out.
+    result = run_bench("training", tmp_path, "--threads", "1", "--models", "default,vanilla,multi")
+    timed = [r for r in result["rows"] if "skipped" not in r]
+    models = {(r["model"], r["size"], r["layout"]) for r in timed}
+    assert ("FaceVAE default", 64, "channels_last") in models and ("VanillaVAE", 48, "contiguous") in models
+    assert ("FaceVAE multi (FER)", 48, "channels_last") in models
+    for row in timed:
+        assert_timed(row)
+        for key in ("images_per_s", "gflop_per_image", "achieved_gflops", "vs_vanilla", "parameters"):
+            assert positive(row[key]), f"{row['model']} {key} = {row.get(key)!r}"
+    assert set(result["profiles"]) == {"FaceVAE default", "VanillaVAE"}
+
+
+def test_quality(tmp_path: Path, fer_csv: Path) -> None:
+    result = run_bench("quality", tmp_path, "--data", str(fer_csv), "--out", str(tmp_path / "runs"))
+    scores = result["scores"]
+    for model in ("facevae", "vanilla"):
+        for key in ("mse", "psnr", "steps", "parameters", "output_scale"):
+            assert positive(scores[model][key]), f"{model} {key} = {scores[model].get(key)!r}"
+        assert math.isfinite(scores[model]["neg_elbo"])
+    assert positive(scores["vanilla"]["implied_output_scale"])
+    assert positive(scores["mse_ratio"]) and scores["test_faces"] == 56
+    assert len(result["training"]["commands"]["facevae"]) > 3
