@@ -26,6 +26,7 @@ class DemoConfig:
     slider_range: float = 3.0  # sliders span -range..range in units of each direction's spread
     explore_temperature: float = 0.8  # "Random" start: a typical face, not an extreme one
     gallery_max: int = 64
+    temperature_range: tuple[float, float] = (0.1, 1.5)  # gallery: spread of the sampled codes
     morph_max_frames: int = 24
     face_size: int = 256  # pixels a single face is shown at (models draw 48 or 64)
     tile_size: int = 96  # pixels of one face in a gallery grid or morph strip

@@ -17,12 +17,11 @@ import torch
 
 from demo.codes import face_code, mean_code, seed_code
 from demo.config import DemoConfig
+from demo.inputs import MAX_SEED, number, valid_seed
 from demo.models import DemoModel, ModelStore
 from demo.render import enlarge
 from demo.uploads import Upload, read_upload
-from demo.widgets import expression_dropdown, model_picker, photo_input
-
-MAX_SEED = 2**31 - 1
+from demo.widgets import expression_dropdown, model_picker, photo_input, seed_input
 
 
 @dataclass(frozen=True)
@@ -45,7 +44,7 @@ class ExploreTab:
         """The start code of this session (the mean face if none) moved by the sliders."""
         model = self.store.get(model_key)
         code = start.code if start is not None and start.model == model_key else mean_code(model)
-        z = code + model.offset([float(a) for a in amounts])
+        z = code + model.offset(self._amounts(model, amounts))
         return enlarge(model.decode(z[None], expression)[0], self.config.face_size)
 
     def reset(self, model_key: str, expression: str | None) -> tuple[Any, ...]:
@@ -55,14 +54,15 @@ class ExploreTab:
     def random(self, model_key: str, expression: str | None, seed: float) -> tuple[Any, ...]:
         """A random face for `seed` (the same seed gives the same face), sliders at zero."""
         model = self.store.get(model_key)
-        code = seed_code(model, int(seed), self.config.explore_temperature)
+        code = seed_code(model, valid_seed(seed), self.config.explore_temperature)
         return self._restart(model_key, expression, Start(model_key, code))
 
     def from_photo(self, model_key: str, expression: str | None, photo: Upload) -> tuple[Any, ...]:
         """The largest face of an uploaded photo becomes the start; sliders at zero."""
         if photo is None:  # the photo was cleared: nothing to do
             return (gr.skip(),) * (2 + self.config.max_sliders)
-        code = face_code(self.store.get(model_key), read_upload(photo, self.config.limits))
+        pixels = read_upload(photo, self.config.limits)  # first: the upload is deleted whatever follows
+        code = face_code(self.store.get(model_key), pixels)
         return self._restart(model_key, expression, Start(model_key, code))
 
     def select_model(self, model_key: str) -> tuple[Any, ...]:
@@ -73,6 +73,14 @@ class ExploreTab:
             *self._restart(model_key, model.default_expression, None)[:2],
             *self._sliders(model),
         )
+
+    def _amounts(self, model: DemoModel, amounts: tuple[Any, ...]) -> list[float]:
+        """Slider positions, each a finite number within the sliders' range (else gr.Error)."""
+        limit, names = self.config.slider_range, model.direction_names
+        return [
+            number(a, f"The {names[i] if i < len(names) else i + 1} slider", -limit, limit)
+            for i, a in enumerate(amounts)
+        ]
 
     def _restart(self, model_key: str, expression: str | None, start: Start | None) -> tuple[Any, ...]:
         zeros = [0.0] * self.config.max_sliders
@@ -108,7 +116,7 @@ class ExploreTab:
                 with gr.Row():
                     reset = gr.Button("Reset", size="sm")
                     random_button = gr.Button("Random", size="sm", variant="primary")
-                seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED)
+                seed = seed_input(0, "Seed")
                 photo = photo_input("Start from my photo", height=200)
             with gr.Column(scale=3):
                 gr.Markdown(
@@ -136,6 +144,7 @@ class ExploreTab:
             trigger_mode="always_last",
             show_progress="hidden",
             api_name="explore",
+            preprocess=False,  # every event: the handlers check their inputs (demo.inputs)
         )
         model.input(
             self.select_model,
@@ -143,12 +152,27 @@ class ExploreTab:
             outputs=[expression, start, image, *sliders],
             show_progress="hidden",
             api_visibility="private",
+            preprocess=False,
         )
-        reset.click(self.reset, [model, expression], restart_outputs, api_name="explore_reset")
+        reset.click(
+            self.reset, [model, expression], restart_outputs, api_name="explore_reset", preprocess=False
+        )
         random_button.click(
             lambda: random.randint(0, MAX_SEED), None, seed, api_visibility="private", show_progress="hidden"
-        ).then(self.random, [model, expression, seed], restart_outputs, api_name="explore_random")
-        seed.submit(self.random, [model, expression, seed], restart_outputs, api_visibility="private")
+        ).then(
+            self.random,
+            [model, expression, seed],
+            restart_outputs,
+            api_name="explore_random",
+            preprocess=False,
+        )
+        seed.submit(
+            self.random,
+            [model, expression, seed],
+            restart_outputs,
+            api_visibility="private",
+            preprocess=False,
+        )
         photo.change(
             self.from_photo,
             [model, expression, photo],

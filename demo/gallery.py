@@ -8,9 +8,10 @@ import gradio as gr
 import numpy as np
 
 from demo.config import DemoConfig
+from demo.inputs import number, valid_seed, whole
 from demo.models import ModelStore
 from demo.render import save_png, tile
-from demo.widgets import model_picker
+from demo.widgets import model_picker, seed_input
 from vae.latent import sample_latents
 
 
@@ -24,10 +25,10 @@ class GalleryTab:
     ) -> tuple[np.ndarray, str]:
         """`count` faces at `temperature` (prior spread) for `seed`: the grid and its PNG file."""
         model = self.store.get(model_key)
-        count, seed = int(count), int(seed)
-        if not 1 <= count <= self.config.gallery_max:
-            raise gr.Error(f"Ask for 1 to {self.config.gallery_max} faces.")
-        faces = model.decode(sample_latents(count, model.latent_dim, float(temperature), seed), expression)
+        count = whole(count, "The number of faces", 1, self.config.gallery_max)
+        temperature = number(temperature, "The temperature", *self.config.temperature_range)
+        seed = valid_seed(seed)
+        faces = model.decode(sample_latents(count, model.latent_dim, temperature, seed), expression)
         grid = tile(faces, columns=math.ceil(math.sqrt(count)), size=self.config.tile_size)
         label = model.decoder_for(expression)
         name = f"facevae-{model_key}{'-' + label if label else ''}-seed{seed}-t{temperature:g}-n{count}.png"
@@ -39,18 +40,21 @@ class GalleryTab:
                 model, expression = model_picker(self.store)
                 count = gr.Slider(1, self.config.gallery_max, value=16, step=1, label="Faces")
                 temperature = gr.Slider(
-                    0.1,
-                    1.5,
+                    *self.config.temperature_range,
                     value=0.8,
                     step=0.05,
                     label="Temperature",
                     info="Spread of the random codes: low = typical faces, high = unusual ones.",
                 )
-                seed = gr.Number(0, label="Seed", precision=0, minimum=0, info="Same seed, same faces.")
+                seed = seed_input(0, "Seed", info="Same seed, same faces.")
                 button = gr.Button("Sample", variant="primary")
                 download = gr.File(label="Download the grid (PNG)", interactive=False, height=60)
             with gr.Column(scale=3):
                 grid = gr.Image(label="Samples", format="png", interactive=False, elem_id="gallery-grid")
         button.click(
-            self.sample, [model, expression, count, temperature, seed], [grid, download], api_name="gallery"
+            self.sample,
+            [model, expression, count, temperature, seed],
+            [grid, download],
+            api_name="gallery",
+            preprocess=False,  # the handler checks its inputs (demo.inputs)
         )

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import gradio as gr
 import numpy as np
 import torch
 
-from vae.checkpoint import CheckpointError, load_checkpoint
+from demo.inputs import shown
+from vae.checkpoint import CheckpointError, load_checkpoint, read_header
 from vae.conv_vae import ConvVAE
 from vae.faces import FER2013_CROP, UTKFACE_CROP, CropStyle
 from vae.swap import to_uint8
@@ -30,10 +32,13 @@ class ModelSpec:
     filename: str
     title: str
     crop: CropStyle  # how faces in photos are cut out for this model
+    kinds: tuple[str, ...] = ("vae", "ae", "multi")  # the model kinds (ModelConfig.kind) this entry takes
 
 
 REGISTRY: tuple[ModelSpec, ...] = (
-    ModelSpec("fer-multi", "fer-multi.safetensors", "FER2013 · 7 expressions · grey", FER2013_CROP),
+    ModelSpec(
+        "fer-multi", "fer-multi.safetensors", "FER2013 · 7 expressions · grey", FER2013_CROP, ("multi",)
+    ),
     ModelSpec("utkface-vae", "utkface-vae.safetensors", "UTKFace · colour", UTKFACE_CROP),
 )
 
@@ -65,8 +70,19 @@ class DemoModel:
         return "neutral" if "neutral" in self.expressions else self.expressions[0]
 
     def decoder_for(self, expression: str | None) -> str | None:
-        """The decoder to draw with: the asked one (default if none) for a multi model, else None."""
-        return (expression or self.default_expression) if self.expressions else None
+        """The decoder to draw with: the asked one (default if none) for a multi model, else None.
+
+        A model with one decoder ignores the expression; a multi model refuses one it does not have.
+        """
+        if not self.expressions:
+            return None
+        if expression is None or expression == "":
+            return self.default_expression
+        if not isinstance(expression, str) or expression not in self.expressions:
+            raise gr.Error(
+                f"Unknown expression {shown(expression)}; this model has {', '.join(self.expressions)}."
+            )
+        return expression
 
     @torch.inference_mode()
     def decode(self, z: torch.Tensor, expression: str | None = None) -> np.ndarray:
@@ -90,14 +106,28 @@ class ModelStore:
         return [(m.spec.title, key) for key, m in self.models.items() if m.expressions or not multi_only]
 
     def get(self, key: str) -> DemoModel:
-        if key not in self.models:
-            raise KeyError(f"model {key!r} is not loaded; available: {sorted(self.models)}")
+        """A loaded model by its registry key; an unknown key is a message for the user (gr.Error).
+
+        A caller's name is only looked up here, in memory, and never joined to a path: "../x" or
+        "/etc/passwd" is just a name that is not loaded. The files are the registry's (REGISTRY).
+        """
+        if not isinstance(key, str) or key not in self.models:
+            raise gr.Error(f"Unknown model {shown(key)}; choose one of: {', '.join(self.models)}.")
         return self.models[key]
 
 
 def load_model(spec: ModelSpec, folder: Path) -> DemoModel:
-    """Load one checkpoint with its stored slider directions, or raw latent axes if it has none."""
+    """Load one checkpoint with its stored slider directions, or raw latent axes if it has none.
+
+    A file that holds another kind of model than the entry takes (a classifier, say, or a one-decoder
+    model where the expression swap needs seven) is a CheckpointError naming the file and both kinds.
+    """
     path = folder / spec.filename
+    config, _ = read_header(path)  # the kind first, before any weights are read
+    if config.kind not in spec.kinds:
+        raise CheckpointError(
+            f"{path}: holds a {config.kind!r} model; this entry takes {' or '.join(map(repr, spec.kinds))}"
+        )
     checkpoint = load_checkpoint(path)
     extras, metadata = checkpoint.extras, checkpoint.metadata
     names = metadata.get("direction_names") or []

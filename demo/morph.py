@@ -13,10 +13,11 @@ import torch
 
 from demo.codes import face_code, seed_code
 from demo.config import DemoConfig
+from demo.inputs import valid_seed, whole
 from demo.models import ModelStore
 from demo.render import enlarge, save_gif, tile
 from demo.uploads import Upload, read_upload
-from demo.widgets import model_picker, photo_input
+from demo.widgets import model_picker, photo_input, seed_input
 from vae.latent import interpolate
 
 FaceCodes = dict[str, torch.Tensor]  # model key -> code of the uploaded face
@@ -47,11 +48,9 @@ class MorphTab:
     ) -> tuple[np.ndarray, str]:
         """`frames` faces from A to B inclusive: the strip image and the looping GIF's file."""
         model = self.store.get(model_key)
-        frames = int(frames)
-        if not 2 <= frames <= self.config.morph_max_frames:
-            raise gr.Error(f"Ask for 2 to {self.config.morph_max_frames} frames.")
+        frames = whole(frames, "The number of frames", 2, self.config.morph_max_frames)
         ends = [
-            face[model_key] if face else seed_code(model, int(seed), self.config.explore_temperature)
+            face[model_key] if face else seed_code(model, valid_seed(seed), self.config.explore_temperature)
             for face, seed in ((face_a, seed_a), (face_b, seed_b))
         ]
         faces = model.decode(interpolate(*ends, frames), expression)
@@ -72,9 +71,7 @@ class MorphTab:
             for name, seed_value in (("A", 1), ("B", 2)):
                 with gr.Column(min_width=200):
                     photo = photo_input(f"Face {name}: a photo…", height=200)
-                    seed = gr.Number(
-                        seed_value, label="…or a seed (used when no photo)", precision=0, minimum=0
-                    )
+                    seed = seed_input(seed_value, "…or a seed (used when no photo)")
                     codes = gr.State(None, time_to_live=self.config.photo_ttl)
                     photo.change(
                         self.encode,
@@ -94,4 +91,5 @@ class MorphTab:
             [model, expression, codes_a, codes_b, seed_a, seed_b, frames],
             [strip, gif],
             api_name="morph",
+            preprocess=False,  # the handler checks its inputs (demo.inputs)
         )

@@ -13,6 +13,7 @@ import gradio as gr
 import numpy as np
 
 from demo.config import DemoConfig
+from demo.inputs import number, shown
 from demo.models import DemoModel, ModelStore
 from demo.render import enlarge
 from demo.uploads import Upload, read_upload
@@ -34,10 +35,10 @@ def parse_faces(value: str | int | None, count: int) -> FaceChoice:
     if value in (None, "", ALL):
         return ALL
     try:
-        number = int(value)
-    except ValueError:
-        raise gr.Error(f"Faces must be 'all' or a face number, not {value!r}.") from None
-    return number - 1 if 1 <= number <= count else ALL
+        index = int(value)
+    except (TypeError, ValueError, OverflowError):
+        raise gr.Error(f"Faces must be 'all' or a face number, not {shown(value)}.") from None
+    return index - 1 if 1 <= index <= count else ALL
 
 
 class SwapTab:
@@ -51,7 +52,8 @@ class SwapTab:
         """Swap a new photo: (photo, aligned faces, expression faces, status, face choices, prepared)."""
         if photo is None:  # the photo was cleared
             return None, [], [], "", gr.Dropdown(choices=face_choices(0), value=ALL), None
-        pixels = read_upload(photo, self.config.limits)
+        pixels = read_upload(photo, self.config.limits)  # first: the upload is deleted whatever follows
+        expression, intensity = self._settings(expression, intensity)
         try:
             prepared = prepare_photo(pixels, self.model.model, self.model.spec.crop)
         except NoFaceError as error:
@@ -73,7 +75,12 @@ class SwapTab:
         """The same photo with another expression, intensity or face choice: only pastes again."""
         if prepared is None:
             return gr.skip(), gr.skip(), "Upload a photo (or take one with the webcam) to start."
+        expression, intensity = self._settings(expression, intensity)
         return self._show(prepared, expression, intensity, parse_faces(faces, len(prepared.faces)))
+
+    def _settings(self, expression: object, intensity: object) -> tuple[str, float]:
+        """The target expression and intensity as the API sent them, checked (else gr.Error)."""
+        return self.model.decoder_for(expression), number(intensity, "The intensity", 0.0, 1.0)
 
     def _show(
         self, prepared: PreparedPhoto, expression: str, intensity: float, choice: FaceChoice
@@ -94,11 +101,7 @@ class SwapTab:
             f"Found {count} face{'s' * several}; {which} → **{expression}** at intensity {intensity:.2f}. "
             "Intensity blends your photo (0) with the model's drawing (1)."
         )
-        try:
-            swapped = prepared.render(expression, float(intensity), choice)
-        except ValueError as error:  # an expression or intensity the page would not offer: an API caller's
-            raise gr.Error(str(error)) from None
-        return swapped, grid, status
+        return prepared.render(expression, intensity, choice), grid, status
 
     # -- layout ---------------------------------------------------------------------------------
     def build(self) -> None:
@@ -155,4 +158,5 @@ class SwapTab:
             trigger_mode="always_last",
             show_progress="hidden",
             api_visibility="private",
+            preprocess=False,  # the handler checks its inputs (demo.inputs)
         )

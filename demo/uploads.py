@@ -3,11 +3,16 @@
 Gradio writes every upload (and every webcam snapshot) into its cache folder before a handler runs.
 A photo of a face is personal data, so the file is removed as soon as its pixels are in memory,
 whether reading succeeded or not; nothing here logs pixels or paths.
+
+The payload's path comes from the caller: Gradio only checks it for payloads marked as files, so a
+path outside Gradio's upload folder ("/etc/passwd", "../x") is refused here, by comparing strings,
+before anything on disk is touched (and a link inside the folder that points out of it, after).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +39,35 @@ def forget_upload(path: str | Path) -> None:
             path.parent.rmdir()
 
 
-def read_upload(upload: Upload, limits: ImageLimits) -> np.ndarray:
-    """RGB uint8 pixels of an uploaded photo; a problem becomes a message for the user (gr.Error)."""
+def uploaded_path(upload: Upload) -> Path:
+    """The file of an upload payload, which must lie in Gradio's upload folder (else gr.Error).
+
+    First pure string work (absolute, normalised paths), so a path outside is never opened or stat'ed;
+    then the same check on the real path, which refuses a link in the folder that points out of it.
+    """
     path = upload.get("path") if isinstance(upload, dict) else upload
     if path is None:
         raise gr.Error("Upload a photo or take one with the webcam first.")
+    if not isinstance(path, str | Path) or "\0" in str(path):
+        raise gr.Error("The photo must be a file uploaded to this app.")
+    folder = os.path.abspath(get_upload_folder())
+    full = os.path.abspath(path)  # also normalises "..": "cache/../x" is outside
+    if not _inside(full, folder) or not _inside(os.path.realpath(full), os.path.realpath(folder)):
+        raise gr.Error("The photo must be a file uploaded to this app.")
+    return Path(full)
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path != folder and os.path.commonpath([folder, path]) == folder
+
+
+def read_upload(upload: Upload, limits: ImageLimits) -> np.ndarray:
+    """RGB uint8 pixels of an uploaded photo; a problem becomes a message for the user (gr.Error)."""
+    path = uploaded_path(upload)
+    if not path.is_file():  # read and deleted already (Gradio files identical uploads in one place)
+        raise gr.Error(
+            "The photo is no longer on the server (each upload is deleted once read); send it again."
+        )
     try:
         return read_image(path, limits)
     except ImageError as error:

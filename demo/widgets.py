@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from demo.inputs import MAX_SEED
 from demo.models import DemoModel, ModelStore
 
 
@@ -31,7 +32,11 @@ def model_picker(store: ModelStore, follow: bool = True) -> tuple[gr.Dropdown, g
     expression = expression_dropdown(store.get(choices[0][1]))
     if follow:
         model.input(
-            lambda key: expression_dropdown(store.get(key)), model, expression, api_visibility="private"
+            lambda key: expression_dropdown(store.get(key)),
+            model,
+            expression,
+            api_visibility="private",
+            preprocess=False,  # store.get checks the key
         )
     return model, expression
 
@@ -42,9 +47,9 @@ def photo_input(label: str, height: int, elem_id: str | None = None) -> gr.Image
     Gradio's preprocessing opens the file with PIL: a file that is not an image would fail there with
     a bare "Error" and stay in the cache, and other settings than ``type="filepath"`` with
     ``image_mode=None`` write a converted copy nobody deletes. Unprocessed, the handler gets the
-    payload of Gradio's one upload file (Gradio still checks it lies in its upload folder), and
-    demo.uploads.read_upload reads it with the shared limits, turns any problem into a message and
-    deletes it.
+    payload of Gradio's one upload file, and demo.uploads.read_upload checks that it lies in Gradio's
+    upload folder (Gradio checks only payloads marked as files), reads it with the shared limits,
+    turns any problem into a message and deletes it.
     """
     return gr.Image(
         label=label,
@@ -54,3 +59,8 @@ def photo_input(label: str, height: int, elem_id: str | None = None) -> gr.Image
         height=height,
         elem_id=elem_id,
     )
+
+
+def seed_input(value: int, label: str, info: str | None = None) -> gr.Number:
+    """A seed field, 0..MAX_SEED; handlers check what arrives with demo.inputs.seed."""
+    return gr.Number(value, label=label, precision=0, minimum=0, maximum=MAX_SEED, info=info)

@@ -19,6 +19,8 @@ from demo.morph import MorphTab
 from demo.render import GAP
 from demo.swap import SwapTab
 from tests.test_demo_support import DIRECTION_NAMES, FER, UTK, save_photo
+from vae.checkpoint import save_model
+from vae.classifier import ClassifierConfig, ExpressionClassifier
 
 pytest_plugins = ["tests.test_demo_support"]
 
@@ -60,6 +62,18 @@ def test_missing_and_broken_checkpoints_are_reported(tmp_path: Path, tiny_checkp
     assert len(store.problems) == 1 and "could not be loaded" in store.problems[0]
     empty = load_models(tmp_path / "nothing-here")
     assert not empty.models and all("is not in" in problem for problem in empty.problems)
+
+
+def test_checkpoints_of_the_wrong_kind_are_reported_and_the_demo_starts(
+    tmp_path: Path, tiny_checkpoints: Path
+) -> None:
+    save_model(tmp_path / UTK, ExpressionClassifier(ClassifierConfig()))  # a classifier draws no faces
+    shutil.copy(tiny_checkpoints / UTK, tmp_path / FER)  # one decoder where the swap needs seven
+    store = load_models(tmp_path)
+    assert not store.models and len(store.problems) == 2
+    assert f"{FER}: holds a 'vae' model; this entry takes 'multi'" in store.problems[0]
+    assert "holds a 'classifier' model" in store.problems[1]
+    assert not build_demo(DemoConfig(checkpoint_dir=tmp_path)).get_api_info()["named_endpoints"]
 
 
 def test_demo_builds_with_named_endpoints_and_without_models(demo_config: DemoConfig, tmp_path: Path) -> None:

@@ -62,9 +62,10 @@ def _open(source: str | Path | bytes, limits: ImageLimits) -> Image.Image:
         stream = io.BytesIO(source)
     else:
         try:
-            _check_bytes(Path(source).stat().st_size, limits)
-        except OSError as error:
+            size = Path(source).stat().st_size
+        except (OSError, ValueError) as error:  # ValueError: a NUL in the path
             raise ImageError("The image file could not be found or read.") from error
+        _check_bytes(size, limits)
         stream = source
     try:
         with warnings.catch_warnings():  # our own pixel check replaces PIL's warning above 89 MP
