@@ -6,11 +6,12 @@
 
 Times, as median and 95th percentile over repeated runs after warm-up, under torch.inference_mode:
 decode one face and a batch of 64, encode one face (FER2013 multi-decoder, 48x48 grey, one
-expression decoder; UTKFace VAE, 64x64 colour), the demo's slider update in-process (decode, to
-uint8, enlarge to the page's 256 px), and the full selfie swap on skimage's astronaut portrait
-(detect, align, encode, all 7 decoders, paste back): the library's ``vae.swap.swap_faces`` and the
-demo's own handler (``demo.swap.SwapTab.swap``: read the photo file, swap, enlarge the 8 faces the
-page shows). Each model runs in torch's default (contiguous) layout and channels-last.
+expression decoder; UTKFace VAE, 64x64 colour), a slider update in-process (the Explore tab's own
+handler: offset, decode, to uint8, enlarge to the page's 256 px), and the full selfie swap on
+skimage's astronaut portrait (detect, align, encode, all 7 decoders, paste back): the library's
+``vae.swap.swap_faces`` and the demo's own handler (``demo.swap.SwapTab.swap``: read the photo
+file, swap, enlarge the 8 faces the page shows). Each model runs in torch's default (contiguous)
+layout and channels-last.
 
 Decode against the compute limit: the decoder's FLOPs (``torch.utils.flop_counter``: its linear
 layer and transposed convolutions) divided by this CPU's float32 matrix-multiply throughput
@@ -100,7 +101,7 @@ def model_tasks(
         ("encode 1", lambda: model.encode(x1), 1),
     ]
     if isinstance(model, MultiDecoderVAE):
-        tasks.append(("decode 1 x 7 decoders", lambda: model.decode_all(z1), 1))
+        tasks.append(("decode 1 face x 7 expressions", lambda: model.decode_all(z1), 7))
     rows = []
     for name, fn, batch in tasks:
         with torch.inference_mode():
@@ -123,40 +124,33 @@ def model_tasks(
     return rows
 
 
-def slider_update(model: torch.nn.Module) -> Callable[[], Any]:
-    """The Explore tab's handler without the HTTP around it: offset, decode, uint8, enlarge."""
-    from demo.render import enlarge
-
-    z = torch.zeros(model.config.latent_dim)
-    direction = torch.nn.functional.normalize(torch.randn(model.config.latent_dim), dim=0)
-
-    @torch.inference_mode()
-    def run() -> np.ndarray:
-        face = to_uint8(decoder_call(model, (z + 0.5 * direction)[None])())[0]
-        return enlarge(face, 256)
-
-    return run
-
-
-def demo_swap_handler(photo: bytes) -> tuple[Callable[[], Any], Callable[[], Any]]:
-    """The demo's own /swap handler, called in-process, and an (untimed) setup that puts the photo
-    file into Gradio's upload folder before each call, as an upload would (the handler deletes it).
-    """
+def demo_handlers(photo: bytes) -> tuple[dict[str, Callable[[], Any]], Callable[[], Any], Callable[[], Any]]:
+    """The demo's own handlers, called in-process (the demo's models, loaded as app.py loads them):
+    the Explore tab's slider update for each model, the /swap handler, and an (untimed) setup that
+    puts the photo into Gradio's upload folder before each swap, as an upload would (the handler
+    reads and deletes it)."""
     from gradio.utils import get_upload_folder
 
     from demo.config import DemoConfig
+    from demo.explore import ExploreTab
     from demo.models import load_models as load_demo_models
     from demo.swap import SwapTab
 
     config = DemoConfig()
-    tab = SwapTab(load_demo_models(config.checkpoint_dir), config)
+    store = load_demo_models(config.checkpoint_dir)
+    explore, swap = ExploreTab(store, config), SwapTab(store, config)
+    sliders = [0.5] + [0.0] * (config.max_sliders - 1)
+    slider = {
+        key: functools.partial(explore.face, key, store.get(key).default_expression, None, *sliders)
+        for key in (FER, UTK)
+    }
     path = Path(get_upload_folder()) / "bench" / "astronaut.png"
 
     def upload() -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(photo)
 
-    return (lambda: tab.swap({"path": str(path)}, EXPRESSION, 1.0, "all")), upload
+    return slider, (lambda: swap.swap({"path": str(path)}, EXPRESSION, 1.0, "all")), upload
 
 
 def swap_stages(photo: np.ndarray, model: MultiDecoderVAE) -> dict[str, Callable[[], Any]]:
@@ -214,7 +208,7 @@ def run(args: Any) -> dict[str, Any]:
         os.environ["GRADIO_TEMP_DIR"] = folder  # the demo handler's upload folder
         png = io.BytesIO()
         Image.fromarray(photo).save(png, format="png")
-        handler, upload = demo_swap_handler(png.getvalue())
+        sliders, handler, upload = demo_handlers(png.getvalue())
         library_swap = functools.partial(swap_faces, photo, models[FER], EXPRESSION, 1.0)
         for threads in args.thread_counts:
             set_threads(threads)
@@ -226,9 +220,7 @@ def run(args: Any) -> dict[str, Any]:
                     candidate = model if layout == "contiguous" else channels_last(model)
                     for row in model_tasks(key, candidate, layout, gflops, args):
                         rows.append({"threads": threads, **row})
-                slider = summarize(
-                    time_calls(slider_update(model), args.warmup, args.repeat, args.max_seconds)
-                )
+                moved = summarize(time_calls(sliders[key], args.warmup, args.repeat, args.max_seconds))
                 rows.append(
                     {
                         "threads": threads,
@@ -236,7 +228,7 @@ def run(args: Any) -> dict[str, Any]:
                         "model": key,
                         "layout": "contiguous",
                         "batch": 1,
-                        **slider,
+                        **moved,
                     }
                 )
             for name, fn, setup in (
@@ -358,7 +350,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.quick:
         args.repeat, args.warmup, args.swap_repeat, args.swap_warmup = 5, 1, 2, 1
         args.max_seconds, args.matmul_size, args.matmul_seconds = 1.0, 512, 0.1
-        args.thread_counts = args.thread_counts[:1]
+        args.thread_counts = args.thread_counts if args.threads else [1]
     info = machine()
     print(describe(info), flush=True)
     warn_if_busy(info)

@@ -280,7 +280,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.quick:
         args.batch_size, args.steps, args.warmup, args.max_seconds = 4, 1, 0, 1.0  # counting FLOPs warms up
         args.matmul_size, args.matmul_seconds = 256, 0.05
-        args.thread_counts = args.thread_counts[:1]
+        args.thread_counts = args.thread_counts if args.threads else [1]
     info = machine()
     print(describe(info), flush=True)
     warn_if_busy(info)
