@@ -1,9 +1,22 @@
+import os
 import pickle
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 import torch
 
-from vae.checkpoint import CheckpointError, load_checkpoint, load_training_state, read_header, save_model
+from vae.checkpoint import (
+    CheckpointError,
+    load_checkpoint,
+    load_training_state,
+    read_header,
+    remove_stale_temporaries,
+    save_model,
+)
 from vae.classifier import ClassifierConfig, ExpressionClassifier
 from vae.config import ModelConfig
 from vae.models import build_model
@@ -105,3 +118,95 @@ def test_saving_never_leaves_a_partial_file(saved, tmp_path, monkeypatch) -> Non
         save_model(path, model)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+# Saves a 3M-parameter model and a training state over and over; every tensor of version v holds v.
+# Bytes reach the disk in 256 KB pieces with pauses, as on a slow disk, so most kills land mid-write.
+WRITER = """
+import io, sys, time, torch
+import safetensors.torch
+import vae.checkpoint
+from vae.checkpoint import save_model, save_training_state
+from vae.config import PRESETS
+from vae.models import build_model
+
+def slowly(data, filename):
+    with open(filename, "wb") as f:
+        for start in range(0, len(data), 2**18):
+            f.write(data[start : start + 2**18])
+            f.flush()
+            time.sleep(0.002)
+
+def save_file(tensors, filename, metadata=None):
+    slowly(safetensors.torch.save(tensors, metadata=metadata), filename)
+
+def save(obj, filename):
+    buffer = io.BytesIO()
+    torch_save(obj, buffer)
+    slowly(buffer.getvalue(), filename)
+
+torch_save, torch.save, vae.checkpoint.save_file = torch.save, save, save_file
+folder, first = sys.argv[1], int(sys.argv[2])
+model = build_model(PRESETS["cpu"])
+for version in range(first, first + 1_000_000):
+    with torch.no_grad():
+        for value in model.state_dict().values():
+            value.fill_(version)
+    save_model(f"{folder}/model.safetensors", model, {"version": version})
+    state = {"version": version, "weights": torch.full((1_000_000,), float(version))}
+    save_training_state(f"{folder}/train_state.pt", state)
+    print(version, flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_a_writer_killed_mid_save_leaves_the_old_or_the_new_file(tmp_path: Path) -> None:
+    """SIGKILL at random moments of a save loop: both files always load whole (old or new version),
+    and the next writer's first save removes the temporary files the killed one left."""
+    repo = Path(__file__).resolve().parents[1]
+    rng = random.Random(0)
+    kills = mid_write = 0
+    version = -1
+    while kills < 4 or (not mid_write and kills < 8):
+        with open(tmp_path / "stderr.txt", "w") as stderr:
+            writer = subprocess.Popen(
+                [sys.executable, "-c", WRITER, str(tmp_path), str(version + 1)],
+                cwd=repo,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+            )
+        first = writer.stdout.readline()  # one whole save done
+        assert first, (tmp_path / "stderr.txt").read_text()
+        left = [p.name for p in tmp_path.glob(".*.tmp") if f".{writer.pid}." not in p.name]
+        assert left == [], "the killed writer's temporary files should be gone after a save"
+        time.sleep(rng.uniform(0.0, 0.5))
+        writer.kill()
+        writer.wait()
+        writer.stdout.close()
+        kills += 1
+        temporaries = list(tmp_path.glob(".*.tmp"))
+        mid_write += bool(temporaries)
+        assert len(temporaries) <= 2, temporaries  # at most the file being written, for each of the two
+
+        checkpoint = load_checkpoint(tmp_path / "model.safetensors")  # checks the SHA-256 of every tensor
+        saved = checkpoint.metadata["version"]
+        assert saved >= int(first)
+        assert all(torch.all(t == saved) for t in checkpoint.model.state_dict().values()), "mixed versions"
+        state = load_training_state(tmp_path / "train_state.pt")
+        assert state["version"] >= int(first) and torch.all(state["weights"] == state["version"])
+        version = max(saved, state["version"])
+    assert mid_write, f"none of {kills} kills caught a save in progress"
+
+
+def test_only_temporary_files_of_dead_writers_are_removed(tmp_path: Path) -> None:
+    target = tmp_path / "model.safetensors"
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
+    dead = int(finished.stdout)
+    mine = tmp_path / f".model.safetensors.{os.getpid()}.abc.tmp"
+    theirs = tmp_path / f".model.safetensors.{dead}.abc.tmp"
+    other = tmp_path / f".other.safetensors.{dead}.abc.tmp"
+    for path in (mine, theirs, other):
+        path.write_bytes(b"partial")
+    assert remove_stale_temporaries(target) == [theirs]
+    assert mine.exists() and other.exists() and not theirs.exists()

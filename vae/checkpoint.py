@@ -10,6 +10,7 @@ Every write goes to a temporary file that is renamed into place, so a crash neve
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
@@ -65,10 +66,15 @@ def build(config: AnyConfig) -> nn.Module:
 
 
 def atomic_write(path: str | Path, write: Callable[[str], None]) -> None:
-    """Write through a temporary file in the same folder, then rename it over `path`."""
+    """Write through a temporary file in the same folder, then rename it over `path`.
+
+    Readers see the old file or the new one, never part of one, even if the process is killed
+    (SIGKILL, power loss) mid-write. A kill leaves its temporary file behind (``.NAME.PID.*.tmp``);
+    the next successful write removes those of writers that are no longer running.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         write(tmp)
@@ -79,6 +85,47 @@ def atomic_write(path: str | Path, write: Callable[[str], None]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _fsync_folder(path.parent)  # the rename itself survives a power cut
+    remove_stale_temporaries(path)
+
+
+def remove_stale_temporaries(path: Path) -> list[Path]:
+    """Delete temporary files that killed writers of `path` left; those of live processes stay.
+
+    Writers are told apart by the process id in the name, so this assumes they run on this machine
+    (a folder shared with writers on other machines is not supported)."""
+    if os.name != "posix":  # no cheap, safe liveness check elsewhere: leave them
+        return []
+    removed = []
+    prefix = f".{path.name}."
+    for tmp in path.parent.glob(f"{glob.escape(prefix)}*.tmp"):
+        pid = tmp.name[len(prefix) :].split(".", 1)[0]
+        if pid.isdigit() and not _running(int(pid)):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, another user's
+        return True
+    return True
+
+
+def _fsync_folder(folder: Path) -> None:
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError:  # some file systems cannot sync a folder; the rename is still atomic
+        pass
+    finally:
+        os.close(fd)
 
 
 def _digest(tensors: dict[str, torch.Tensor]) -> str:
