@@ -14,7 +14,8 @@ bench/server.py; no client library in the timings):
   and a selfie swap (/swap: upload skimage's astronaut portrait, swap to happy): the time from
   sending the request until its answer, plus downloading the result image as the page would; first
   one client making requests back to back, then 20 clients at once, each making a fixed number of
-  requests (the run stops by itself), every error counted.
+  requests (the run stops by itself), every error counted. Each client keeps one session, as a
+  browser tab does.
 
 The clients run in this process, on the same machine as the server: on 2 cores they compete with
 it for CPU, as the numbers show.

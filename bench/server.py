@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +48,17 @@ def free_port() -> int:
 
 
 class GradioApi:
-    """One client (one connection) of a running Gradio app."""
+    """One client (one connection, one session) of a running Gradio app.
+
+    Like a browser tab or a ``gradio_client.Client``, every call carries this client's session
+    hash, so the server keeps one session per client (without one, each call would open a session
+    of its own, which the server holds in memory for a while).
+    """
 
     def __init__(self, url: str, timeout: float = 120.0) -> None:
         self.url = url.rstrip("/")
         self.http = httpx.Client(base_url=self.url, timeout=timeout)
+        self.session_hash = uuid.uuid4().hex[:11]
 
     def __enter__(self) -> GradioApi:
         return self
@@ -71,7 +78,8 @@ class GradioApi:
 
     def call(self, api_name: str, *data: Any) -> list[Any]:
         """Queue one call of a named endpoint and wait for its outputs; ApiError if it fails."""
-        response = self.http.post(f"{API}/call/{api_name}", json={"data": list(data)})
+        body = {"data": list(data), "session_hash": self.session_hash}
+        response = self.http.post(f"{API}/call/{api_name}", json=body)
         if response.status_code != 200:
             raise ApiError(f"/{api_name}: HTTP {response.status_code} {response.text[:200]}")
         event_id = response.json()["event_id"]
