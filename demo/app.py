@@ -47,6 +47,7 @@ def launch(demo: gr.Blocks, config: DemoConfig, **options: Any) -> Any:
     settings: dict[str, Any] = {
         "server_name": os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
         "max_file_size": config.limits.max_bytes,
+        "state_session_capacity": config.max_sessions,
         "css": CSS,
         "run_history": False,  # would keep users' photos and results in the browser, or offer a Hub bucket
     }

@@ -21,6 +21,9 @@ class DemoConfig:
     # (frequency, age) in seconds: outputs (faces drawn from users' photos included) leave Gradio's
     # cache this soon; uploads themselves are deleted as soon as they are read.
     cache_cleanup: tuple[int, int] = (60, 300)
+    # Gradio keeps each browser session's state (a swap's photo is about 1 MB) until this many
+    # sessions exist, then drops the oldest: 200 bounds that memory to a few hundred MB.
+    max_sessions: int = 200
     photo_ttl: int = 600  # seconds an uploaded photo stays in memory for re-rendering a swap
     max_sliders: int = 16  # slider widgets per model; further stored directions are not shown
     slider_range: float = 3.0  # sliders span -range..range in units of each direction's spread

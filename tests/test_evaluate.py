@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from train import classifier as classifier_cli
 from train import directions as directions_cli
 from train import evaluate as evaluate_cli
+from train import figures as figures_cli
 from train.cli import main as train_main
 from train.evaluate import reidentification
 from vae.checkpoint import load_checkpoint
@@ -125,3 +128,20 @@ def test_image_metrics() -> None:
     assert frechet_distance(features, features + 2) == pytest.approx(16, rel=1e-3)
     blurred = torch.nn.functional.avg_pool2d(x, 3, 1, 1)
     assert sharpness_ratio(blurred, x) < 0.5
+
+
+def test_figures_are_drawn_for_both_model_kinds(trained, fer_csv, tmp_path, capsys) -> None:
+    for kind in ("multi", "vae"):
+        figures_cli.main(
+            [str(trained / kind / "model.safetensors"), "--data", str(fer_csv), "--out", str(tmp_path)]
+        )
+    names = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert names == [
+        "model-astronaut.png",
+        "model-expressions.png",
+        "model-reconstructions.png",
+        "model-samples.png",
+    ]
+    for name in names:
+        with Image.open(tmp_path / name) as image:
+            assert min(image.size) > 100 and len(np.unique(np.asarray(image.convert("L")))) > 16

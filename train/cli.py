@@ -67,6 +67,9 @@ def parser() -> argparse.ArgumentParser:
     swap.add_argument(
         "--swap-fraction", type=float, help=f"share of each batch swapped (default: {d.swap.fraction})"
     )
+    swap.add_argument(
+        "--swap-blur", type=float, help=f"blur (pixels) of swapped faces when judged (default: {d.swap.blur})"
+    )
     return p
 
 
@@ -77,6 +80,7 @@ SWAP_FLAGS = {
     "realism": "realism",
     "swap_warmup": "warmup_steps",
     "swap_fraction": "fraction",
+    "swap_blur": "blur",
 }
 
 

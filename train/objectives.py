@@ -18,8 +18,6 @@ from vae.classifier import ClassifierConfig, ExpressionClassifier
 from vae.conv_vae import ConvVAE
 from vae.losses import LossConfig, vae_loss
 
-GUIDE_BLUR = 1.0  # pixels; the guide judges expressions, not textures (see train.augment.jitter)
-
 
 class _ReverseGradient(torch.autograd.Function):
     @staticmethod
@@ -92,12 +90,12 @@ class Objective(nn.Module):
         target = (labels[:n] + torch.randint(1, num, (n,), device=labels.device)) % num
         swapped = self.model.decode(z[:n].detach(), target)  # swap terms train decoders, not codes
         if self.guide is not None:
-            logs["guide_real_ce"] = F.cross_entropy(self.guide(jitter(x, blur=GUIDE_BLUR)), labels)
-            guide_logits = frozen(self.guide, jitter(swapped, blur=GUIDE_BLUR))
+            logs["guide_real_ce"] = F.cross_entropy(self.guide(jitter(x, blur=swap.blur)), labels)
+            guide_logits = frozen(self.guide, jitter(swapped, blur=swap.blur))
             logs["guide_swap_ce"] = F.cross_entropy(guide_logits, target)
             total = total + logs["guide_real_ce"] + ramp * swap.guidance * logs["guide_swap_ce"]
         if swap.cycle > 0:
-            swapped_mu, _ = self.model.encode(swapped)
+            swapped_mu, _ = self.model.encode(jitter(swapped, blur=swap.blur))
             logs["cycle_mse"] = F.mse_loss(swapped_mu, mu[:n].detach())
             total = total + ramp * swap.cycle * logs["cycle_mse"]
         if self.critic is not None:

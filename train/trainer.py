@@ -253,7 +253,8 @@ class Trainer:
                 kl=f"{float(logs['kl'].detach()):.1f}",
                 refresh=False,
             )
-        count = max(self.steps_per_epoch, 1)
+        # A resumed epoch averages the batches this process ran (those before the restart are lost).
+        count = max(len(bar), 1)
         train_logs = {k: v / count for k, v in sums.items()}
         train_logs["neg_elbo"] = train_logs["nll"] + train_logs["kl"]
         self.history.append({"epoch": self.epoch + 1, "split": "train", **train_logs})
