@@ -26,10 +26,11 @@ class SwapConfig:
     Each weight multiplies a per-pixel-sized term, so 1.0 is comparable to the reconstruction.
     The swap path (decode, judge, re-encode) runs on the first `fraction` of each shuffled batch:
     it costs as much as the rest of the step, and half a batch gives it plenty of signal.
-    blur: the Gaussian blur (sigma, pixels) on every swapped face before the guide judges it or the
-        encoder re-reads it. Expressions are coarse shapes and survive it; pixel patterns do not, so
-        decoders gain nothing by drawing them (measured: without it the cycle term taught the
-        decoders a grid of dots that carried the code, and guidance speckles that fooled the judge).
+    blur: the Gaussian blur (sigma, pixels) on every face the guide, the encoder (cycle) or the
+        critic reads on the swap path. Expressions are coarse shapes and survive it; pixel patterns
+        do not, so decoders gain nothing by drawing them. Measured without it: a stronger guidance
+        taught the decoders speckles that fooled the judge, and the critic's strided convolutions
+        taught them a grid of dots (README: Choosing the swap design).
     """
 
     adversary: float = 0.05

@@ -99,9 +99,10 @@ class Objective(nn.Module):
             logs["cycle_mse"] = F.mse_loss(swapped_mu, mu[:n].detach())
             total = total + ramp * swap.cycle * logs["cycle_mse"]
         if self.critic is not None:
-            real, fake = self.critic(x[:n], labels[:n]), self.critic(swapped.detach(), target)
+            real = self.critic(jitter(x[:n], blur=swap.blur), labels[:n])
+            fake = self.critic(jitter(swapped.detach(), blur=swap.blur), target)
             logs["critic_loss"] = hinge_critic_loss(real, fake)
-            logs["realism"] = -frozen(self.critic, swapped, target).mean()
+            logs["realism"] = -frozen(self.critic, jitter(swapped, blur=swap.blur), target).mean()
             total = total + logs["critic_loss"] + ramp * swap.realism * logs["realism"]
         logs["swap_loss"] = total
         return logs
