@@ -1,11 +1,14 @@
 """Figures for the README and the model cards, drawn from a checkpoint and held-out faces.
 
-    python -m train.figures checkpoints/fer-multi.safetensors --data fer2013.csv --out docs/figures
+    python -m train.figures checkpoints/fer-multi.safetensors --data fer2013.csv --out runs/figures
 
 Writes `<name>-reconstructions.png`, `<name>-samples.png` (temperatures 0.5, 0.8, 1.0) and, for a
 multi-decoder model, `<name>-expressions.png` (held-out faces, one from each source expression plus
 one more, each through all 7 decoders) and `<name>-astronaut.png` (skimage's portrait detected,
-aligned and swapped). Held-out faces are the data's test split, never seen in training.
+aligned and swapped). Held-out faces are the data's test split, never seen in training. The
+reconstruction and expression grids show faces of the data set, whose licence allows research use
+only: they belong under the git-ignored runs/, not in the repository; samples and the astronaut
+(a NASA photo in the public domain) may be published.
 """
 
 from __future__ import annotations
@@ -149,7 +152,7 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m train.figures", description=__doc__.split("\n\n")[0])
     p.add_argument("checkpoint")
     p.add_argument("--data", required=True, help="the data the model was trained on (its test split is used)")
-    p.add_argument("--out", default="docs/figures")
+    p.add_argument("--out", default="runs/figures")
     args = p.parse_args(argv)
     try:
         model = load_checkpoint(args.checkpoint).model.eval()
