@@ -12,7 +12,7 @@ from vae.losses import LossConfig
 class SwapConfig:
     """Terms that make the multi-decoder's expression swap real (all zero: the plain design).
 
-    The defaults are the measured best (README: Choosing the swap design).
+    The defaults are the shipped model's (README: Choosing the swap design).
 
     adversary: a classifier reads the expression from z through a gradient-reversal layer, so the
         encoder learns codes that hold the person but not the expression (as in Fader Networks).
@@ -33,10 +33,10 @@ class SwapConfig:
         taught them a grid of dots (README: Choosing the swap design).
     """
 
-    adversary: float = 0.05
-    guidance: float = 0.01
+    adversary: float = 0.3
+    guidance: float = 0.05
     cycle: float = 0.05
-    realism: float = 0.02
+    realism: float = 0.05
     warmup_steps: int = 500
     fraction: float = 0.5
     blur: float = 2.0
