@@ -7,6 +7,7 @@ from typing import Any
 
 import gradio as gr
 
+from demo import cache_writes
 from demo.about import about_markdown
 from demo.config import DemoConfig
 from demo.explore import ExploreTab
@@ -23,6 +24,7 @@ CSS = ".notice { border-left: 4px solid var(--color-accent); padding-left: 0.75e
 def build_demo(config: DemoConfig | None = None) -> gr.Blocks:
     """Load the models once and lay out the tabs; the queue is configured, launching is the caller's."""
     config = config or DemoConfig()
+    cache_writes.install()
     store = load_models(config.checkpoint_dir)
     with gr.Blocks(title=TITLE, delete_cache=config.cache_cleanup) as demo:
         gr.Markdown(f"# {TITLE}\nFaces drawn by small variational autoencoders, on a CPU.")
