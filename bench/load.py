@@ -22,10 +22,7 @@ the CPU.
 from __future__ import annotations
 
 import ipaddress
-import os
 import random
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -37,22 +34,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 from PIL import Image
 from skimage import data as skimage_data
 
 from bench.common import REPO, describe, machine, markdown_table, parser, summarize, warn_if_busy, write_json
-from bench.server import SLIDERS, ApiError, GradioApi, free_port
+from bench.server import SLIDERS, ApiError, DemoServer, GradioApi
 
 EXPRESSIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 MIX = (("explore", 2), ("swap", 1), ("gallery", 1))  # endpoint, weight
-SERVE = """
-import sys
-from pathlib import Path
-from demo import DemoConfig, build_demo, launch
-config = DemoConfig(checkpoint_dir=Path(sys.argv[1]))
-launch(build_demo(config), config, server_name="127.0.0.1", server_port=int(sys.argv[2]), quiet=True)
-"""
 
 
 def is_loopback(url: str) -> bool:
@@ -123,43 +112,9 @@ def client(
 @contextmanager
 def serve(checkpoints: Path, timeout: float = 180.0) -> Iterator[str]:
     """The demo in a subprocess on a free loopback port with a private Gradio cache; its URL."""
-    with tempfile.TemporaryDirectory(prefix="facevae-load-") as folder:
-        port = free_port()
-        env = {
-            **os.environ,
-            "GRADIO_TEMP_DIR": str(Path(folder) / "gradio"),
-            "GRADIO_ANALYTICS_ENABLED": "False",
-        }
-        log = Path(folder) / "server.log"
-        with open(log, "wb") as out:
-            process = subprocess.Popen(
-                [sys.executable, "-c", SERVE, str(checkpoints.resolve()), str(port)],
-                cwd=REPO,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            started = time.monotonic()
-            while True:
-                if process.poll() is not None or time.monotonic() - started > timeout:
-                    raise RuntimeError(f"the demo did not start; its log ends:\n{log.read_text()[-3000:]}")
-                try:
-                    if httpx.get(f"{url}/gradio_api/info", timeout=5).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.2)
-            yield url
-        finally:
-            if process.poll() is None:
-                process.send_signal(signal.SIGINT)  # Gradio closes cleanly on Ctrl-C
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+    with DemoServer(checkpoints=checkpoints) as server:
+        server.wait_until_served(timeout)
+        yield server.url
 
 
 def run(

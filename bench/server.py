@@ -105,15 +105,29 @@ class GradioApi:
         return response.content
 
 
+# The demo of app.py on another checkpoint folder; port and address come from the environment.
+SERVE_FOLDER = """
+import sys
+from pathlib import Path
+from demo import DemoConfig, build_demo, launch
+config = DemoConfig(checkpoint_dir=Path(sys.argv[1]))
+launch(build_demo(config), config, quiet=True)
+"""
+
+
 class DemoServer:
-    """``python app.py`` on a free loopback port, with its own Gradio cache folder and log file.
+    """``python app.py`` on a free loopback port, with its own Gradio cache folder and log file
+    (or, given ``checkpoints``, the same demo serving the models in that folder).
 
     ``threads`` sets OMP_NUM_THREADS for the server (torch's thread count); None leaves torch's
     default, every core, as a user's ``python app.py`` has.
     """
 
-    def __init__(self, threads: int | None = None, log: Path | None = None) -> None:
+    def __init__(
+        self, threads: int | None = None, log: Path | None = None, checkpoints: Path | None = None
+    ) -> None:
         self.threads = threads
+        self.checkpoints = checkpoints
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._temp = tempfile.TemporaryDirectory(prefix="facevae-bench-")
@@ -143,8 +157,13 @@ class DemoServer:
         with open(self.log, "wb") as log:
             self.started = time.perf_counter()
             self.process = subprocess.Popen(
-                [sys.executable, "app.py"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
+                self.command(), cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
             )
+
+    def command(self) -> list[str]:
+        if self.checkpoints is None:
+            return [sys.executable, "app.py"]
+        return [sys.executable, "-c", SERVE_FOLDER, str(self.checkpoints.resolve())]
 
     def wait_until_served(self, timeout: float = 120.0) -> dict[str, float]:
         """Seconds from process start until the page is served and until the first /explore call

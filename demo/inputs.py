@@ -24,27 +24,26 @@ def shown(value: object, limit: int = 40) -> str:
 
 def number(value: object, name: str, low: float, high: float) -> float:
     """A finite number in low..high; anything else (NaN, infinity, text, None) is a message."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, Real)
-        or not math.isfinite(value)
-        or not low <= value <= high
-    ):
+    if not _finite_in(value, low, high):
         raise gr.Error(f"{name} must be a number from {low:g} to {high:g}, not {shown(value)}.")
     return float(value)
 
 
 def whole(value: object, name: str, low: int, high: int) -> int:
     """A whole number in low..high (7 and 7.0 are fine, 7.5 is not)."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, Real)
-        or not math.isfinite(value)
-        or not low <= value <= high
-        or value != int(value)
-    ):
+    if not _finite_in(value, low, high) or value != int(value):
         raise gr.Error(f"{name} must be a whole number from {low} to {high}, not {shown(value)}.")
     return int(value)
+
+
+def _finite_in(value: object, low: float, high: float) -> bool:
+    """A real number (not a bool), finite, within low..high."""
+    return (
+        not isinstance(value, bool)
+        and isinstance(value, Real)
+        and math.isfinite(value)
+        and low <= value <= high
+    )
 
 
 def valid_seed(value: object) -> int:
