@@ -12,7 +12,7 @@ from torch import nn
 from torch.func import functional_call
 
 from train.augment import jitter
-from train.config import SwapConfig
+from train.config import DetailConfig, SwapConfig
 from train.critic import Critic, hinge_critic_loss
 from vae.classifier import ClassifierConfig, ExpressionClassifier
 from vae.conv_vae import ConvVAE
@@ -35,12 +35,34 @@ def frozen(module: nn.Module, *inputs: torch.Tensor) -> torch.Tensor:
     return functional_call(module, weights, inputs)
 
 
+def ramp(step: int, warmup_steps: int) -> float:
+    return min(1.0, step / warmup_steps) if warmup_steps > 0 else 1.0
+
+
+def adversarial_terms(
+    critic: Critic,
+    real: torch.Tensor,
+    real_labels: torch.Tensor,
+    fake: torch.Tensor,
+    fake_labels: torch.Tensor,
+    blur: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(the critic's own hinge loss, the realism term the generator minimises), both seen blurred."""
+    real_scores = critic(jitter(real, blur=blur), real_labels)
+    fake_scores = critic(jitter(fake.detach(), blur=blur), fake_labels)
+    realism = -frozen(critic, jitter(fake, blur=blur), fake_labels).mean()
+    return hinge_critic_loss(real_scores, fake_scores), realism
+
+
 class Objective(nn.Module):
-    def __init__(self, model: ConvVAE, loss: LossConfig, swap: SwapConfig) -> None:
+    def __init__(
+        self, model: ConvVAE, loss: LossConfig, swap: SwapConfig, detail: DetailConfig | None = None
+    ) -> None:
         super().__init__()
         self.model = model
         self.loss_config = loss
         self.swap = swap
+        self.detail = detail or DetailConfig()
         config = model.config
         multi = config.kind == "multi"
         num_expressions = len(config.expressions)
@@ -60,6 +82,9 @@ class Objective(nn.Module):
             self.guide = ExpressionClassifier(guide_config)
         self.critic = Critic(config.channels, num_expressions) if multi and swap.realism > 0 else None
         self.swaps = multi and (swap.guidance > 0 or swap.cycle > 0 or swap.realism > 0)
+        self.detail_critic = (
+            Critic(config.channels, max(1, num_expressions)) if self.detail.critic > 0 else None
+        )
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
         """Loss to minimise plus the terms worth logging (all scalars)."""
@@ -70,14 +95,39 @@ class Objective(nn.Module):
         if self.adversary is not None or self.swaps:
             logs.update(self._swap_terms(x, labels, out.mu, out.z, step))
             logs["loss"] = logs["loss"] + model.config.num_pixels * logs.pop("swap_loss")
+        if self.detail_critic is not None:
+            logs.update(self._detail_terms(x, labels, out.recon, step))
+            logs["loss"] = logs["loss"] + model.config.num_pixels * logs.pop("detail_loss")
         return logs
+
+    def _detail_terms(
+        self, x: torch.Tensor, labels: torch.Tensor, recon: torch.Tensor, step: int
+    ) -> dict[str, torch.Tensor]:
+        """The critic judges reconstructions and, for models with a prior, as many prior samples."""
+        model, detail = self.model, self.detail
+        n = max(1, int(len(x) * detail.fraction))
+        heads = labels[:n] if model.config.kind == "multi" else torch.zeros_like(labels[:n])
+        fake, fake_heads = recon[:n], heads
+        if model.stochastic:
+            z = torch.randn(n, model.config.latent_dim, device=x.device)
+            fake = torch.cat([fake, model.decode(z, heads)])
+            fake_heads = torch.cat([heads, heads])
+        critic_loss, realism = adversarial_terms(
+            self.detail_critic, x[:n], heads, fake, fake_heads, detail.blur
+        )
+        weight = ramp(step, detail.warmup_steps) * detail.critic
+        return {
+            "detail_critic_loss": critic_loss,
+            "detail_realism": realism,
+            "detail_loss": critic_loss + weight * realism,
+        }
 
     def _swap_terms(
         self, x: torch.Tensor, labels: torch.Tensor, mu: torch.Tensor, z: torch.Tensor, step: int
     ) -> dict[str, torch.Tensor]:
         """Per-pixel-sized terms; helpers (adversary, guide, critic) learn from their own terms only."""
         swap, logs = self.swap, {}
-        ramp = min(1.0, step / swap.warmup_steps) if swap.warmup_steps > 0 else 1.0
+        ramped = ramp(step, swap.warmup_steps)
         total = x.new_zeros(())
         if self.adversary is not None:
             logs["adversary_ce"] = F.cross_entropy(self.adversary(_ReverseGradient.apply(mu)), labels)
@@ -93,16 +143,15 @@ class Objective(nn.Module):
             logs["guide_real_ce"] = F.cross_entropy(self.guide(jitter(x, blur=swap.blur)), labels)
             guide_logits = frozen(self.guide, jitter(swapped, blur=swap.blur))
             logs["guide_swap_ce"] = F.cross_entropy(guide_logits, target)
-            total = total + logs["guide_real_ce"] + ramp * swap.guidance * logs["guide_swap_ce"]
+            total = total + logs["guide_real_ce"] + ramped * swap.guidance * logs["guide_swap_ce"]
         if swap.cycle > 0:
             swapped_mu, _ = self.model.encode(jitter(swapped, blur=swap.blur))
             logs["cycle_mse"] = F.mse_loss(swapped_mu, mu[:n].detach())
-            total = total + ramp * swap.cycle * logs["cycle_mse"]
+            total = total + ramped * swap.cycle * logs["cycle_mse"]
         if self.critic is not None:
-            real = self.critic(jitter(x[:n], blur=swap.blur), labels[:n])
-            fake = self.critic(jitter(swapped.detach(), blur=swap.blur), target)
-            logs["critic_loss"] = hinge_critic_loss(real, fake)
-            logs["realism"] = -frozen(self.critic, jitter(swapped, blur=swap.blur), target).mean()
-            total = total + logs["critic_loss"] + ramp * swap.realism * logs["realism"]
+            logs["critic_loss"], logs["realism"] = adversarial_terms(
+                self.critic, x[:n], labels[:n], swapped, target, swap.blur
+            )
+            total = total + logs["critic_loss"] + ramped * swap.realism * logs["realism"]
         logs["swap_loss"] = total
         return logs
