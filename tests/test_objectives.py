@@ -25,7 +25,7 @@ def objective(kind: str) -> Objective:
         latent_dim=8,
         expressions=EXPRESSIONS if kind == "multi" else (),
     )
-    detail = DetailConfig(critic=1.0, warmup_steps=0)
+    detail = DetailConfig(critic=1.0, start_step=0, warmup_steps=0)
     return Objective(build_model(config), LossConfig(), NO_SWAP, detail)
 
 

@@ -78,10 +78,13 @@ def parser() -> argparse.ArgumentParser:
         "--detail", type=float, help=f"weight of the detail critic (default: {d.detail.critic})"
     )
     detail.add_argument("--detail-blur", type=float, help=f"blur (pixels) it sees (default: {d.detail.blur})")
+    detail.add_argument(
+        "--detail-start", type=int, help=f"step it starts at (default: {d.detail.start_step})"
+    )
     return p
 
 
-DETAIL_FLAGS = {"detail": "critic", "detail_blur": "blur"}
+DETAIL_FLAGS = {"detail": "critic", "detail_blur": "blur", "detail_start": "start_step"}
 
 SWAP_FLAGS = {
     "adversary": "adversary",

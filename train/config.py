@@ -55,13 +55,16 @@ class DetailConfig:
     critic: weight of the realism term (per-pixel-sized, like the swap weights).
     blur: Gaussian blur (pixels) of what the critic sees; just enough to hide single-pixel grids.
     fraction: share of each batch whose reconstructions (and as many prior samples) it judges.
-    warmup_steps: the weight ramps up over these steps, once the decoder draws faces at all.
+    start_step, warmup_steps: the weight is zero until `start_step`, then ramps up over
+        `warmup_steps`. Pushed from the start, before the decoders draw faces, it taught them
+        textures instead (measured: MSE 0.245 after one epoch against 0.137 without it).
     """
 
     critic: float = 0.0
     blur: float = 0.5
     fraction: float = 0.5
-    warmup_steps: int = 500
+    start_step: int = 400
+    warmup_steps: int = 200
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,11 @@ def frozen(module: nn.Module, *inputs: torch.Tensor) -> torch.Tensor:
     return functional_call(module, weights, inputs)
 
 
-def ramp(step: int, warmup_steps: int) -> float:
+def ramp(step: int, warmup_steps: int, start_step: int = 0) -> float:
+    """0 until `start_step`, then rising linearly to 1 over `warmup_steps`."""
+    step -= start_step
+    if step < 0:
+        return 0.0
     return min(1.0, step / warmup_steps) if warmup_steps > 0 else 1.0
 
 
@@ -83,7 +87,7 @@ class Objective(nn.Module):
         self.critic = Critic(config.channels, num_expressions) if multi and swap.realism > 0 else None
         self.swaps = multi and (swap.guidance > 0 or swap.cycle > 0 or swap.realism > 0)
         self.detail_critic = (
-            Critic(config.channels, max(1, num_expressions)) if self.detail.critic > 0 else None
+            Critic(config.channels, max(1, num_expressions), smooth=True) if self.detail.critic > 0 else None
         )
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
@@ -115,7 +119,7 @@ class Objective(nn.Module):
         critic_loss, realism = adversarial_terms(
             self.detail_critic, x[:n], heads, fake, fake_heads, detail.blur
         )
-        weight = ramp(step, detail.warmup_steps) * detail.critic
+        weight = ramp(step, detail.warmup_steps, detail.start_step) * detail.critic
         return {
             "detail_critic_loss": critic_loss,
             "detail_realism": realism,
