@@ -99,6 +99,67 @@ def test_fer_csv_found_from_its_parent_folder(tiny_fer_csv: Path) -> None:
     assert load_faces(DataConfig(str(tiny_fer_csv.parent))).source.startswith(f"fer2013-csv:{tiny_fer_csv}")
 
 
+# --- FER+ labels --------------------------------------------------------------------------------
+
+FERPLUS_HEADER = (
+    "Usage",
+    "Image name",
+    "neutral",
+    "happiness",
+    "surprise",
+    "sadness",
+    "anger",
+    "disgust",
+    "fear",
+    "contempt",
+    "unknown",
+    "NF",
+)
+FERPLUS_VOTES = [  # per FER_ROWS row: votes in FERPLUS_HEADER order from neutral
+    (0, 8, 0, 0, 0, 0, 0, 0, 2, 0),  # happy, as labelled
+    (0, 0, 4, 0, 0, 0, 6, 0, 0, 0),  # labelled angry, the crowd says fear
+    (5, 0, 0, 5, 0, 0, 0, 0, 0, 0),  # a neutral-sad tie: the FER label (neutral) wins
+    (0, 0, 7, 0, 0, 0, 3, 0, 0, 0),  # surprise, as labelled
+    (0, 0, 0, 0, 0, 0, 0, 0, 0, 10),  # not a face: left out
+    (1, 0, 0, 2, 0, 0, 0, 7, 0, 0),  # labelled sad, the crowd says contempt: its best expression is sad
+]
+
+
+def write_ferplus(fer_csv: Path, rows: list[tuple[object, ...]] | None = None) -> Path:
+    if rows is None:
+        rows = [
+            (usage, f"fer{i:07d}.png", *votes)
+            for i, ((_, _, usage), votes) in enumerate(zip(FER_ROWS, FERPLUS_VOTES))
+        ]
+    return write_csv(fer_csv.with_name("fer2013new.csv"), rows, header=FERPLUS_HEADER)
+
+
+def test_ferplus_labels_are_the_vote_majority(tiny_fer_csv: Path) -> None:
+    write_ferplus(tiny_fer_csv)
+    splits = all_splits(tiny_fer_csv, labels="ferplus", image_size=48)
+    names = {split: [EXPRESSIONS[i] for i in data.labels] for split, data in splits.items()}
+    assert names == {"train": ["happy", "fear", "neutral"], "val": ["surprise"], "test": ["sad"]}
+    assert torch.equal(splits["val"].images[0, 0], torch.from_numpy(gray(3)))  # the not-a-face row is gone
+
+
+def test_ferplus_without_its_file_or_out_of_step_is_a_clear_error(tiny_fer_csv: Path) -> None:
+    with pytest.raises(DataError, match=r"fer2013new\.csv"):
+        load_faces(DataConfig(str(tiny_fer_csv), labels="ferplus"))
+    write_ferplus(tiny_fer_csv, [("PublicTest", "", *votes) for votes in FERPLUS_VOTES])
+    with pytest.raises(DataError, match="same order"):
+        load_faces(DataConfig(str(tiny_fer_csv), labels="ferplus"))
+    write_ferplus(tiny_fer_csv, [("Training", "", "x", *votes[1:]) for votes in FERPLUS_VOTES])
+    with pytest.raises(DataError, match="integers"):
+        load_faces(DataConfig(str(tiny_fer_csv), labels="ferplus"))
+
+
+def test_ferplus_needs_the_csv_layout(tmp_path: Path) -> None:
+    save(tmp_path / "train" / "happy" / "a.png", flat(1))
+    save(tmp_path / "test" / "happy" / "b.png", flat(2))
+    with pytest.raises(DataError, match=r"fer2013\.csv layout"):
+        load_faces(DataConfig(str(tmp_path), labels="ferplus"))
+
+
 def test_fer_csv_without_usage_is_split_by_line(tmp_path: Path) -> None:
     path = write_csv(
         tmp_path / "train.csv", [(i % 7, pixels(flat(i))) for i in range(60)], ("emotion", "pixels")

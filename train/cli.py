@@ -34,6 +34,12 @@ def parser() -> argparse.ArgumentParser:
     d = TrainConfig(data="")
     p.add_argument("--data", help="FER2013 csv or folders, UTKFace folder, any image folder, CelebA root")
     p.add_argument("--layout", default=d.layout, help="data layout (default: detect)")
+    p.add_argument(
+        "--labels",
+        default=d.labels,
+        choices=["fer", "ferplus"],
+        help="FER2013 csv: its own labels, or the FER+ vote majority from fer2013new.csv beside it",
+    )
     p.add_argument("--out", default=d.out, help="run folder (default: %(default)s)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--model", default=d.model, choices=["vae", "ae", "multi"])
@@ -109,6 +115,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(
         data=args.data,
         layout=args.layout,
+        labels=args.labels,
         out=args.out,
         model=args.model,
         preset=args.preset,

@@ -71,6 +71,7 @@ class DetailConfig:
 class TrainConfig:
     data: str
     layout: str = "auto"
+    labels: str = "fer"  # fer | ferplus: FER+ majority votes, from fer2013new.csv beside fer2013.csv
     out: str = "runs/default"
     model: str = "vae"  # vae | ae | multi
     preset: str = "cpu"

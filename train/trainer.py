@@ -107,6 +107,7 @@ def load_split(config: TrainConfig, split: str, size: int, channels: int, limit:
             image_size=size,
             channels=channels,
             limit=limit,
+            labels=config.labels,
         )
     )
 

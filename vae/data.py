@@ -8,6 +8,9 @@ Layouts (``DataConfig.layout``; ``"auto"`` picks one from what is on disk):
 - ``fer2013-csv``: the Kaggle ``fer2013.csv`` (``emotion,pixels,Usage``). Usage ``Training`` is the
   train split, ``PublicTest`` val and ``PrivateTest`` test. A CSV without a ``Usage`` column (Kaggle's
   ``train.csv``) is split by line number like the layouts without an official split, below.
+  With ``labels="ferplus"`` each face takes the majority of its FER+ crowd votes instead, read from
+  Microsoft's ``fer2013new.csv`` beside the CSV (vae/ferplus.py); faces no vote calls an expression
+  are left out.
 - ``fer2013-folders``: ``train/<expression>/*`` and ``test/<expression>/*`` (plus ``val/`` or
   ``validation/`` where present). Files in ``test/`` named ``PublicTest*`` are the val split and
   ``PrivateTest*`` the test split; without such names, val and test are both the whole ``test/``.
@@ -33,7 +36,7 @@ import math
 import re
 import warnings
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import takewhile
 from pathlib import Path
@@ -43,9 +46,12 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
+from vae.ferplus import FERPLUS_FILE, majority_labels, read_votes
+
 EXPRESSIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 LAYOUTS = ("auto", "fer2013-csv", "fer2013-folders", "utkface", "folder", "celeba", "orl")
 SPLITS = ("train", "val", "test")
+LABELS = ("fer", "ferplus")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".pgm")
 
 FER_USAGE = {"train": "Training", "val": "PublicTest", "test": "PrivateTest"}
@@ -78,9 +84,15 @@ class DataConfig:
     image_size: int = 64
     channels: int = 1
     limit: int | None = None
+    labels: str = "fer"  # FER2013 csv: fer (its own labels) | ferplus (FER+ majority, vae/ferplus.py)
 
     def __post_init__(self) -> None:
-        for name, value, allowed in (("layout", self.layout, LAYOUTS), ("split", self.split, SPLITS)):
+        checks = (
+            ("layout", self.layout, LAYOUTS),
+            ("split", self.split, SPLITS),
+            ("labels", self.labels, LABELS),
+        )
+        for name, value, allowed in checks:
             if value not in allowed:
                 raise DataError(f"unknown {name} {value!r} (expected one of {', '.join(allowed)})")
         if self.channels not in (1, 3):
@@ -145,6 +157,8 @@ class FaceDataset(Dataset):
 def load_faces(config: DataConfig) -> FaceData:
     """Decode one split of the data set at ``config.path``; raises DataError naming the culprit."""
     layout, path = _locate(config.path, config.layout)
+    if config.labels == "ferplus" and layout != "fer2013-csv":
+        raise DataError(f"{path}: FER+ labels need the fer2013.csv layout, whose rows {FERPLUS_FILE} follows")
     return _READERS[layout](path, config)
 
 
@@ -228,9 +242,14 @@ def _natural_key(path: Path | str) -> list[int | str]:
 
 def _read_fer_csv(path: Path, config: DataConfig) -> FaceData:
     """The rows of one Usage; only those are parsed, by numpy's C parser (all 35,887 in ~4 s)."""
+    relabel = _ferplus_labels(path, config.split) if config.labels == "ferplus" else None
     images: list[np.ndarray] = []
     labels: list[int] = []
-    for pixels, label in _fer_csv_rows(path, config.split):
+    for row, pixels, label in _fer_csv_rows(path, config.split):
+        if relabel is not None:
+            label = relabel(row, label)
+            if label < 0:  # no FER+ vote for any expression: not a face, or unknown
+                continue
         images.append(_fit_image(Image.fromarray(pixels), config))
         labels.append(label)
         if len(images) == config.limit:
@@ -244,8 +263,32 @@ def _read_fer_csv(path: Path, config: DataConfig) -> FaceData:
     )
 
 
-def _fer_csv_rows(path: Path, split: str) -> Iterator[tuple[np.ndarray, int]]:
-    """(pixels, emotion or -1) of the rows in ``split``, in file order; DataError names the bad line."""
+def _ferplus_labels(path: Path, split: str) -> Callable[[int, int], int]:
+    """(row, FER2013 label) -> the FER+ majority label, read from fer2013new.csv beside the CSV."""
+    votes_path = path.with_name(FERPLUS_FILE)
+    if not votes_path.is_file():
+        raise DataError(
+            f"FER+ labels: no {votes_path}; put Microsoft's {FERPLUS_FILE} (github.com/microsoft/FERPlus) "
+            "beside the FER2013 CSV, or use its own labels (--labels fer)"
+        )
+    try:
+        votes, usage = read_votes(votes_path, EXPRESSIONS)
+    except ValueError as error:
+        raise DataError(str(error)) from None
+
+    def relabel(row: int, label: int) -> int:
+        if row >= len(usage) or usage[row] != FER_USAGE[split]:
+            raise DataError(
+                f"FER+ labels {votes_path}: row {row + 1} is not a {FER_USAGE[split]} face; "
+                "the file must list the rows of the FER2013 CSV in the same order"
+            )
+        return int(majority_labels(votes[row : row + 1], np.array([label]))[0])
+
+    return relabel
+
+
+def _fer_csv_rows(path: Path, split: str) -> Iterator[tuple[int, np.ndarray, int]]:
+    """(row, pixels, emotion or -1) of the rows in ``split``, in file order; DataError names the bad line."""
     with path.open(newline="", encoding="utf-8", errors="replace") as file:
         rows = csv.reader(file)
         header = [name.strip().lower() for name in next(rows, [])]
@@ -258,7 +301,7 @@ def _fer_csv_rows(path: Path, split: str) -> Iterator[tuple[np.ndarray, int]]:
         usage = _index_or_none(header, "usage")
         found = 0
         try:
-            for row in rows:
+            for index, row in enumerate(rows):
                 where = f"FER2013 CSV {path} line {rows.line_num}"
                 if len(row) != len(header):
                     raise DataError(
@@ -268,7 +311,7 @@ def _fer_csv_rows(path: Path, split: str) -> Iterator[tuple[np.ndarray, int]]:
                     continue
                 found += 1
                 label = -1 if emotion is None else _parse_emotion(row[emotion], where)
-                yield _parse_pixels(row[pixels], where), label
+                yield index, _parse_pixels(row[pixels], where), label
         except csv.Error as error:  # e.g. a field over csv.field_size_limit()
             raise DataError(f"FER2013 CSV {path} line {rows.line_num}: {error}") from error
     if not found:
