@@ -15,7 +15,7 @@ EXPRESSIONS = ("happy", "sad", "neutral")
 NO_SWAP = SwapConfig(adversary=0, guidance=0, cycle=0, realism=0)
 
 
-def objective(kind: str) -> Objective:
+def objective(kind: str, start_step: int = 0) -> Objective:
     torch.manual_seed(0)
     config = ModelConfig(
         kind=kind,
@@ -25,7 +25,7 @@ def objective(kind: str) -> Objective:
         latent_dim=8,
         expressions=EXPRESSIONS if kind == "multi" else (),
     )
-    detail = DetailConfig(critic=1.0, start_step=0, warmup_steps=0)
+    detail = DetailConfig(critic=1.0, start_step=start_step, warmup_steps=0)
     return Objective(build_model(config), LossConfig(), NO_SWAP, detail)
 
 
@@ -49,6 +49,14 @@ def test_detail_critic_trains_apart_from_the_model(kind: str) -> None:
     logs["detail_critic_loss"].backward()
     assert gradients(obj.detail_critic) > 0
     assert gradients(obj.model) == 0
+
+
+def test_detail_terms_start_at_their_step() -> None:
+    start = 5
+    obj = objective("vae", start_step=start)
+    x, labels = torch.zeros(4, 1, 16, 16), torch.zeros(4, dtype=torch.long)
+    assert "detail_realism" not in obj(x, labels, step=start - 1)
+    assert "detail_realism" in obj(x, labels, step=start)
 
 
 def test_zero_weight_builds_no_detail_critic() -> None:

@@ -87,7 +87,9 @@ class Objective(nn.Module):
         self.critic = Critic(config.channels, num_expressions) if multi and swap.realism > 0 else None
         self.swaps = multi and (swap.guidance > 0 or swap.cycle > 0 or swap.realism > 0)
         self.detail_critic = (
-            Critic(config.channels, max(1, num_expressions), smooth=True) if self.detail.critic > 0 else None
+            Critic(config.channels, max(1, num_expressions), widths=(16, 32, 64), smooth=True)
+            if self.detail.critic > 0
+            else None
         )
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
@@ -99,7 +101,7 @@ class Objective(nn.Module):
         if self.adversary is not None or self.swaps:
             logs.update(self._swap_terms(x, labels, out.mu, out.z, step))
             logs["loss"] = logs["loss"] + model.config.num_pixels * logs.pop("swap_loss")
-        if self.detail_critic is not None:
+        if self.detail_critic is not None and step >= self.detail.start_step:
             logs.update(self._detail_terms(x, labels, out.recon, step))
             logs["loss"] = logs["loss"] + model.config.num_pixels * logs.pop("detail_loss")
         return logs
