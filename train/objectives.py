@@ -6,6 +6,9 @@ classifier of the expression swap) live here; checkpoints export the model alone
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -49,12 +52,12 @@ def adversarial_terms(
     real_labels: torch.Tensor,
     fake: torch.Tensor,
     fake_labels: torch.Tensor,
-    blur: float,
+    view: Callable[[torch.Tensor], torch.Tensor],
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(the critic's own hinge loss, the realism term the generator minimises), both seen blurred."""
-    real_scores = critic(jitter(real, blur=blur), real_labels)
-    fake_scores = critic(jitter(fake.detach(), blur=blur), fake_labels)
-    realism = -frozen(critic, jitter(fake, blur=blur), fake_labels).mean()
+    """(the critic's own hinge loss, the realism term the generator minimises), faces seen by `view`."""
+    real_scores = critic(view(real), real_labels)
+    fake_scores = critic(view(fake.detach()), fake_labels)
+    realism = -frozen(critic, view(fake), fake_labels).mean()
     return hinge_critic_loss(real_scores, fake_scores), realism
 
 
@@ -78,7 +81,7 @@ class Objective(nn.Module):
         self.guide = None
         if multi and swap.guidance > 0:
             guide_config = ClassifierConfig(
-                image_size=config.image_size,
+                image_size=config.image_size // swap.judge_scale,
                 channels=config.channels,
                 widths=(16, 32, 64),
                 classes=config.expressions,
@@ -119,7 +122,7 @@ class Objective(nn.Module):
             fake = torch.cat([fake, model.decode(z, heads)])
             fake_heads = torch.cat([heads, heads])
         critic_loss, realism = adversarial_terms(
-            self.detail_critic, x[:n], heads, fake, fake_heads, detail.blur
+            self.detail_critic, x[:n], heads, fake, fake_heads, partial(jitter, blur=detail.blur)
         )
         weight = ramp(step, detail.warmup_steps, detail.start_step) * detail.critic
         return {
@@ -127,6 +130,12 @@ class Objective(nn.Module):
             "detail_realism": realism,
             "detail_loss": critic_loss + weight * realism,
         }
+
+    def _judged(self, images: torch.Tensor) -> torch.Tensor:
+        """What the guide and the swap critic see: jittered, blurred, then downsampled."""
+        images = jitter(images, blur=self.swap.blur)
+        scale = self.swap.judge_scale
+        return F.avg_pool2d(images, scale) if scale > 1 else images
 
     def _swap_terms(
         self, x: torch.Tensor, labels: torch.Tensor, mu: torch.Tensor, z: torch.Tensor, step: int
@@ -146,8 +155,8 @@ class Objective(nn.Module):
         target = (labels[:n] + torch.randint(1, num, (n,), device=labels.device)) % num
         swapped = self.model.decode(z[:n].detach(), target)  # swap terms train decoders, not codes
         if self.guide is not None:
-            logs["guide_real_ce"] = F.cross_entropy(self.guide(jitter(x, blur=swap.blur)), labels)
-            guide_logits = frozen(self.guide, jitter(swapped, blur=swap.blur))
+            logs["guide_real_ce"] = F.cross_entropy(self.guide(self._judged(x)), labels)
+            guide_logits = frozen(self.guide, self._judged(swapped))
             logs["guide_swap_ce"] = F.cross_entropy(guide_logits, target)
             total = total + logs["guide_real_ce"] + ramped * swap.guidance * logs["guide_swap_ce"]
         if swap.cycle > 0:
@@ -156,7 +165,7 @@ class Objective(nn.Module):
             total = total + ramped * swap.cycle * logs["cycle_mse"]
         if self.critic is not None:
             logs["critic_loss"], logs["realism"] = adversarial_terms(
-                self.critic, x[:n], labels[:n], swapped, target, swap.blur
+                self.critic, x[:n], labels[:n], swapped, target, self._judged
             )
             total = total + logs["critic_loss"] + ramped * swap.realism * logs["realism"]
         logs["swap_loss"] = total
