@@ -63,7 +63,8 @@ def test_one_epoch_lowers_the_heldout_loss_and_writes_every_artifact(fer_csv, tm
 
 
 def test_multi_decoder_trains_with_every_swap_and_detail_term(fer_csv, tmp_path) -> None:
-    args = "--model multi --epochs 1 --adversary 1 --guidance 1 --cycle 1 --realism 1 --detail 1".split()
+    swap = "--adversary 1 --guidance 1 --cycle 1 --realism 1"
+    args = f"--model multi --epochs 1 {swap} --detail 1 --detail-start 0".split()
     main(["--data", str(fer_csv), "--out", str(tmp_path), *args, *TINY])
     state = torch.load(tmp_path / "train_state.pt", weights_only=True)
     assert {h["split"] for h in state["history"]} == {"train", "val"}
