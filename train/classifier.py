@@ -44,14 +44,24 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-minutes", type=float)
     p.add_argument("--limit", type=int, help="use only the first N training faces")
+    p.add_argument(
+        "--labels", default="fer", choices=["fer", "ferplus"], help="FER2013 or FER+ majority labels"
+    )
+    p.add_argument(
+        "--widths", type=lambda s: tuple(int(w) for w in s.split(",")), help="stage widths, e.g. 48,96,192"
+    )
     args = p.parse_args(argv)
     torch.manual_seed(args.seed)
-    config = ClassifierConfig()
+    config = ClassifierConfig(widths=args.widths) if args.widths else ClassifierConfig()
     try:
         train_set = load_faces(
-            DataConfig(args.data, split="train", image_size=48, channels=1, limit=args.limit)
+            DataConfig(
+                args.data, split="train", image_size=48, channels=1, limit=args.limit, labels=args.labels
+            )
         )
-        val_set = load_faces(DataConfig(args.data, split="val", image_size=48, channels=1))
+        val_set = load_faces(
+            DataConfig(args.data, split="val", image_size=48, channels=1, labels=args.labels)
+        )
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -92,6 +102,7 @@ def main(argv: list[str] | None = None) -> None:
             best = accuracy
             metadata = {
                 "data": train_set.source,
+                "labels": args.labels,
                 "epochs": epoch,
                 "val_accuracy": accuracy,
                 "val_per_class": dict(zip(EXPRESSIONS, per_class)),

@@ -127,18 +127,32 @@ def realism_metrics(
 
 
 def evaluate(
-    checkpoint: Path, data: str, split: str, classifier: ExpressionClassifier | None, samples: int, seed: int
+    checkpoint: Path,
+    data: str,
+    split: str,
+    classifier: ExpressionClassifier | None,
+    samples: int,
+    seed: int,
+    labels: str | None = None,
 ) -> dict[str, Any]:
-    model = load_checkpoint(checkpoint).model
-    config = model.config
-    faces = load_faces(DataConfig(data, split=split, image_size=config.image_size, channels=config.channels))
-    result: dict[str, Any] = {"checkpoint": str(checkpoint), "data": faces.source, "faces": len(faces)}
+    """`labels` None: the labels the model was trained on (they pick each face's decoder)."""
+    loaded = load_checkpoint(checkpoint)
+    model, config = loaded.model, loaded.model.config
+    labels = labels or loaded.metadata.get("train_config", {}).get("labels", "fer")
+    size, channels = config.image_size, config.channels
+    faces = load_faces(DataConfig(data, split=split, image_size=size, channels=channels, labels=labels))
+    result: dict[str, Any] = {
+        "checkpoint": str(checkpoint),
+        "data": faces.source,
+        "labels": labels,
+        "faces": len(faces),
+    }
     result.update(heldout_metrics(model, faces.images, faces.labels, seed=seed))
     if classifier is not None:
         result.update(realism_metrics(model, classifier, faces, samples, seed))
         if config.kind == "multi":
             train_faces = load_faces(
-                DataConfig(data, split="train", image_size=config.image_size, channels=config.channels)
+                DataConfig(data, split="train", image_size=size, channels=channels, labels=labels)
             )
             result.update(swap_metrics(model, classifier, faces, train_faces))
     return result
@@ -190,11 +204,17 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--samples", type=int, default=2000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", type=Path, help="write all results here")
+    p.add_argument(
+        "--labels",
+        choices=["fer", "ferplus"],
+        help="FER2013 labels of the held-out faces (default: those each model was trained on)",
+    )
     args = p.parse_args(argv)
     try:
         classifier = load_checkpoint(args.classifier).model if args.classifier else None
         results = [
-            evaluate(c, args.data, args.split, classifier, args.samples, args.seed) for c in args.checkpoints
+            evaluate(c, args.data, args.split, classifier, args.samples, args.seed, args.labels)
+            for c in args.checkpoints
         ]
     except (DataError, CheckpointError) as exc:
         print(f"error: {exc}", file=sys.stderr)
