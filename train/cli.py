@@ -5,16 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import replace
-from typing import TypeVar
 
-from train.config import DetailConfig, SwapConfig, TrainConfig
+from train.config import SwapConfig, TrainConfig
 from train.trainer import STATE_FILE, train
 from vae.checkpoint import CheckpointError, load_training_state
 from vae.config import PRESETS, ConfigError
 from vae.data import DataError
 from vae.losses import LossConfig
-
-T = TypeVar("T")
 
 EXAMPLES = """examples:
   python -m train --data data/fer2013/fer2013.csv --model multi --epochs 20 --out runs/fer-multi
@@ -79,18 +76,8 @@ def parser() -> argparse.ArgumentParser:
     swap.add_argument(
         "--swap-blur", type=float, help=f"blur (pixels) of swapped faces when judged (default: {d.swap.blur})"
     )
-    detail = p.add_argument_group("detail critic (every model kind)")
-    detail.add_argument(
-        "--detail", type=float, help=f"weight of the detail critic (default: {d.detail.critic})"
-    )
-    detail.add_argument("--detail-blur", type=float, help=f"blur (pixels) it sees (default: {d.detail.blur})")
-    detail.add_argument(
-        "--detail-start", type=int, help=f"step it starts at (default: {d.detail.start_step})"
-    )
     return p
 
-
-DETAIL_FLAGS = {"detail": "critic", "detail_blur": "blur", "detail_start": "start_step"}
 
 SWAP_FLAGS = {
     "adversary": "adversary",
@@ -103,10 +90,12 @@ SWAP_FLAGS = {
 }
 
 
-def given(args: argparse.Namespace, base: T, flags: dict[str, str]) -> T:
-    """`base` with the fields whose flags were given on the command line."""
-    values = {field: getattr(args, flag) for flag, field in flags.items() if getattr(args, flag) is not None}
-    return replace(base, **values)
+def swap_config(args: argparse.Namespace, base: SwapConfig) -> SwapConfig:
+    """`base` with the swap weights given on the command line."""
+    given = {
+        field: getattr(args, flag) for flag, field in SWAP_FLAGS.items() if getattr(args, flag) is not None
+    }
+    return replace(base, **given)
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -135,8 +124,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         threads=args.threads,
         half=args.half,
         loss=LossConfig(args.loss, args.beta, args.warmup_steps, args.free_bits),
-        swap=given(args, SwapConfig(), SWAP_FLAGS),
-        detail=given(args, DetailConfig(), DETAIL_FLAGS),
+        swap=swap_config(args, SwapConfig()),
     )
 
 
@@ -147,9 +135,7 @@ def resumed_config(args: argparse.Namespace) -> TrainConfig:
     config = TrainConfig.from_dict(state["train_config"])
     budget = {k: getattr(args, k) for k in ("epochs", "max_minutes", "threads")}
     config = replace(config, out=args.out, **{k: v for k, v in budget.items() if v is not None})
-    return replace(
-        config, swap=given(args, config.swap, SWAP_FLAGS), detail=given(args, config.detail, DETAIL_FLAGS)
-    )
+    return replace(config, swap=swap_config(args, config.swap))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -48,31 +48,6 @@ class SwapConfig:
 
 
 @dataclass(frozen=True)
-class DetailConfig:
-    """An adversarial term for fine detail, on every model kind (zero: the plain ELBO).
-
-    A Gaussian decoder draws the mean of every face a code could be, so pixel detail the code does
-    not pin down (skin texture, the exact line of a lip) averages out to blur. A critic learns to
-    tell real faces from reconstructions and from prior samples, and the decoder learns to draw the
-    detail it tells them apart by (VAE-GAN, Larsen et al. 2016). Unlike the swap critic, it sees
-    the faces nearly unblurred: fine detail is what it is for.
-
-    critic: weight of the realism term (per-pixel-sized, like the swap weights).
-    blur: Gaussian blur (pixels) of what the critic sees; just enough to hide single-pixel grids.
-    fraction: share of each batch whose reconstructions (and as many prior samples) it judges.
-    start_step, warmup_steps: the weight is zero until `start_step`, then ramps up over
-        `warmup_steps`. Pushed from the start, before the decoders draw faces, it taught them
-        textures instead (measured: MSE 0.245 after one epoch against 0.137 without it).
-    """
-
-    critic: float = 0.0
-    blur: float = 0.5
-    fraction: float = 0.5
-    start_step: int = 400
-    warmup_steps: int = 200
-
-
-@dataclass(frozen=True)
 class TrainConfig:
     data: str
     layout: str = "auto"
@@ -97,7 +72,6 @@ class TrainConfig:
     half: bool = False  # store the exported model in float16
     loss: LossConfig = field(default_factory=LossConfig)
     swap: SwapConfig = field(default_factory=SwapConfig)
-    detail: DetailConfig = field(default_factory=DetailConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -107,7 +81,6 @@ class TrainConfig:
         data = dict(data)
         data["loss"] = LossConfig(**data.get("loss", {}))
         data["swap"] = SwapConfig(**data.get("swap", {}))
-        data["detail"] = DetailConfig(**data.get("detail", {}))
         if data.get("widths") is not None:
             data["widths"] = tuple(data["widths"])
         return cls(**data)

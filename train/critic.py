@@ -16,28 +16,13 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 
 class Critic(nn.Module):
-    """smooth: halve with average pooling after stride-1 convolutions instead of striding. A strided
-    convolution's gradient with respect to its input repeats every 2 pixels, and a decoder pushed by
-    it unblurred learns that period (the dots of README: Choosing the swap design); pooling spreads
-    the gradient evenly, at 4x the convolution cost."""
-
-    def __init__(
-        self,
-        channels: int,
-        num_classes: int,
-        widths: tuple[int, ...] = (32, 64, 128),
-        smooth: bool = False,
-    ) -> None:
+    def __init__(self, channels: int, num_classes: int, widths: tuple[int, ...] = (32, 64, 128)) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         in_channels = channels
         for width in widths:
-            if smooth:
-                conv = spectral_norm(nn.Conv2d(in_channels, width, 3, padding=1))
-                layers += [conv, nn.LeakyReLU(0.2, inplace=True), nn.AvgPool2d(2)]
-            else:
-                conv = spectral_norm(nn.Conv2d(in_channels, width, 4, stride=2, padding=1))
-                layers += [conv, nn.LeakyReLU(0.2, inplace=True)]
+            conv = spectral_norm(nn.Conv2d(in_channels, width, 4, stride=2, padding=1))
+            layers += [conv, nn.LeakyReLU(0.2, inplace=True)]
             in_channels = width
         self.features = nn.Sequential(*layers)
         self.patch = spectral_norm(nn.Conv2d(in_channels, 1, 3, padding=1))

@@ -6,16 +6,13 @@ classifier of the expression swap) live here; checkpoints export the model alone
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import partial
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
 from train.augment import jitter
-from train.config import DetailConfig, SwapConfig
+from train.config import SwapConfig
 from train.critic import Critic, hinge_critic_loss
 from vae.classifier import ClassifierConfig, ExpressionClassifier
 from vae.conv_vae import ConvVAE
@@ -38,38 +35,12 @@ def frozen(module: nn.Module, *inputs: torch.Tensor) -> torch.Tensor:
     return functional_call(module, weights, inputs)
 
 
-def ramp(step: int, warmup_steps: int, start_step: int = 0) -> float:
-    """0 until `start_step`, then rising linearly to 1 over `warmup_steps`."""
-    step -= start_step
-    if step < 0:
-        return 0.0
-    return min(1.0, step / warmup_steps) if warmup_steps > 0 else 1.0
-
-
-def adversarial_terms(
-    critic: Critic,
-    real: torch.Tensor,
-    real_labels: torch.Tensor,
-    fake: torch.Tensor,
-    fake_labels: torch.Tensor,
-    view: Callable[[torch.Tensor], torch.Tensor],
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """(the critic's own hinge loss, the realism term the generator minimises), faces seen by `view`."""
-    real_scores = critic(view(real), real_labels)
-    fake_scores = critic(view(fake.detach()), fake_labels)
-    realism = -frozen(critic, view(fake), fake_labels).mean()
-    return hinge_critic_loss(real_scores, fake_scores), realism
-
-
 class Objective(nn.Module):
-    def __init__(
-        self, model: ConvVAE, loss: LossConfig, swap: SwapConfig, detail: DetailConfig | None = None
-    ) -> None:
+    def __init__(self, model: ConvVAE, loss: LossConfig, swap: SwapConfig) -> None:
         super().__init__()
         self.model = model
         self.loss_config = loss
         self.swap = swap
-        self.detail = detail or DetailConfig()
         config = model.config
         multi = config.kind == "multi"
         num_expressions = len(config.expressions)
@@ -89,11 +60,6 @@ class Objective(nn.Module):
             self.guide = ExpressionClassifier(guide_config)
         self.critic = Critic(config.channels, num_expressions) if multi and swap.realism > 0 else None
         self.swaps = multi and (swap.guidance > 0 or swap.cycle > 0 or swap.realism > 0)
-        self.detail_critic = (
-            Critic(config.channels, max(1, num_expressions), widths=(16, 32, 64), smooth=True)
-            if self.detail.critic > 0
-            else None
-        )
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
         """Loss to minimise plus the terms worth logging (all scalars)."""
@@ -104,32 +70,7 @@ class Objective(nn.Module):
         if self.adversary is not None or self.swaps:
             logs.update(self._swap_terms(x, labels, out.mu, out.z, step))
             logs["loss"] = logs["loss"] + model.config.num_pixels * logs.pop("swap_loss")
-        if self.detail_critic is not None and step >= self.detail.start_step:
-            logs.update(self._detail_terms(x, labels, out.recon, step))
-            logs["loss"] = logs["loss"] + model.config.num_pixels * logs.pop("detail_loss")
         return logs
-
-    def _detail_terms(
-        self, x: torch.Tensor, labels: torch.Tensor, recon: torch.Tensor, step: int
-    ) -> dict[str, torch.Tensor]:
-        """The critic judges reconstructions and, for models with a prior, as many prior samples."""
-        model, detail = self.model, self.detail
-        n = max(1, int(len(x) * detail.fraction))
-        heads = labels[:n] if model.config.kind == "multi" else torch.zeros_like(labels[:n])
-        fake, fake_heads = recon[:n], heads
-        if model.stochastic:
-            z = torch.randn(n, model.config.latent_dim, device=x.device)
-            fake = torch.cat([fake, model.decode(z, heads)])
-            fake_heads = torch.cat([heads, heads])
-        critic_loss, realism = adversarial_terms(
-            self.detail_critic, x[:n], heads, fake, fake_heads, partial(jitter, blur=detail.blur)
-        )
-        weight = ramp(step, detail.warmup_steps, detail.start_step) * detail.critic
-        return {
-            "detail_critic_loss": critic_loss,
-            "detail_realism": realism,
-            "detail_loss": critic_loss + weight * realism,
-        }
 
     def _judged(self, images: torch.Tensor) -> torch.Tensor:
         """What the guide and the swap critic see: jittered, blurred, then downsampled."""
@@ -142,7 +83,7 @@ class Objective(nn.Module):
     ) -> dict[str, torch.Tensor]:
         """Per-pixel-sized terms; helpers (adversary, guide, critic) learn from their own terms only."""
         swap, logs = self.swap, {}
-        ramped = ramp(step, swap.warmup_steps)
+        ramp = min(1.0, step / swap.warmup_steps) if swap.warmup_steps > 0 else 1.0
         total = x.new_zeros(())
         if self.adversary is not None:
             logs["adversary_ce"] = F.cross_entropy(self.adversary(_ReverseGradient.apply(mu)), labels)
@@ -158,15 +99,16 @@ class Objective(nn.Module):
             logs["guide_real_ce"] = F.cross_entropy(self.guide(self._judged(x)), labels)
             guide_logits = frozen(self.guide, self._judged(swapped))
             logs["guide_swap_ce"] = F.cross_entropy(guide_logits, target)
-            total = total + logs["guide_real_ce"] + ramped * swap.guidance * logs["guide_swap_ce"]
+            total = total + logs["guide_real_ce"] + ramp * swap.guidance * logs["guide_swap_ce"]
         if swap.cycle > 0:
             swapped_mu, _ = self.model.encode(jitter(swapped, blur=swap.blur))
             logs["cycle_mse"] = F.mse_loss(swapped_mu, mu[:n].detach())
-            total = total + ramped * swap.cycle * logs["cycle_mse"]
+            total = total + ramp * swap.cycle * logs["cycle_mse"]
         if self.critic is not None:
-            logs["critic_loss"], logs["realism"] = adversarial_terms(
-                self.critic, x[:n], labels[:n], swapped, target, self._judged
-            )
-            total = total + logs["critic_loss"] + ramped * swap.realism * logs["realism"]
+            real = self.critic(self._judged(x[:n]), labels[:n])
+            fake = self.critic(self._judged(swapped.detach()), target)
+            logs["critic_loss"] = hinge_critic_loss(real, fake)
+            logs["realism"] = -frozen(self.critic, self._judged(swapped), target).mean()
+            total = total + logs["critic_loss"] + ramp * swap.realism * logs["realism"]
         logs["swap_loss"] = total
         return logs

@@ -124,7 +124,7 @@ class Trainer:
         self.val_data = load_split(config, "val", size, channels, VAL_FACES)
         self.model = build_model(self.model_config).to(process.device)
         # channels-last lets oneDNN pick its fast kernels (about 1.2x per step on CPU, see bench/).
-        self.objective = Objective(self.model, config.loss, config.swap, config.detail).to(
+        self.objective = Objective(self.model, config.loss, config.swap).to(
             process.device, memory_format=torch.channels_last
         )
         # Separate decoders skip a step whenever their expression is not in the batch.
