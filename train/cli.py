@@ -76,6 +76,11 @@ def parser() -> argparse.ArgumentParser:
     swap.add_argument(
         "--swap-blur", type=float, help=f"blur (pixels) of swapped faces when judged (default: {d.swap.blur})"
     )
+    swap.add_argument(
+        "--swap-targets",
+        choices=["uniform", "data"],
+        help=f"expressions swapped faces are drawn with (default: {d.swap.targets})",
+    )
     return p
 
 
@@ -87,6 +92,7 @@ SWAP_FLAGS = {
     "swap_warmup": "warmup_steps",
     "swap_fraction": "fraction",
     "swap_blur": "blur",
+    "swap_targets": "targets",
 }
 
 

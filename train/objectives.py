@@ -93,7 +93,10 @@ class Objective(nn.Module):
             return logs
         n = max(1, int(len(x) * swap.fraction))
         num = len(self.model.config.expressions)
-        target = (labels[:n] + torch.randint(1, num, (n,), device=labels.device)) % num
+        if swap.targets == "data":
+            target = labels[torch.randperm(len(labels), device=labels.device)[:n]]
+        else:
+            target = (labels[:n] + torch.randint(1, num, (n,), device=labels.device)) % num
         swapped = self.model.decode(z[:n].detach(), target)  # swap terms train decoders, not codes
         if self.guide is not None:
             logs["guide_real_ce"] = F.cross_entropy(self.guide(self._judged(x)), labels)
