@@ -150,12 +150,7 @@ def test_bad_input_gives_a_one_line_error(fer_csv, tmp_path, capsys, args, messa
 def test_resume_keeps_the_run_config_but_takes_a_new_budget_and_swap_weight(tmp_path) -> None:
     original = TrainConfig(data="faces.csv", out="elsewhere", model="multi", epochs=8, lr=1e-3)
     save_training_state(tmp_path / STATE_FILE, {"train_config": original.to_dict()})
-    flags = ["--epochs", "12", "--guidance", "0.2"]
-    config = resumed_config(parser().parse_args(["--out", str(tmp_path), "--resume", *flags]))
-    expected = replace(
-        original,
-        out=str(tmp_path),
-        epochs=12,
-        swap=replace(original.swap, guidance=0.2),
-    )
-    assert config == expected
+    args = parser().parse_args(["--out", str(tmp_path), "--resume", "--epochs", "12", "--guidance", "0.2"])
+    config = resumed_config(args)
+    expected_swap = replace(original.swap, guidance=0.2)
+    assert config == replace(original, out=str(tmp_path), epochs=12, swap=expected_swap)

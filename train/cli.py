@@ -76,16 +76,6 @@ def parser() -> argparse.ArgumentParser:
     swap.add_argument(
         "--swap-blur", type=float, help=f"blur (pixels) of swapped faces when judged (default: {d.swap.blur})"
     )
-    swap.add_argument(
-        "--judge-scale",
-        type=int,
-        help=f"downsampling of what the guide and critic see (default: {d.swap.judge_scale})",
-    )
-    swap.add_argument(
-        "--swap-targets",
-        choices=["uniform", "data"],
-        help=f"expressions swapped faces are drawn with (default: {d.swap.targets})",
-    )
     return p
 
 
@@ -97,8 +87,6 @@ SWAP_FLAGS = {
     "swap_warmup": "warmup_steps",
     "swap_fraction": "fraction",
     "swap_blur": "blur",
-    "judge_scale": "judge_scale",
-    "swap_targets": "targets",
 }
 
 

@@ -31,16 +31,6 @@ class SwapConfig:
         do not, so decoders gain nothing by drawing them. Measured without it: a stronger guidance
         taught the decoders speckles that fooled the judge, and the critic's strided convolutions
         taught them a grid of dots (README: Choosing the swap design).
-    judge_scale: the guide and the critic see the blurred faces downsampled by this factor. A
-        sigma-2 blur leaves no detail finer than about 4 pixels, so half the resolution loses
-        nothing, and the helpers' convolutions cost a quarter (profiled on one thread: the guide
-        with the decoding it judges took 0.64 s of a step at full resolution, 0.46 s at half;
-        the whole VAE step without swap terms, 0.54 s).
-    targets: which expression each swapped face is drawn with. "uniform": any other expression,
-        so every decoder gets the same swap training. "data": the expression of another face of
-        the batch, so each decoder's swap training follows its share of the data, as its
-        reconstruction training does; a rare expression's decoder is then not pushed by the judges
-        far more than it is anchored by real faces (disgust: 1% of the FER+ training faces).
     """
 
     adversary: float = 0.3
@@ -50,12 +40,6 @@ class SwapConfig:
     warmup_steps: int = 500
     fraction: float = 0.5
     blur: float = 2.0
-    judge_scale: int = 2
-    targets: str = "uniform"
-
-    def __post_init__(self) -> None:
-        if self.targets not in ("uniform", "data"):
-            raise ValueError(f"swap targets must be uniform or data, got {self.targets!r}")
 
 
 @dataclass(frozen=True)

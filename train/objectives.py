@@ -52,7 +52,7 @@ class Objective(nn.Module):
         self.guide = None
         if multi and swap.guidance > 0:
             guide_config = ClassifierConfig(
-                image_size=config.image_size // swap.judge_scale,
+                image_size=config.image_size,
                 channels=config.channels,
                 widths=(16, 32, 64),
                 classes=config.expressions,
@@ -72,12 +72,6 @@ class Objective(nn.Module):
             logs["loss"] = logs["loss"] + model.config.num_pixels * logs.pop("swap_loss")
         return logs
 
-    def _judged(self, images: torch.Tensor) -> torch.Tensor:
-        """What the guide and the swap critic see: jittered, blurred, then downsampled."""
-        images = jitter(images, blur=self.swap.blur)
-        scale = self.swap.judge_scale
-        return F.avg_pool2d(images, scale) if scale > 1 else images
-
     def _swap_terms(
         self, x: torch.Tensor, labels: torch.Tensor, mu: torch.Tensor, z: torch.Tensor, step: int
     ) -> dict[str, torch.Tensor]:
@@ -93,14 +87,11 @@ class Objective(nn.Module):
             return logs
         n = max(1, int(len(x) * swap.fraction))
         num = len(self.model.config.expressions)
-        if swap.targets == "data":
-            target = labels[torch.randperm(len(labels), device=labels.device)[:n]]
-        else:
-            target = (labels[:n] + torch.randint(1, num, (n,), device=labels.device)) % num
+        target = (labels[:n] + torch.randint(1, num, (n,), device=labels.device)) % num
         swapped = self.model.decode(z[:n].detach(), target)  # swap terms train decoders, not codes
         if self.guide is not None:
-            logs["guide_real_ce"] = F.cross_entropy(self.guide(self._judged(x)), labels)
-            guide_logits = frozen(self.guide, self._judged(swapped))
+            logs["guide_real_ce"] = F.cross_entropy(self.guide(jitter(x, blur=swap.blur)), labels)
+            guide_logits = frozen(self.guide, jitter(swapped, blur=swap.blur))
             logs["guide_swap_ce"] = F.cross_entropy(guide_logits, target)
             total = total + logs["guide_real_ce"] + ramp * swap.guidance * logs["guide_swap_ce"]
         if swap.cycle > 0:
@@ -108,10 +99,10 @@ class Objective(nn.Module):
             logs["cycle_mse"] = F.mse_loss(swapped_mu, mu[:n].detach())
             total = total + ramp * swap.cycle * logs["cycle_mse"]
         if self.critic is not None:
-            real = self.critic(self._judged(x[:n]), labels[:n])
-            fake = self.critic(self._judged(swapped.detach()), target)
+            real = self.critic(jitter(x[:n], blur=swap.blur), labels[:n])
+            fake = self.critic(jitter(swapped.detach(), blur=swap.blur), target)
             logs["critic_loss"] = hinge_critic_loss(real, fake)
-            logs["realism"] = -frozen(self.critic, self._judged(swapped), target).mean()
+            logs["realism"] = -frozen(self.critic, jitter(swapped, blur=swap.blur), target).mean()
             total = total + logs["critic_loss"] + ramp * swap.realism * logs["realism"]
         logs["swap_loss"] = total
         return logs
