@@ -38,12 +38,13 @@ def read_votes(path: Path, expressions: tuple[str, ...]) -> tuple[np.ndarray, li
         missing = [name for name in ("usage", *VOTE_COLUMNS) if name not in header]
         if missing:
             raise ValueError(f"FER+ labels {path}: header has no {', '.join(missing)} column")
+        usage_column = header.index("usage")
         columns = [header.index(name) for name in VOTE_COLUMNS]
         order = [expressions.index(fer_name) for fer_name in VOTE_COLUMNS.values()]
         usage, votes = [], []
         for row in rows:
-            usage.append(row[header.index("usage")].strip())
             try:
+                usage.append(row[usage_column].strip())
                 counts = [int(row[c] or 0) for c in columns]
             except (ValueError, IndexError):
                 raise ValueError(f"FER+ labels {path} line {rows.line_num}: votes must be integers") from None
