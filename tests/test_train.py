@@ -12,13 +12,16 @@ from pathlib import Path
 
 import pytest
 import torch
+import torch.nn.functional as F
 from safetensors.torch import load_file
 
 from train.cli import main, parser, resumed_config
 from train.config import TrainConfig
 from train.heldout import heldout_metrics
+from train.objectives import misleading
 from train.trainer import STATE_FILE, Process, Trainer
 from vae.checkpoint import save_training_state
+from vae.classifier import ClassifierConfig, ExpressionClassifier
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = ["--widths", "8,16,32,32", "--latent-dim", "16", "--batch-size", "32", "--threads", "1"]
@@ -63,12 +66,25 @@ def test_one_epoch_lowers_the_heldout_loss_and_writes_every_artifact(fer_csv, tm
 
 
 def test_multi_decoder_trains_with_the_swap_terms(fer_csv, tmp_path) -> None:
-    args = "--model multi --epochs 1 --adversary 1 --guidance 1 --cycle 1 --realism 1".split()
+    args = "--model multi --epochs 1 --adversary 1 --guidance 1 --cycle 1 --realism 1 --guide-radius 1"
+    args = args.split()
     main(["--data", str(fer_csv), "--out", str(tmp_path), *args, *TINY])
     state = torch.load(tmp_path / "train_state.pt", weights_only=True)
     assert {h["split"] for h in state["history"]} == {"train", "val"}
     logged = state["history"][0]
     assert {"adversary_ce", "guide_swap_ce", "cycle_mse", "critic_loss", "realism"} <= set(logged)
+
+
+def test_misleading_faces_stay_within_the_radius_and_are_misread_more() -> None:
+    torch.manual_seed(0)
+    config = ClassifierConfig(image_size=16, channels=1, widths=(4, 8), classes=("a", "b", "c"))
+    classifier = ExpressionClassifier(config).eval()
+    images, labels = torch.randn(8, 1, 16, 16), torch.randint(0, 3, (8,))
+    moved = misleading(classifier, images, labels, radius=0.5)
+    distance = (moved - images).flatten(1).norm(dim=1)
+    assert torch.all(distance <= 0.5 + 1e-5) and distance.min() > 0.4
+    assert F.cross_entropy(classifier(moved), labels) > F.cross_entropy(classifier(images), labels)
+    assert all(p.grad is None for p in classifier.parameters())
 
 
 def test_resume_after_sigkill_matches_an_uninterrupted_run(fer_csv, tmp_path) -> None:
