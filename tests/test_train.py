@@ -20,8 +20,11 @@ from train.config import TrainConfig
 from train.heldout import heldout_metrics
 from train.objectives import misleading
 from train.trainer import STATE_FILE, Process, Trainer
-from vae.checkpoint import save_training_state
+from train.warm_start import warm_start
+from vae.checkpoint import CheckpointError, save_model, save_training_state
 from vae.classifier import ClassifierConfig, ExpressionClassifier
+from vae.config import ModelConfig
+from vae.models import build_model
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = ["--widths", "8,16,32,32", "--latent-dim", "16", "--batch-size", "32", "--threads", "1"]
@@ -85,6 +88,24 @@ def test_misleading_faces_stay_within_the_radius_and_are_misread_more() -> None:
     assert torch.all(distance <= 0.5 + 1e-5) and distance.min() > 0.4
     assert F.cross_entropy(classifier(moved), labels) > F.cross_entropy(classifier(images), labels)
     assert all(p.grad is None for p in classifier.parameters())
+
+
+def test_init_puts_a_trained_vae_in_every_expression_decoder(tmp_path) -> None:
+    torch.manual_seed(0)
+    config = ModelConfig(kind="vae", image_size=16, channels=1, widths=(8, 16), latent_dim=4)
+    vae = build_model(config)
+    vae(torch.randn(6, 1, 16, 16))  # training-mode pass: BatchNorm statistics that differ from init
+    save_model(tmp_path / "vae.safetensors", vae.eval())
+    multi = build_model(replace(config, kind="multi", expressions=("a", "b", "c"))).eval()
+    warm_start(multi, tmp_path / "vae.safetensors")
+    x, z = torch.randn(5, 1, 16, 16), torch.randn(5, 4)
+    assert torch.allclose(multi.encode(x)[0], vae.encode(x)[0])
+    for head in (0, 1, 2, torch.tensor([0, 1, 2, 0, 1])):
+        assert torch.allclose(multi.decode(z, head), vae.decode(z), atol=1e-6)
+
+    other = build_model(replace(config, kind="multi", latent_dim=8, expressions=("a", "b")))
+    with pytest.raises(CheckpointError, match="latent_dim=4"):
+        warm_start(other, tmp_path / "vae.safetensors")
 
 
 def test_resume_after_sigkill_matches_an_uninterrupted_run(fer_csv, tmp_path) -> None:
@@ -152,6 +173,7 @@ def test_torchrun_with_two_cpu_processes(fer_csv, tmp_path, model) -> None:
         (["--out", "/no/such/run", "--resume"], "no training state"),
         (["--data", "{csv}", "--image-size", "50"], "divisible"),
         (["--data", "{csv}", "--batch-size", "100000"], "lower --batch-size"),
+        (["--data", "{csv}", "--model", "multi", "--init", "/no/such.safetensors"], "/no/such.safetensors"),
     ],
 )
 def test_bad_input_gives_a_one_line_error(fer_csv, tmp_path, capsys, args, message) -> None:

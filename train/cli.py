@@ -58,6 +58,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="use only the first N training faces")
     p.add_argument("--threads", type=int, help="torch CPU threads per process")
     p.add_argument("--half", action="store_true", help="store the exported weights in float16")
+    p.add_argument(
+        "--init", help="start from a trained plain VAE's weights (same architecture; multi: every decoder)"
+    )
     loss = p.add_argument_group("loss")
     loss.add_argument("--loss", default=d.loss.kind, choices=["elbo", "seed"], help="seed: MSE mean + 1.7 KL")
     loss.add_argument("--beta", type=float, default=d.loss.beta)
@@ -129,6 +132,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         limit=args.limit,
         threads=args.threads,
         half=args.half,
+        init=args.init,
         loss=LossConfig(args.loss, args.beta, args.warmup_steps, args.free_bits),
         swap=swap_config(args, SwapConfig()),
     )

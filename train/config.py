@@ -70,6 +70,7 @@ class TrainConfig:
     limit: int | None = None  # train on the first N faces only (quick runs)
     threads: int | None = None
     half: bool = False  # store the exported model in float16
+    init: str | None = None  # start from a trained plain model's weights (multi: in every head)
     loss: LossConfig = field(default_factory=LossConfig)
     swap: SwapConfig = field(default_factory=SwapConfig)
 

@@ -29,6 +29,7 @@ from train.augment import random_flip
 from train.config import TrainConfig
 from train.heldout import heldout_metrics
 from train.objectives import Objective
+from train.warm_start import warm_start
 from vae.checkpoint import CheckpointError, load_training_state, save_model, save_training_state
 from vae.config import ModelConfig, preset
 from vae.data import EXPRESSIONS, DataConfig, DataError, FaceData, as_float, detect_layout, load_faces
@@ -122,7 +123,10 @@ class Trainer:
         size, channels = self.model_config.image_size, self.model_config.channels
         self.train_data = load_split(config, "train", size, channels, config.limit)
         self.val_data = load_split(config, "val", size, channels, VAL_FACES)
-        self.model = build_model(self.model_config).to(process.device)
+        self.model = build_model(self.model_config)
+        if config.init:
+            warm_start(self.model, config.init)
+        self.model.to(process.device)
         # channels-last lets oneDNN pick its fast kernels (about 1.2x per step on CPU, see bench/).
         self.objective = Objective(self.model, config.loss, config.swap).to(
             process.device, memory_format=torch.channels_last
