@@ -79,11 +79,6 @@ def parser() -> argparse.ArgumentParser:
     swap.add_argument(
         "--swap-blur", type=float, help=f"blur (pixels) of swapped faces when judged (default: {d.swap.blur})"
     )
-    swap.add_argument(
-        "--guide-radius",
-        type=float,
-        help=f"L2 radius of the adversarial faces the guide trains on (default: {d.swap.guide_radius})",
-    )
     return p
 
 
@@ -95,7 +90,6 @@ SWAP_FLAGS = {
     "swap_warmup": "warmup_steps",
     "swap_fraction": "fraction",
     "swap_blur": "blur",
-    "guide_radius": "guide_radius",
 }
 
 

@@ -31,10 +31,6 @@ class SwapConfig:
         do not, so decoders gain nothing by drawing them. Measured without it: a stronger guidance
         taught the decoders speckles that fooled the judge, and the critic's strided convolutions
         taught them a grid of dots (README: Choosing the swap design).
-    guide_radius: the guide also learns from real faces pushed, within this L2 distance, towards
-        being misread (adversarial training). A robust classifier's gradients point at features
-        people see rather than at pixel patterns (Santurkar et al. 2019), so guidance through it
-        should change expressions instead of drawing textures. 0 trains the guide on clean faces.
     """
 
     adversary: float = 0.3
@@ -44,7 +40,6 @@ class SwapConfig:
     warmup_steps: int = 500
     fraction: float = 0.5
     blur: float = 2.0
-    guide_radius: float = 0.0
 
 
 @dataclass(frozen=True)

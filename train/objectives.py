@@ -35,24 +35,6 @@ def frozen(module: nn.Module, *inputs: torch.Tensor) -> torch.Tensor:
     return functional_call(module, weights, inputs)
 
 
-def misleading(
-    classifier: nn.Module, images: torch.Tensor, labels: torch.Tensor, radius: float
-) -> torch.Tensor:
-    """`images` moved within an L2 ball towards being misread (two steps of PGD).
-
-    The classifier's weights get no gradient from the search, and the returned images carry none.
-    """
-    images = images.detach()
-    delta = torch.zeros_like(images, requires_grad=True)
-    for _ in range(2):
-        loss = F.cross_entropy(frozen(classifier, images + delta), labels)
-        (grad,) = torch.autograd.grad(loss, delta)
-        delta = delta + radius * grad / grad.flatten(1).norm(dim=1).clamp_min(1e-12)[:, None, None, None]
-        scale = (radius / delta.flatten(1).norm(dim=1).clamp_min(1e-12)).clamp(max=1.0)
-        delta = (delta * scale[:, None, None, None]).detach().requires_grad_()
-    return images + delta.detach()
-
-
 class Objective(nn.Module):
     def __init__(self, model: ConvVAE, loss: LossConfig, swap: SwapConfig) -> None:
         super().__init__()
@@ -108,10 +90,7 @@ class Objective(nn.Module):
         target = (labels[:n] + torch.randint(1, num, (n,), device=labels.device)) % num
         swapped = self.model.decode(z[:n].detach(), target)  # swap terms train decoders, not codes
         if self.guide is not None:
-            real = jitter(x, blur=swap.blur)
-            if swap.guide_radius > 0:
-                real = misleading(self.guide, real, labels, swap.guide_radius)
-            logs["guide_real_ce"] = F.cross_entropy(self.guide(real), labels)
+            logs["guide_real_ce"] = F.cross_entropy(self.guide(jitter(x, blur=swap.blur)), labels)
             guide_logits = frozen(self.guide, jitter(swapped, blur=swap.blur))
             logs["guide_swap_ce"] = F.cross_entropy(guide_logits, target)
             total = total + logs["guide_real_ce"] + ramp * swap.guidance * logs["guide_swap_ce"]
