@@ -92,6 +92,17 @@ def test_init_puts_a_trained_vae_in_every_expression_decoder(tmp_path) -> None:
         warm_start(other, tmp_path / "vae.safetensors")
 
 
+def test_a_warm_started_run_resumes_without_its_init_file(fer_csv, tmp_path) -> None:
+    main(["--data", str(fer_csv), "--out", str(tmp_path / "vae"), "--epochs", "1", *TINY])
+    init = tmp_path / "vae.safetensors"
+    (tmp_path / "vae" / "model.safetensors").rename(init)
+    multi = ["--out", str(tmp_path / "multi"), *TINY]
+    main(["--data", str(fer_csv), "--model", "multi", "--epochs", "1", "--init", str(init), *multi])
+    init.unlink()
+    main(["--resume", "--epochs", "2", *multi])
+    assert torch.load(tmp_path / "multi" / STATE_FILE, weights_only=True)["epoch"] == 2
+
+
 def test_resume_after_sigkill_matches_an_uninterrupted_run(fer_csv, tmp_path) -> None:
     args = ["--data", str(fer_csv), "--epochs", "4", *TINY]
     assert run_cli(*args, "--out", str(tmp_path / "whole")).returncode == 0

@@ -123,10 +123,7 @@ class Trainer:
         size, channels = self.model_config.image_size, self.model_config.channels
         self.train_data = load_split(config, "train", size, channels, config.limit)
         self.val_data = load_split(config, "val", size, channels, VAL_FACES)
-        self.model = build_model(self.model_config)
-        if config.init:
-            warm_start(self.model, config.init)
-        self.model.to(process.device)
+        self.model = build_model(self.model_config).to(process.device)
         # channels-last lets oneDNN pick its fast kernels (about 1.2x per step on CPU, see bench/).
         self.objective = Objective(self.model, config.loss, config.swap).to(
             process.device, memory_format=torch.channels_last
@@ -310,6 +307,8 @@ def train(config: TrainConfig, resume: bool = False) -> list[dict[str, Any]]:
         trainer = Trainer(config, process)
         if resume:
             trainer.restore(load_training_state(trainer.out / STATE_FILE))
+        elif config.init:  # a resumed run has its own weights and no longer needs the --init file
+            warm_start(trainer.model, config.init)
         return trainer.run()
     finally:
         if process.world > 1:
