@@ -65,15 +65,13 @@ def test_one_epoch_lowers_the_heldout_loss_and_writes_every_artifact(fer_csv, tm
         assert (run / name).stat().st_size > 0, name
 
 
-@pytest.mark.parametrize("mode", ["reverse", "confusion"])
-def test_multi_decoder_trains_with_the_swap_terms(fer_csv, tmp_path, mode) -> None:
+def test_multi_decoder_trains_with_the_swap_terms(fer_csv, tmp_path) -> None:
     args = "--model multi --epochs 1 --adversary 1 --guidance 1 --cycle 1 --realism 1".split()
-    main(["--data", str(fer_csv), "--out", str(tmp_path), *args, "--adversary-mode", mode, *TINY])
+    main(["--data", str(fer_csv), "--out", str(tmp_path), *args, *TINY])
     state = torch.load(tmp_path / "train_state.pt", weights_only=True)
     assert {h["split"] for h in state["history"]} == {"train", "val"}
     logged = state["history"][0]
     assert {"adversary_ce", "guide_swap_ce", "cycle_mse", "critic_loss", "realism"} <= set(logged)
-    assert ("confusion" in logged) == (mode == "confusion")
 
 
 def test_init_puts_a_trained_vae_in_every_expression_decoder(tmp_path) -> None:

@@ -69,11 +69,6 @@ def parser() -> argparse.ArgumentParser:
     swap = p.add_argument_group("expression swap (multi-decoder model)")
     # No defaults here: with --resume, a weight given on the command line replaces the run's own.
     swap.add_argument("--adversary", type=float, help=f"default: {d.swap.adversary}")
-    swap.add_argument(
-        "--adversary-mode",
-        choices=["reverse", "confusion"],
-        help=f"reverse the adversary's gradient or confuse it (default: {d.swap.adversary_mode})",
-    )
     swap.add_argument("--guidance", type=float, help=f"default: {d.swap.guidance}")
     swap.add_argument("--cycle", type=float, help=f"default: {d.swap.cycle}")
     swap.add_argument("--realism", type=float, help=f"default: {d.swap.realism}")
@@ -89,7 +84,6 @@ def parser() -> argparse.ArgumentParser:
 
 SWAP_FLAGS = {
     "adversary": "adversary",
-    "adversary_mode": "adversary_mode",
     "guidance": "guidance",
     "cycle": "cycle",
     "realism": "realism",

@@ -16,10 +16,6 @@ class SwapConfig:
 
     adversary: a classifier reads the expression from z through a gradient-reversal layer, so the
         encoder learns codes that hold the person but not the expression (as in Fader Networks).
-    adversary_mode: how the encoder plays against it. "reverse" maximises the adversary's loss,
-        which can overshoot: a code that makes the adversary confidently wrong still holds the
-        expression. "confusion" pushes the adversary's output towards uniform instead (Tzeng et
-        al. 2015), whose optimum holds no expression at all.
     guidance: an auxiliary classifier, trained alongside on real faces only, must read the target
         expression off each face decoded through another expression's decoder.
     cycle: re-encoding a swapped face must give back the code it came from, so the person stays.
@@ -38,7 +34,6 @@ class SwapConfig:
     """
 
     adversary: float = 0.3
-    adversary_mode: str = "reverse"
     guidance: float = 0.05
     cycle: float = 0.05
     realism: float = 0.05

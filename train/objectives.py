@@ -80,14 +80,8 @@ class Objective(nn.Module):
         ramp = min(1.0, step / swap.warmup_steps) if swap.warmup_steps > 0 else 1.0
         total = x.new_zeros(())
         if self.adversary is not None:
-            if swap.adversary_mode == "confusion":
-                logs["adversary_ce"] = F.cross_entropy(self.adversary(mu.detach()), labels)
-                # cross-entropy against the uniform distribution, minimised by the encoder alone
-                logs["confusion"] = -F.log_softmax(frozen(self.adversary, mu), dim=1).mean()
-                total = total + swap.adversary * (logs["adversary_ce"] + logs["confusion"])
-            else:
-                logs["adversary_ce"] = F.cross_entropy(self.adversary(_ReverseGradient.apply(mu)), labels)
-                total = total + swap.adversary * logs["adversary_ce"]
+            logs["adversary_ce"] = F.cross_entropy(self.adversary(_ReverseGradient.apply(mu)), labels)
+            total = total + swap.adversary * logs["adversary_ce"]
         if not self.swaps:
             logs["swap_loss"] = total
             return logs
