@@ -90,6 +90,9 @@ def test_init_puts_a_trained_vae_in_every_expression_decoder(tmp_path) -> None:
     other = build_model(replace(config, kind="multi", latent_dim=8, expressions=("a", "b")))
     with pytest.raises(CheckpointError, match="latent_dim=4"):
         warm_start(other, tmp_path / "vae.safetensors")
+    save_model(tmp_path / "ae.safetensors", build_model(replace(config, kind="ae")))
+    with pytest.raises(CheckpointError, match="ae checkpoint lacks weights a multi model needs"):
+        warm_start(multi, tmp_path / "ae.safetensors")
 
 
 def test_a_warm_started_run_resumes_without_its_init_file(fer_csv, tmp_path) -> None:

@@ -31,10 +31,14 @@ def warm_start(model: ConvVAE, path: str | Path) -> None:
             if k not in ("kind", "expressions") and v != model.config.to_dict()[k]
         ]
         raise CheckpointError(f"{path}: --init needs the same architecture; it has {', '.join(differing)}")
-    own = model.state_dict()
+    own, trained = model.state_dict(), source.state_dict()
+    missing = sorted(set(own) - set(trained))
+    if missing:
+        kinds = f"a {source.config.kind} checkpoint lacks weights a {model.config.kind} model needs"
+        raise CheckpointError(f"{path}: {kinds} ({', '.join(missing[:3])})")
     heads = max(1, len(model.config.expressions))
     tiled = {}
-    for name, tensor in source.state_dict().items():
+    for name, tensor in trained.items():
         if name not in own:
             raise CheckpointError(f"{path}: {name} has no place in this model")
         tiled[name] = _tile(tensor, own[name].shape, heads)
