@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from vae.checkpoint import CheckpointError, load_checkpoint
+from vae.checkpoint import CheckpointError, config_differences, load_checkpoint
 from vae.config import ModelConfig
 from vae.conv_vae import ConvVAE
 
@@ -25,12 +25,8 @@ def warm_start(model: ConvVAE, path: str | Path) -> None:
         raise CheckpointError(f"{path}: --init takes a plain VAE or autoencoder checkpoint")
     comparable = replace(source.config, kind=model.config.kind, expressions=model.config.expressions)
     if comparable != model.config:
-        differing = [
-            f"{k}={v!r} (this run: {getattr(model.config, k)!r})"
-            for k, v in source.config.to_dict().items()
-            if k not in ("kind", "expressions") and v != model.config.to_dict()[k]
-        ]
-        raise CheckpointError(f"{path}: --init needs the same architecture; it has {', '.join(differing)}")
+        differing = ", ".join(config_differences(comparable, model.config))
+        raise CheckpointError(f"{path}: --init needs the same architecture; it has {differing}")
     own, trained = model.state_dict(), source.state_dict()
     missing = sorted(set(own) - set(trained))
     if missing:

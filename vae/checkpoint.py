@@ -183,7 +183,7 @@ def read_header(path: str | Path) -> tuple[AnyConfig, dict[str, Any]]:
     return config, metadata
 
 
-def _config_differences(found: AnyConfig, expected: AnyConfig) -> list[str]:
+def config_differences(found: AnyConfig, expected: AnyConfig) -> list[str]:
     a, b = found.to_dict(), expected.to_dict()
     return [
         f"{k}={a.get(k)!r} (expected {b.get(k)!r})" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)
@@ -198,7 +198,7 @@ def load_checkpoint(
     config, metadata = read_header(path)
     if expect is not None and config != expect:
         raise CheckpointError(
-            f"{path}: holds a different model: {', '.join(_config_differences(config, expect))}"
+            f"{path}: holds a different model: {', '.join(config_differences(config, expect))}"
         )
     try:
         with safe_open(str(path), framework="pt") as f:
