@@ -190,3 +190,14 @@ def test_resume_keeps_the_run_config_but_takes_a_new_budget_and_swap_weight(tmp_
     config = resumed_config(args)
     expected_swap = replace(original.swap, guidance=0.2)
     assert config == replace(original, out=str(tmp_path), epochs=12, swap=expected_swap)
+
+
+def test_resuming_a_run_saved_with_an_option_this_version_lacks_is_a_one_line_error(tmp_path, capsys) -> None:
+    saved = TrainConfig(data="faces.csv", model="multi").to_dict()
+    saved["swap"]["guide_radius"] = 0.0  # an option a later version removed
+    save_training_state(tmp_path / STATE_FILE, {"train_config": saved})
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--out", str(tmp_path), "--resume"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "guide_radius" in err and str(tmp_path / STATE_FILE) in err and "\n" not in err

@@ -135,8 +135,12 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 def resumed_config(args: argparse.Namespace) -> TrainConfig:
     """The run's own config; the budget (--epochs, --max-minutes, --threads) and the swap weights may
     change, so a run can go on with a stronger swap term (a curriculum) from where it stopped."""
-    state = load_training_state(f"{args.out}/{STATE_FILE}")
-    config = TrainConfig.from_dict(state["train_config"])
+    path = f"{args.out}/{STATE_FILE}"
+    state = load_training_state(path)
+    try:
+        config = TrainConfig.from_dict(state["train_config"])
+    except ConfigError as exc:
+        raise CheckpointError(f"{path}: {exc}") from exc
     budget = {k: getattr(args, k) for k in ("epochs", "max_minutes", "threads")}
     config = replace(config, out=args.out, **{k: v for k, v in budget.items() if v is not None})
     return replace(config, swap=swap_config(args, config.swap))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from vae.config import checked_fields
 from vae.losses import LossConfig
 
 
@@ -74,9 +75,9 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        data = dict(data)
-        data["loss"] = LossConfig(**data.get("loss", {}))
-        data["swap"] = SwapConfig(**data.get("swap", {}))
+        data = dict(checked_fields(cls, data, "training config"))
+        data["loss"] = LossConfig(**checked_fields(LossConfig, data.get("loss", {}), "loss config"))
+        data["swap"] = SwapConfig(**checked_fields(SwapConfig, data.get("swap", {}), "swap config"))
         if data.get("widths") is not None:
             data["widths"] = tuple(data["widths"])
         return cls(**data)

@@ -18,6 +18,18 @@ class ConfigError(ValueError):
     """A model configuration that cannot be built, or that disagrees with another."""
 
 
+def checked_fields(cls: type, data: dict[str, Any], what: str) -> dict[str, Any]:
+    """`data`, refused with a clear error if it has a key the dataclass `cls` lacks.
+
+    Such a key comes from a file written by another FaceVAE version; unchecked it surfaces as a
+    TypeError from deep inside the constructor. Missing keys are fine: their defaults apply.
+    """
+    unknown = sorted(set(data) - {f.name for f in fields(cls)})
+    if unknown:
+        raise ConfigError(f"unknown {what} fields {unknown}: written by another FaceVAE version")
+    return data
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     kind: str = "vae"  # vae | ae | multi (one shared encoder, one decoder per expression)
@@ -79,11 +91,7 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"unknown model config fields {unknown}; this file needs a newer FaceVAE")
-        return cls(**data)
+        return cls(**checked_fields(cls, data, "model config"))
 
     def with_(self, **changes: Any) -> ModelConfig:
         return replace(self, **changes)
