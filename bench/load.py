@@ -110,11 +110,11 @@ def client(
 
 
 @contextmanager
-def serve(checkpoints: Path, timeout: float = 180.0) -> Iterator[str]:
-    """The demo in a subprocess on a free loopback port with a private Gradio cache; its URL."""
+def serve(checkpoints: Path, timeout: float = 180.0) -> Iterator[DemoServer]:
+    """The demo in a subprocess on a free loopback port with a private Gradio cache."""
     with DemoServer(checkpoints=checkpoints) as server:
         server.wait_until_served(timeout)
-        yield server.url
+        yield server
 
 
 def run(
@@ -142,7 +142,8 @@ def run(
     with tempfile.TemporaryDirectory(prefix="facevae-load-photo-") as folder:
         photo = Path(folder) / "astronaut.jpg"
         Image.fromarray(skimage_data.astronaut()).save(photo, quality=90)
-        with serve(checkpoints) if url is None else nullcontext(url) as target:
+        with serve(checkpoints) if url is None else nullcontext() as server:
+            target = url or server.url
             tally, start = Tally(), time.monotonic()
             threads = [
                 threading.Thread(
@@ -155,6 +156,8 @@ def run(
             for thread in threads:
                 thread.join(max(0.0, start + max_seconds + timeout + 30 - time.monotonic()))
             wall = time.monotonic() - start
+            if tally.messages and server is not None:  # the server's side of the errors, while it exists
+                tally.messages.append(f"server log (last lines):\n{server.log_tail()}")
     endpoints = {kind: {**summarize(tally.seconds[kind]), "errors": tally.errors[kind]} for kind, _ in MIX}
     answered = [s for seconds in tally.seconds.values() for s in seconds]
     total = {
