@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import anyio.from_thread
 import gradio as gr
 import numpy as np
 from gradio.utils import get_upload_folder
@@ -35,8 +37,27 @@ def forget_upload(path: str | Path) -> None:
         return
     path.unlink(missing_ok=True)
     if path.parent != cache:
-        with contextlib.suppress(OSError):  # not empty: another upload with the same content is there
-            path.parent.rmdir()
+        on_event_loop(remove_if_empty, path.parent)
+
+
+def remove_if_empty(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # not empty: another upload with the same content is there
+        folder.rmdir()
+
+
+def on_event_loop(function: Callable[[Path], None], folder: Path) -> None:
+    """Run `function` on the server's event loop when called from one of its worker threads.
+
+    Gradio's upload route files a photo under a folder named by the hash of its bytes: it creates the
+    folder (or finds it) and moves the file in within one step of the event loop. A handler runs in
+    a worker thread, so removing that folder from there can fall between the two when another user
+    sends the same photo: their upload then fails with a 500 (met once under `python -m bench.load`,
+    4 clients sending the same portrait). On the loop, the removal waits for the move to finish.
+    """
+    try:
+        anyio.from_thread.run_sync(function, folder)
+    except RuntimeError:  # not called from a server's worker thread (Python API, tests): no race
+        function(folder)
 
 
 def uploaded_path(upload: Upload) -> Path:

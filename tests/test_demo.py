@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 
+import anyio
+import anyio.to_thread
 import gradio as gr
 import numpy as np
 import pytest
@@ -18,6 +21,7 @@ from demo.models import REGISTRY, load_models
 from demo.morph import MorphTab
 from demo.render import GAP
 from demo.swap import SwapTab
+from demo.uploads import forget_upload
 from tests.test_demo_support import DIRECTION_NAMES, FER, UTK, save_photo
 from vae.checkpoint import save_model
 from vae.classifier import ClassifierConfig, ExpressionClassifier
@@ -125,6 +129,30 @@ def test_explore_starts_from_a_photo(
 
 
 # -- swap -----------------------------------------------------------------------------------------
+def test_an_uploads_hash_folder_is_removed_on_the_servers_event_loop(
+    astronaut, gradio_cache, monkeypatch
+) -> None:
+    """Gradio makes the folder and moves an upload into it in one step of its event loop; removed
+    from a handler's worker thread, the folder could vanish in between for a user sending the same
+    photo (a 500 from /gradio_api/upload)."""
+    path = upload(astronaut, gradio_cache)
+    removed_on: list[int] = []
+    real_rmdir = Path.rmdir
+
+    def recorded_rmdir(folder: Path) -> None:
+        removed_on.append(threading.get_ident())
+        real_rmdir(folder)
+
+    monkeypatch.setattr(Path, "rmdir", recorded_rmdir)
+
+    async def handler_in_a_worker_thread() -> int:
+        await anyio.to_thread.run_sync(forget_upload, path)
+        return threading.get_ident()
+
+    loop_thread = anyio.run(handler_in_a_worker_thread)
+    assert removed_on == [loop_thread] and not path.parent.exists()
+
+
 def test_swap_selfie_gives_seven_faces_and_forgets_the_upload(
     store, demo_config: DemoConfig, astronaut, gradio_cache
 ) -> None:
