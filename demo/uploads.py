@@ -51,8 +51,8 @@ def on_event_loop(function: Callable[[Path], None], folder: Path) -> None:
     Gradio's upload route files a photo under a folder named by the hash of its bytes: it creates the
     folder (or finds it) and moves the file in within one step of the event loop. A handler runs in
     a worker thread, so removing that folder from there can fall between the two when another user
-    sends the same photo: their upload then fails with a 500 (met once under `python -m bench.load`,
-    4 clients sending the same portrait). On the loop, the removal waits for the move to finish.
+    sends the same photo: their upload then fails with a 500 (`Path.mkdir` finds the folder, then
+    does not). On the loop, the removal waits for the move to finish.
     """
     try:
         anyio.from_thread.run_sync(function, folder)
