@@ -12,13 +12,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from PIL import Image
 from safetensors.torch import load_file
 
 from train.cli import main, parser, resumed_config
 from train.config import TrainConfig
 from train.heldout import heldout_metrics
-from train.trainer import STATE_FILE, Process, Trainer, balanced_order
+from train.trainer import STATE_FILE, Process, Trainer
 from train.warm_start import warm_start
 from vae.checkpoint import CheckpointError, save_model, save_training_state
 from vae.config import ModelConfig
@@ -133,9 +132,8 @@ def test_resume_after_sigkill_matches_an_uninterrupted_run(fer_csv, tmp_path) ->
     assert all(torch.equal(whole[k], again[k]) for k in whole)
 
 
-@pytest.mark.parametrize("order", [[], ["--balance"]])
-def test_a_run_stopped_mid_epoch_by_its_budget_resumes_exactly(fer_csv, tmp_path, order) -> None:
-    args = ["--data", str(fer_csv), "--epochs", "2", *order, *TINY]
+def test_a_run_stopped_mid_epoch_by_its_budget_resumes_exactly(fer_csv, tmp_path) -> None:
+    args = ["--data", str(fer_csv), "--epochs", "2", *TINY]
     main([*args, "--out", str(tmp_path / "whole")])
     main([*args, "--out", str(tmp_path / "split"), "--max-minutes", "0.0001"])
     stopped = torch.load(tmp_path / "split" / "train_state.pt", weights_only=True)
@@ -143,27 +141,6 @@ def test_a_run_stopped_mid_epoch_by_its_budget_resumes_exactly(fer_csv, tmp_path
     main(["--out", str(tmp_path / "split"), "--resume", "--max-minutes", "60"])
     whole, split = weights(tmp_path / "whole"), weights(tmp_path / "split")
     assert all(torch.equal(whole[k], split[k]) for k in whole)
-
-
-def test_balance_draws_every_expression_equally_often() -> None:
-    labels = torch.tensor([0] * 900 + [1] * 50 + [2] * 50)
-    order = balanced_order(labels, 30_000, seed=3)
-    shares = torch.bincount(labels[order]) / len(order)
-    assert torch.allclose(shares, torch.full((3,), 1 / 3), atol=0.02)
-    assert torch.equal(order, balanced_order(labels, 30_000, seed=3))
-    assert not torch.equal(order, balanced_order(labels, 30_000, seed=4))
-
-
-def test_balance_without_labels_is_a_one_line_error(tmp_path, capsys) -> None:
-    folder = tmp_path / "faces"
-    folder.mkdir()
-    for i in range(4):
-        Image.new("RGB", (64, 64), (60 * i, 90, 120)).save(folder / f"{i}.png")
-    with pytest.raises(SystemExit) as exit_info:
-        main(["--data", str(folder), "--balance", "--out", str(tmp_path / "run"), *TINY])
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err.strip()
-    assert "--balance needs expression labels" in err and "\n" not in err
 
 
 @pytest.mark.slow
@@ -206,13 +183,13 @@ def test_bad_input_gives_a_one_line_error(fer_csv, tmp_path, capsys, args, messa
     assert message in err and "\n" not in err and err.startswith("error:")
 
 
-def test_resume_keeps_the_run_config_but_takes_a_new_budget_swap_weight_and_balance(tmp_path) -> None:
+def test_resume_keeps_the_run_config_but_takes_a_new_budget_and_swap_weight(tmp_path) -> None:
     original = TrainConfig(data="faces.csv", out="elsewhere", model="multi", epochs=8, lr=1e-3)
     save_training_state(tmp_path / STATE_FILE, {"train_config": original.to_dict()})
-    given = ["--out", str(tmp_path), "--resume", "--epochs", "12", "--guidance", "0.2", "--balance"]
-    config = resumed_config(parser().parse_args(given))
+    args = parser().parse_args(["--out", str(tmp_path), "--resume", "--epochs", "12", "--guidance", "0.2"])
+    config = resumed_config(args)
     expected_swap = replace(original.swap, guidance=0.2)
-    assert config == replace(original, out=str(tmp_path), epochs=12, swap=expected_swap, balance=True)
+    assert config == replace(original, out=str(tmp_path), epochs=12, swap=expected_swap)
 
 
 def test_resuming_a_run_saved_with_an_option_this_version_lacks_is_a_one_line_error(tmp_path, capsys) -> None:

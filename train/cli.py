@@ -61,11 +61,6 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--init", help="start from a trained plain VAE's weights (same architecture; multi: every decoder)"
     )
-    p.add_argument(
-        "--balance",
-        action="store_true",
-        help="draw training faces so that every expression is equally frequent (with --resume: from now on)",
-    )
     loss = p.add_argument_group("loss")
     loss.add_argument("--loss", default=d.loss.kind, choices=["elbo", "seed"], help="seed: MSE mean + 1.7 KL")
     loss.add_argument("--beta", type=float, default=d.loss.beta)
@@ -132,16 +127,14 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         threads=args.threads,
         half=args.half,
         init=args.init,
-        balance=args.balance,
         loss=LossConfig(args.loss, args.beta, args.warmup_steps, args.free_bits),
         swap=swap_config(args, SwapConfig()),
     )
 
 
 def resumed_config(args: argparse.Namespace) -> TrainConfig:
-    """The run's own config; the budget (--epochs, --max-minutes, --threads), the swap weights and
-    --balance may change, so a run can go on with a stronger swap term (a curriculum) from where it
-    stopped."""
+    """The run's own config; the budget (--epochs, --max-minutes, --threads) and the swap weights may
+    change, so a run can go on with a stronger swap term (a curriculum) from where it stopped."""
     path = f"{args.out}/{STATE_FILE}"
     state = load_training_state(path)
     try:
@@ -150,8 +143,6 @@ def resumed_config(args: argparse.Namespace) -> TrainConfig:
         raise CheckpointError(f"{path}: {exc}") from exc
     budget = {k: getattr(args, k) for k in ("epochs", "max_minutes", "threads")}
     config = replace(config, out=args.out, **{k: v for k, v in budget.items() if v is not None})
-    if args.balance:
-        config = replace(config, balance=True)
     return replace(config, swap=swap_config(args, config.swap))
 
 

@@ -67,7 +67,6 @@ class TrainConfig:
     threads: int | None = None
     half: bool = False  # store the exported model in float16
     init: str | None = None  # start from a trained plain model's weights (multi: in every head)
-    balance: bool = False  # draw faces so every expression is equally frequent (trainer.balanced_order)
     loss: LossConfig = field(default_factory=LossConfig)
     swap: SwapConfig = field(default_factory=SwapConfig)
 

@@ -122,10 +122,6 @@ class Trainer:
         self.model_config = resolve_model_config(config, detect_layout(config.data, config.layout))
         size, channels = self.model_config.image_size, self.model_config.channels
         self.train_data = load_split(config, "train", size, channels, config.limit)
-        if config.balance and len(self.train_data.label_names) < 2:
-            raise DataError(
-                f"{self.train_data.source}: --balance needs expression labels; these faces have none"
-            )
         self.val_data = load_split(config, "val", size, channels, VAL_FACES)
         self.model = build_model(self.model_config).to(process.device)
         # channels-last lets oneDNN pick its fast kernels (about 1.2x per step on CPU, see bench/).
@@ -224,7 +220,8 @@ class Trainer:
     def train_epoch(self, deadline: float) -> bool:
         """Train from the saved position to the end of the epoch; False if the deadline came first."""
         self.objective.train()
-        order = self.epoch_order()
+        self.sampler.set_epoch(self.epoch)
+        order = torch.tensor(list(self.sampler))
         size = self.config.batch_size
         sums: dict[str, float] = {}
         bar = tqdm(
@@ -265,15 +262,6 @@ class Trainer:
         self.history.append({"epoch": self.epoch + 1, "split": "train", **train_logs})
         return True
 
-    def epoch_order(self) -> torch.Tensor:
-        """This process's faces for the epoch, a function of (seed, epoch) alone so resuming is exact."""
-        if not self.config.balance:
-            self.sampler.set_epoch(self.epoch)
-            return torch.tensor(list(self.sampler))
-        world, count = self.process.world, len(self.sampler)
-        order = balanced_order(self.train_data.labels, count * world, seed=self.config.seed + self.epoch)
-        return order[self.process.rank :: world]
-
     def set_learning_rate(self) -> None:
         """Cosine decay to 5% over the planned steps, computed from the step alone, so a run resumed
         with more --epochs stretches its schedule instead of restarting or overshooting it."""
@@ -305,17 +293,6 @@ class Trainer:
         artifacts.write_json(self.history, self.out / "metrics.json")
         shown = {k: metrics[k] for k in ("neg_elbo", "bits_per_dim", "kl", "mse", "psnr", "active_units")}
         print(f"epoch {self.epoch}: " + "  ".join(_fmt(k, v) for k, v in shown.items()), flush=True)
-
-
-def balanced_order(labels: torch.Tensor, count: int, seed: int) -> torch.Tensor:
-    """`count` indices drawn with replacement so that every expression is equally likely.
-
-    FER2013 has 436 disgust faces among 28,709: shuffled plainly, the disgust decoder reconstructs
-    1.5% of each batch while the swap terms push it on a seventh of the swapped faces, so it learns
-    what fools the judges faster than what a face looks like."""
-    weights = 1.0 / torch.bincount(labels).double()[labels]
-    generator = torch.Generator().manual_seed(seed)
-    return torch.multinomial(weights, count, replacement=True, generator=generator)
 
 
 def _fmt(key: str, value: float | None) -> str:
