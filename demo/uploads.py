@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,28 +35,22 @@ def forget_upload(path: str | Path) -> None:
     if cache not in path.parents:
         return
     path.unlink(missing_ok=True)
-    if path.parent != cache:
-        on_event_loop(remove_if_empty, path.parent)
+    if path.parent == cache:
+        return
+    # Gradio's upload route files a photo under a folder named by the hash of its bytes: it creates
+    # the folder (or finds it) and moves the file in within one step of its event loop. This handler
+    # runs in a worker thread, so removing the folder from here could fall between the two when
+    # another user sends the same photo, whose upload then fails with a 500 (`Path.mkdir` finds the
+    # folder, then does not). On the loop, the removal waits for the move to finish.
+    try:
+        anyio.from_thread.run_sync(remove_if_empty, path.parent)
+    except RuntimeError:  # not called from a server's worker thread (Python API, tests): no race
+        remove_if_empty(path.parent)
 
 
 def remove_if_empty(folder: Path) -> None:
     with contextlib.suppress(OSError):  # not empty: another upload with the same content is there
         folder.rmdir()
-
-
-def on_event_loop(function: Callable[[Path], None], folder: Path) -> None:
-    """Run `function` on the server's event loop when called from one of its worker threads.
-
-    Gradio's upload route files a photo under a folder named by the hash of its bytes: it creates the
-    folder (or finds it) and moves the file in within one step of the event loop. A handler runs in
-    a worker thread, so removing that folder from there can fall between the two when another user
-    sends the same photo: their upload then fails with a 500 (`Path.mkdir` finds the folder, then
-    does not). On the loop, the removal waits for the move to finish.
-    """
-    try:
-        anyio.from_thread.run_sync(function, folder)
-    except RuntimeError:  # not called from a server's worker thread (Python API, tests): no race
-        function(folder)
 
 
 def uploaded_path(upload: Upload) -> Path:
