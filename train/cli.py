@@ -79,6 +79,9 @@ def parser() -> argparse.ArgumentParser:
     swap.add_argument(
         "--swap-blur", type=float, help=f"blur (pixels) of swapped faces when judged (default: {d.swap.blur})"
     )
+    swap.add_argument(
+        "--guide", help="a trained classifier to guide with, frozen (default: one trained alongside)"
+    )
     return p
 
 
@@ -90,6 +93,7 @@ SWAP_FLAGS = {
     "swap_warmup": "warmup_steps",
     "swap_fraction": "fraction",
     "swap_blur": "blur",
+    "guide": "guide",
 }
 
 
