@@ -1,3 +1,4 @@
+import json
 import os
 import pickle
 import random
@@ -8,6 +9,8 @@ from pathlib import Path
 
 import pytest
 import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
 
 from vae.checkpoint import (
     CheckpointError,
@@ -59,6 +62,18 @@ def test_classifier_checkpoints_round_trip(tmp_path) -> None:
     loaded = load_checkpoint(tmp_path / "c.safetensors").model
     x = torch.rand(2, 1, 48, 48)
     assert isinstance(loaded, ExpressionClassifier) and torch.equal(loaded(x), classifier(x))
+
+
+def test_a_classifier_written_by_another_version_is_refused_by_name(tmp_path) -> None:
+    path = tmp_path / "c.safetensors"
+    save_model(path, ExpressionClassifier(ClassifierConfig()))
+    with safe_open(str(path), framework="pt") as f:
+        header, tensors = f.metadata(), {name: f.get_tensor(name) for name in f.keys()}  # noqa: SIM118
+    config = json.loads(header["config"])
+    save_file(tensors, str(path), metadata={**header, "config": json.dumps({**config, "attention": True})})
+    message = r"c\.safetensors.*unknown classifier config fields \['attention'\]"
+    with pytest.raises(CheckpointError, match=message):
+        load_checkpoint(path)
 
 
 def test_mismatched_architecture_is_refused_with_the_differences(saved) -> None:

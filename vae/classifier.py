@@ -7,11 +7,13 @@ weights can be had offline.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 from torch import nn
+
+from vae.config import checked_fields
 
 
 @dataclass(frozen=True)
@@ -32,8 +34,7 @@ class ClassifierConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ClassifierConfig:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return cls(**checked_fields(cls, data, "classifier config"))
 
 
 class ExpressionClassifier(nn.Module):
