@@ -28,9 +28,8 @@ class SwapConfig:
     The swap path (decode, judge, re-encode) runs on the first `fraction` of each shuffled batch:
     it costs as much as the rest of the step, and half a batch gives it plenty of signal.
     guide: a trained classifier file (`python -m train.classifier --blur 2`) to guide with, frozen,
-        instead of one trained alongside, so the guide reads expressions from the first step.
-        Measured against a control: more swap accuracy with both judges, but banded faces, so it
-        is off by default (README: Choosing the swap design, Session 7).
+        instead of one trained alongside: it reads expressions well from the first step, and the
+        decoders cannot co-adapt with a classifier that no longer learns.
     blur: the Gaussian blur (sigma, pixels) on every face the guide, the encoder (cycle) or the
         critic reads on the swap path. Expressions are coarse shapes and survive it; pixel patterns
         do not, so decoders gain nothing by drawing them. Measured without it: a stronger guidance
