@@ -14,14 +14,12 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from train import classifier as classifier_cli
 from train.cli import main, parser, resumed_config
 from train.config import TrainConfig
 from train.heldout import heldout_metrics
 from train.trainer import STATE_FILE, Process, Trainer
 from train.warm_start import warm_start
-from vae.checkpoint import MODEL_PREFIX, CheckpointError, save_model, save_training_state
-from vae.classifier import ClassifierConfig, ExpressionClassifier
+from vae.checkpoint import CheckpointError, save_model, save_training_state
 from vae.config import ModelConfig
 from vae.models import build_model
 
@@ -74,57 +72,6 @@ def test_multi_decoder_trains_with_the_swap_terms(fer_csv, tmp_path) -> None:
     assert {h["split"] for h in state["history"]} == {"train", "val"}
     logged = state["history"][0]
     assert {"adversary_ce", "guide_swap_ce", "cycle_mse", "critic_loss", "realism"} <= set(logged)
-
-
-def test_a_frozen_guide_steers_the_swap_and_learns_nothing(fer_csv, tmp_path) -> None:
-    guide = tmp_path / "guide.safetensors"
-    classifier_cli.main(
-        ["--data", str(fer_csv), "--out", str(guide), "--epochs", "1", "--batch-size", "32", "--blur", "2"]
-    )
-    args = ["--model", "multi", "--epochs", "1", "--guide", str(guide), *TINY]
-    main(["--data", str(fer_csv), "--out", str(tmp_path / "run"), *args])
-    state = torch.load(tmp_path / "run" / STATE_FILE, weights_only=True)
-    logged = state["history"][0]
-    assert "guide_swap_ce" in logged and "guide_real_ce" not in logged
-    trained = {k.removeprefix("guide."): v for k, v in state["objective"].items() if k.startswith("guide.")}
-    original = {k.removeprefix(MODEL_PREFIX): v for k, v in load_file(guide).items()}
-    assert trained.keys() == original.keys()
-    assert all(torch.equal(trained[k], original[k]) for k in original), (
-        "the guide's weights or statistics moved"
-    )
-
-
-@pytest.mark.parametrize(
-    ("guide", "message"),
-    [
-        (lambda: ExpressionClassifier(ClassifierConfig(image_size=32)), "reads 1-channel 32px faces"),
-        (
-            lambda: build_model(ModelConfig(kind="vae", image_size=48, channels=1)),
-            "not an expression classifier",
-        ),
-    ],
-)
-def test_a_guide_that_cannot_read_the_models_faces_is_a_one_line_error(
-    fer_csv, tmp_path, capsys, guide, message
-) -> None:
-    save_model(tmp_path / "guide.safetensors", guide())
-    with pytest.raises(SystemExit) as exit_info:
-        main(
-            [
-                "--data",
-                str(fer_csv),
-                "--out",
-                str(tmp_path / "run"),
-                "--model",
-                "multi",
-                "--guide",
-                str(tmp_path / "guide.safetensors"),
-                *TINY,
-            ]
-        )
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err.strip()
-    assert message in err and "\n" not in err and err.startswith("error:")
 
 
 def test_init_puts_a_trained_vae_in_every_expression_decoder(tmp_path) -> None:
@@ -225,7 +172,6 @@ def test_torchrun_with_two_cpu_processes(fer_csv, tmp_path, model) -> None:
         (["--data", "{csv}", "--image-size", "50"], "divisible"),
         (["--data", "{csv}", "--batch-size", "100000"], "lower --batch-size"),
         (["--data", "{csv}", "--model", "multi", "--init", "/no/such.safetensors"], "/no/such.safetensors"),
-        (["--data", "{csv}", "--model", "multi", "--guide", "/no/such.safetensors"], "/no/such.safetensors"),
     ],
 )
 def test_bad_input_gives_a_one_line_error(fer_csv, tmp_path, capsys, args, message) -> None:

@@ -50,13 +50,6 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument(
         "--widths", type=lambda s: tuple(int(w) for w in s.split(",")), help="stage widths, e.g. 48,96,192"
     )
-    p.add_argument(
-        "--blur",
-        type=float,
-        default=0.0,
-        help="train and validate on faces blurred this much (pixels): a frozen swap guide "
-        "(python -m train --guide) reads blurred faces",
-    )
     args = p.parse_args(argv)
     torch.manual_seed(args.seed)
     config = ClassifierConfig(widths=args.widths) if args.widths else ClassifierConfig()
@@ -84,14 +77,14 @@ def main(argv: list[str] | None = None) -> None:
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=max(steps, 1))
     deadline = time.monotonic() + 60 * args.max_minutes if args.max_minutes else math.inf
-    val_images = jitter(as_float(val_set.images), shift=0, noise=0.0, blur=args.blur)
+    val_images = as_float(val_set.images)
     best = -1.0
     for epoch in range(1, args.epochs + 1):
         model.train()
         order = torch.randperm(len(train_set))
         batches = order[: len(order) // args.batch_size * args.batch_size].view(-1, args.batch_size)
         for index in tqdm(batches, desc=f"epoch {epoch}/{args.epochs}", leave=False, mininterval=5):
-            x = jitter(random_flip(as_float(train_set.images[index])), shift=4, noise=0.02, blur=args.blur)
+            x = jitter(random_flip(as_float(train_set.images[index])), shift=4, noise=0.02)
             loss = F.cross_entropy(model(x), train_set.labels[index], weight=weights, label_smoothing=0.1)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -110,7 +103,6 @@ def main(argv: list[str] | None = None) -> None:
             metadata = {
                 "data": train_set.source,
                 "labels": args.labels,
-                "blur": args.blur,
                 "epochs": epoch,
                 "val_accuracy": accuracy,
                 "val_per_class": dict(zip(EXPRESSIONS, per_class)),

@@ -79,9 +79,6 @@ def parser() -> argparse.ArgumentParser:
     swap.add_argument(
         "--swap-blur", type=float, help=f"blur (pixels) of swapped faces when judged (default: {d.swap.blur})"
     )
-    swap.add_argument(
-        "--guide", help="a trained classifier to guide with, frozen (default: one trained alongside)"
-    )
     return p
 
 
@@ -93,7 +90,6 @@ SWAP_FLAGS = {
     "swap_warmup": "warmup_steps",
     "swap_fraction": "fraction",
     "swap_blur": "blur",
-    "guide": "guide",
 }
 
 

@@ -27,9 +27,6 @@ class SwapConfig:
     Each weight multiplies a per-pixel-sized term, so 1.0 is comparable to the reconstruction.
     The swap path (decode, judge, re-encode) runs on the first `fraction` of each shuffled batch:
     it costs as much as the rest of the step, and half a batch gives it plenty of signal.
-    guide: a trained classifier file (`python -m train.classifier --blur 2`) to guide with, frozen,
-        instead of one trained alongside: it reads expressions well from the first step, and the
-        decoders cannot co-adapt with a classifier that no longer learns.
     blur: the Gaussian blur (sigma, pixels) on every face the guide, the encoder (cycle) or the
         critic reads on the swap path. Expressions are coarse shapes and survive it; pixel patterns
         do not, so decoders gain nothing by drawing them. Measured without it: a stronger guidance
@@ -44,7 +41,6 @@ class SwapConfig:
     warmup_steps: int = 500
     fraction: float = 0.5
     blur: float = 2.0
-    guide: str | None = None
 
 
 @dataclass(frozen=True)

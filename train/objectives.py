@@ -14,7 +14,6 @@ from torch.func import functional_call
 from train.augment import jitter
 from train.config import SwapConfig
 from train.critic import Critic, hinge_critic_loss
-from vae.checkpoint import CheckpointError, load_checkpoint
 from vae.classifier import ClassifierConfig, ExpressionClassifier
 from vae.conv_vae import ConvVAE
 from vae.losses import LossConfig, vae_loss
@@ -36,21 +35,6 @@ def frozen(module: nn.Module, *inputs: torch.Tensor) -> torch.Tensor:
     return functional_call(module, weights, inputs)
 
 
-def frozen_guide(path: str, expect: ClassifierConfig) -> ExpressionClassifier:
-    """A trained classifier that reads the model's faces and expressions, with its weights frozen."""
-    guide = load_checkpoint(path).model
-    if not isinstance(guide, ExpressionClassifier):
-        raise CheckpointError(f"{path}: not an expression classifier (python -m train.classifier)")
-    found = guide.config
-    wanted = (expect.image_size, expect.channels, expect.classes)
-    if (found.image_size, found.channels, found.classes) != wanted:
-        raise CheckpointError(
-            f"{path}: reads {found.channels}-channel {found.image_size}px faces of {found.classes}; "
-            f"this model draws {expect.channels}-channel {expect.image_size}px faces of {expect.classes}"
-        )
-    return guide.requires_grad_(False)
-
-
 class Objective(nn.Module):
     def __init__(self, model: ConvVAE, loss: LossConfig, swap: SwapConfig) -> None:
         super().__init__()
@@ -65,27 +49,17 @@ class Objective(nn.Module):
             self.adversary = nn.Sequential(
                 nn.Linear(config.latent_dim, 256), nn.ReLU(), nn.Linear(256, num_expressions)
             )
-        guide_config = ClassifierConfig(
-            image_size=config.image_size,
-            channels=config.channels,
-            widths=(16, 32, 64),
-            classes=config.expressions,
-        )
         self.guide = None
-        self.guide_is_frozen = multi and swap.guidance > 0 and swap.guide is not None
-        if self.guide_is_frozen:
-            self.guide = frozen_guide(swap.guide, guide_config).eval()
-        elif multi and swap.guidance > 0:
+        if multi and swap.guidance > 0:
+            guide_config = ClassifierConfig(
+                image_size=config.image_size,
+                channels=config.channels,
+                widths=(16, 32, 64),
+                classes=config.expressions,
+            )
             self.guide = ExpressionClassifier(guide_config)
         self.critic = Critic(config.channels, num_expressions) if multi and swap.realism > 0 else None
         self.swaps = multi and (swap.guidance > 0 or swap.cycle > 0 or swap.realism > 0)
-
-    def train(self, mode: bool = True) -> Objective:
-        """A frozen guide stays in eval mode: swapped faces must not move its BatchNorm statistics."""
-        super().train(mode)
-        if self.guide_is_frozen:
-            self.guide.eval()
-        return self
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
         """Loss to minimise plus the terms worth logging (all scalars)."""
@@ -116,12 +90,10 @@ class Objective(nn.Module):
         target = (labels[:n] + torch.randint(1, num, (n,), device=labels.device)) % num
         swapped = self.model.decode(z[:n].detach(), target)  # swap terms train decoders, not codes
         if self.guide is not None:
-            if not self.guide_is_frozen:
-                logs["guide_real_ce"] = F.cross_entropy(self.guide(jitter(x, blur=swap.blur)), labels)
-                total = total + logs["guide_real_ce"]
+            logs["guide_real_ce"] = F.cross_entropy(self.guide(jitter(x, blur=swap.blur)), labels)
             guide_logits = frozen(self.guide, jitter(swapped, blur=swap.blur))
             logs["guide_swap_ce"] = F.cross_entropy(guide_logits, target)
-            total = total + ramp * swap.guidance * logs["guide_swap_ce"]
+            total = total + logs["guide_real_ce"] + ramp * swap.guidance * logs["guide_swap_ce"]
         if swap.cycle > 0:
             swapped_mu, _ = self.model.encode(jitter(swapped, blur=swap.blur))
             logs["cycle_mse"] = F.mse_loss(swapped_mu, mu[:n].detach())
