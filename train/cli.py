@@ -79,12 +79,6 @@ def parser() -> argparse.ArgumentParser:
     swap.add_argument(
         "--swap-blur", type=float, help=f"blur (pixels) of swapped faces when judged (default: {d.swap.blur})"
     )
-    swap.add_argument(
-        "--guide-sees-swaps",
-        action="store_true",
-        default=None,
-        help="the guide also learns swapped faces as one more class, so fooling it takes a real-looking face",
-    )
     return p
 
 
@@ -96,7 +90,6 @@ SWAP_FLAGS = {
     "swap_warmup": "warmup_steps",
     "swap_fraction": "fraction",
     "swap_blur": "blur",
-    "guide_sees_swaps": "guide_sees_swaps",
 }
 
 

@@ -21,10 +21,6 @@ class SwapConfig:
         expression off each face decoded through another expression's decoder.
     cycle: re-encoding a swapped face must give back the code it came from, so the person stays.
     realism: a conditional critic must not tell swapped faces of expression k from real ones.
-    guide_sees_swaps: the guide also learns swapped faces as one more class, so a pattern that fools
-        it into reading expression k is soon read as "swapped" instead, and the decoders must draw
-        the expression on a face that passes as real (the K+1-class discriminator of Salimans et
-        al., 2016).
     The image terms (guidance, cycle, realism) ramp up linearly over `warmup_steps`: pushed before
     the decoders draw faces at all, they teach them textures that fool the judges (measured: a
     decoder of pure checkerboard after one epoch). The judges themselves learn from the start.
@@ -45,7 +41,6 @@ class SwapConfig:
     warmup_steps: int = 500
     fraction: float = 0.5
     blur: float = 2.0
-    guide_sees_swaps: bool = False
 
 
 @dataclass(frozen=True)

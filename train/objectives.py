@@ -55,7 +55,7 @@ class Objective(nn.Module):
                 image_size=config.image_size,
                 channels=config.channels,
                 widths=(16, 32, 64),
-                classes=config.expressions + (("swapped",) if swap.guide_sees_swaps else ()),
+                classes=config.expressions,
             )
             self.guide = ExpressionClassifier(guide_config)
         self.critic = Critic(config.channels, num_expressions) if multi and swap.realism > 0 else None
@@ -91,11 +91,6 @@ class Objective(nn.Module):
         swapped = self.model.decode(z[:n].detach(), target)  # swap terms train decoders, not codes
         if self.guide is not None:
             logs["guide_real_ce"] = F.cross_entropy(self.guide(jitter(x, blur=swap.blur)), labels)
-            if swap.guide_sees_swaps:
-                swapped_class = torch.full_like(target, num)
-                logits = self.guide(jitter(swapped.detach(), blur=swap.blur))
-                logs["guide_swapped_ce"] = F.cross_entropy(logits, swapped_class)
-                total = total + logs["guide_swapped_ce"]
             guide_logits = frozen(self.guide, jitter(swapped, blur=swap.blur))
             logs["guide_swap_ce"] = F.cross_entropy(guide_logits, target)
             total = total + logs["guide_real_ce"] + ramp * swap.guidance * logs["guide_swap_ce"]
