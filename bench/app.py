@@ -45,7 +45,7 @@ from bench.common import (
     warn_if_busy,
     write_json,
 )
-from bench.server import SLIDERS, DemoServer, GradioApi
+from bench.server import SLIDERS, SWAP_STRENGTH, DemoServer, GradioApi
 
 SLIDER_P95_MS = 60.0  # issue 5's targets on the project's 2-core machine
 COLD_START_S = 10.0
@@ -66,7 +66,7 @@ def swap_request(photo: Path) -> Callable[[GradioApi, random.Random, bool], None
         # The server deletes every upload once read, and Gradio files uploads by content hash and
         # name: each request uploads under its own name, as different users' photos would be.
         upload = api.upload(photo, name=f"selfie-{rng.getrandbits(64):016x}.png")
-        outputs = api.call("swap", upload, "happy", 1.0, "all")
+        outputs = api.call("swap", upload, "happy", 1.0, "all", SWAP_STRENGTH)
         swapped, grid = outputs[0], outputs[2]  # photo, aligned faces, 7 expressions, status, ...
         if len(grid) != 7:
             raise RuntimeError(f"/swap returned {len(grid)} expression faces, expected 7")

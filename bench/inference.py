@@ -59,7 +59,7 @@ from bench.common import (
 from vae.checkpoint import load_checkpoint
 from vae.faces import FER2013_CROP, align_face, detect_faces
 from vae.multi_decoder import MultiDecoderVAE
-from vae.swap import PreparedPhoto, encode_faces, swap_faces, to_model_input, to_uint8
+from vae.swap import PreparedPhoto, encode_faces, swap_faces, to_model_input
 
 CHECKPOINTS = REPO / "checkpoints"
 FER, UTK = "fer-multi", "utkface-vae"
@@ -150,7 +150,11 @@ def demo_handlers(photo: bytes) -> tuple[dict[str, Callable[[], Any]], Callable[
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(photo)
 
-    return slider, (lambda: swap.swap({"path": str(path)}, EXPRESSION, 1.0, "all")), upload
+    return (
+        slider,
+        (lambda: swap.swap({"path": str(path)}, EXPRESSION, 1.0, "all", config.swap_strength)),
+        upload,
+    )
 
 
 def swap_stages(photo: np.ndarray, model: MultiDecoderVAE) -> dict[str, Callable[[], Any]]:
@@ -161,8 +165,7 @@ def swap_stages(photo: np.ndarray, model: MultiDecoderVAE) -> dict[str, Callable
     with torch.inference_mode():
         z = encode_faces(model, faces)
         decoded = model.decode_all(z)
-    grids = to_uint8(decoded.flatten(0, 1)).reshape(len(faces), len(model.expressions), *decoded.shape[-2:])
-    prepared = PreparedPhoto(photo=photo, faces=faces, grids=grids, expressions=model.expressions)
+    prepared = PreparedPhoto(photo=photo, faces=faces, decoded=decoded, expressions=model.expressions)
 
     def encode() -> torch.Tensor:
         with torch.inference_mode():
@@ -179,7 +182,7 @@ def swap_stages(photo: np.ndarray, model: MultiDecoderVAE) -> dict[str, Callable
         ],
         "encode": encode,
         "decode 7 expressions": decode,
-        "to uint8": lambda: to_uint8(decoded.flatten(0, 1)),
+        "to uint8": prepared.grids,
         "paste back, blend": lambda: prepared.render(EXPRESSION, 1.0),
     }
 

@@ -38,7 +38,7 @@ from PIL import Image
 from skimage import data as skimage_data
 
 from bench.common import REPO, describe, machine, markdown_table, parser, summarize, warn_if_busy, write_json
-from bench.server import SLIDERS, ApiError, DemoServer, GradioApi
+from bench.server import SLIDERS, SWAP_STRENGTH, ApiError, DemoServer, GradioApi
 
 EXPRESSIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 MIX = (("explore", 2), ("swap", 1), ("gallery", 1))  # endpoint, weight
@@ -62,7 +62,7 @@ def request(api: GradioApi, kind: str, rng: random.Random, photo: Path) -> None:
         outputs = api.call("explore", "fer-multi", expression, *sliders)
     elif kind == "swap":
         upload = api.upload(photo, name=f"selfie-{rng.getrandbits(64):016x}.jpg")
-        outputs = api.call("swap", upload, expression, 1.0, "all")
+        outputs = api.call("swap", upload, expression, 1.0, "all", SWAP_STRENGTH)
         if outputs[0] is None or len(outputs[2]) != 7:
             raise ApiError(f"/swap: no swapped face ({outputs[3]!r})")
     else:

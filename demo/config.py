@@ -25,6 +25,9 @@ class DemoConfig:
     # sessions exist, then drops the oldest: 200 bounds that memory to a few hundred MB.
     max_sessions: int = 200
     photo_ttl: int = 600  # seconds an uploaded photo stays in memory for re-rendering a swap
+    # The swap tab's starting expression strength (vae.multi_decoder.exaggerate), chosen on the
+    # validation split (README: The shipped expression model against its baselines).
+    swap_strength: float = 1.5
     max_sliders: int = 16  # slider widgets per model; further stored directions are not shown
     slider_range: float = 3.0  # sliders span -range..range in units of each direction's spread
     explore_temperature: float = 0.8  # "Random" start: a typical face, not an extreme one

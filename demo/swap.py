@@ -2,12 +2,12 @@
 
 The photo is read into memory and its upload deleted; detection, encoding and the 7 decodings run
 once per photo (vae.swap.prepare_photo), and the prepared photo stays in session memory for a while
-so the intensity slider and the expression and face choices only re-paste.
+so the intensity and strength sliders and the expression and face choices only re-paste.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import gradio as gr
 import numpy as np
@@ -18,6 +18,7 @@ from demo.models import DemoModel, ModelStore
 from demo.render import enlarge
 from demo.uploads import Upload, read_upload
 from demo.widgets import photo_input
+from vae.multi_decoder import MAX_STRENGTH
 from vae.swap import FaceChoice, NoFaceError, PreparedPhoto, prepare_photo
 
 ALL = "all"
@@ -41,6 +42,14 @@ def parse_faces(value: str | int | None, count: int) -> FaceChoice:
     return index - 1 if 1 <= index <= count else ALL
 
 
+class Settings(NamedTuple):
+    """What the sliders and the expression choice ask of a swap, checked."""
+
+    expression: str
+    intensity: float
+    strength: float
+
+
 class SwapTab:
     def __init__(self, store: ModelStore, config: DemoConfig) -> None:
         self.config = config
@@ -48,12 +57,14 @@ class SwapTab:
         self.model: DemoModel | None = store.get(multi[0][1]) if multi else None
 
     # -- handlers (also the API) ----------------------------------------------------------------
-    def swap(self, photo: Upload, expression: str, intensity: float, faces: str | None) -> tuple[Any, ...]:
+    def swap(
+        self, photo: Upload, expression: str, intensity: float, faces: str | None, strength: float
+    ) -> tuple[Any, ...]:
         """Swap a new photo: (photo, aligned faces, expression faces, status, face choices, prepared)."""
         if photo is None:  # the photo was cleared
             return None, [], [], "", gr.Dropdown(choices=face_choices(0), value=ALL), None
         pixels = read_upload(photo, self.config.limits)  # first: the upload is deleted whatever follows
-        expression, intensity = self._settings(expression, intensity)
+        settings = self._settings(expression, intensity, strength)
         try:
             prepared = prepare_photo(pixels, self.model.model, self.model.spec.crop)
         except NoFaceError as error:
@@ -66,30 +77,41 @@ class SwapTab:
         ]
         value = ALL if choice == ALL else str(choice + 1)
         dropdown = gr.Dropdown(choices=face_choices(len(prepared.faces)), value=value)
-        swapped, grid, status = self._show(prepared, expression, intensity, choice)
+        swapped, grid, status = self._show(prepared, settings, choice)
         return swapped, aligned, grid, status, dropdown, prepared
 
     def rerender(
-        self, prepared: PreparedPhoto | None, expression: str, intensity: float, faces: str | None
+        self,
+        prepared: PreparedPhoto | None,
+        expression: str,
+        intensity: float,
+        faces: str | None,
+        strength: float,
     ) -> tuple[Any, ...]:
-        """The same photo with another expression, intensity or face choice: only pastes again."""
+        """The same photo with another expression, intensity, strength or face choice: only pastes again."""
         if prepared is None:
             return gr.skip(), gr.skip(), "Upload a photo (or take one with the webcam) to start."
-        expression, intensity = self._settings(expression, intensity)
-        return self._show(prepared, expression, intensity, parse_faces(faces, len(prepared.faces)))
+        settings = self._settings(expression, intensity, strength)
+        return self._show(prepared, settings, parse_faces(faces, len(prepared.faces)))
 
-    def _settings(self, expression: object, intensity: object) -> tuple[str, float]:
-        """The target expression and intensity as the API sent them, checked (else gr.Error)."""
-        return self.model.decoder_for(expression), number(intensity, "The intensity", 0.0, 1.0)
+    def _settings(self, expression: object, intensity: object, strength: object) -> Settings:
+        """The target expression, intensity and strength as the API sent them, checked (else gr.Error)."""
+        return Settings(
+            self.model.decoder_for(expression),
+            number(intensity, "The intensity", 0.0, 1.0),
+            number(strength, "The strength", 0.0, MAX_STRENGTH),
+        )
 
     def _show(
-        self, prepared: PreparedPhoto, expression: str, intensity: float, choice: FaceChoice
+        self, prepared: PreparedPhoto, settings: Settings, choice: FaceChoice
     ) -> tuple[np.ndarray, list[tuple[np.ndarray, str]], str]:
+        expression, intensity, strength = settings
         chosen = prepared.chosen(choice)
         several = len(prepared.faces) > 1
+        drawn = prepared.grids(strength)
         grid = [
             (
-                enlarge(prepared.grids[i, k], self.config.tile_size),
+                enlarge(drawn[i, k], self.config.tile_size),
                 f"Face {i + 1}: {name}" if several else name,
             )
             for i in chosen
@@ -98,10 +120,11 @@ class SwapTab:
         count = len(prepared.faces)
         which = "every face" if len(chosen) == count else f"face {chosen[0] + 1}"
         status = (
-            f"Found {count} face{'s' * several}; {which} → **{expression}** at intensity {intensity:.2f}. "
-            "Intensity blends your photo (0) with the model's drawing (1)."
+            f"Found {count} face{'s' * several}; {which} → **{expression}** at intensity {intensity:.2f}, "
+            f"strength {strength:.2f}. Intensity blends your photo (0) with the model's drawing (1); "
+            "strength scales how far each expression departs from the others (1: as the decoders draw)."
         )
-        return prepared.render(expression, intensity, choice), grid, status
+        return prepared.render(expression, intensity, choice, strength), grid, status
 
     # -- layout ---------------------------------------------------------------------------------
     def build(self) -> None:
@@ -119,6 +142,9 @@ class SwapTab:
                     label="Target expression",
                 )
                 intensity = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Intensity")
+                strength = gr.Slider(
+                    0.0, MAX_STRENGTH, value=self.config.swap_strength, step=0.05, label="Expression strength"
+                )
                 faces = gr.Dropdown(face_choices(0), value=ALL, label="Which face", allow_custom_value=True)
                 status = gr.Markdown("Upload a photo (or take one with the webcam) to start.")
             with gr.Column(scale=2):
@@ -145,15 +171,15 @@ class SwapTab:
             )
         photo.change(
             self.swap,
-            [photo, expression, intensity, faces],
+            [photo, expression, intensity, faces, strength],
             [result, aligned, grid, status, faces, prepared],
             api_name="swap",
             preprocess=False,  # see photo_input; the other inputs arrive as plain values
         )
         gr.on(
-            [expression.input, intensity.input, faces.input],
+            [expression.input, intensity.input, faces.input, strength.input],
             self.rerender,
-            [prepared, expression, intensity, faces],
+            [prepared, expression, intensity, faces, strength],
             [result, grid, status],
             trigger_mode="always_last",
             show_progress="hidden",

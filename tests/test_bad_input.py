@@ -190,8 +190,15 @@ class Case:
     raw: bool = False  # through the API as raw JSON (NaN, infinity)
 
 
-def swap(photo: Any, expression: Any = "happy", intensity: Any = 1.0, faces: Any = "all", **kw: Any) -> Case:
-    return Case(endpoint="/swap", args=(photo, expression, intensity, faces), **kw)
+def swap(
+    photo: Any,
+    expression: Any = "happy",
+    intensity: Any = 1.0,
+    faces: Any = "all",
+    strength: Any = 1.0,
+    **kw: Any,
+) -> Case:
+    return Case(endpoint="/swap", args=(photo, expression, intensity, faces, strength), **kw)
 
 
 def explore(*sliders: Any, model: Any = "fer-multi", expression: Any = "happy", **kw: Any) -> Case:
@@ -260,6 +267,14 @@ CASES = [
     swap(Photo("astronaut"), "happy", NAN, name="intensity-nan", raw=True, error=r"intensity .* not nan"),
     swap(Photo("astronaut"), "happy", "max", name="intensity-text", error=r"intensity .* not 'max'"),
     swap(Photo("astronaut"), "happy", 1, "everyone", name="faces-unknown", error=r"Faces must be 'all'"),
+    swap(
+        Photo("astronaut"),
+        strength=3.5,
+        name="strength-above-3",
+        error=r"strength must be .* 0 to 3, not 3\.5",
+    ),
+    swap(Photo("astronaut"), strength=-1, name="strength-negative", error=r"strength .* not -1"),
+    swap(Photo("astronaut"), strength=NAN, name="strength-nan", raw=True, error=r"strength .* not nan"),
     # sliders, seeds, temperatures, counts
     explore(5.0, name="slider-above-range", error=r"The PC1 slider must be a number from -3 to 3, not 5\.0"),
     explore(0, -4, name="slider-below-range", error=r"PC2 slider .* not -4"),
@@ -325,7 +340,7 @@ def link_out(cache: Path, outside: Path) -> str:
 
 # The request after each case, which must work: the same endpoint with good values.
 NORMAL = {
-    "/swap": ("/swap", (Photo("astronaut"), "happy", 1.0, "all")),
+    "/swap": ("/swap", (Photo("astronaut"), "happy", 1.0, "all", 1.0)),
     "/explore": ("/explore", ("fer-multi", "happy", *ZEROS)),
     "/explore_photo": ("/explore_photo", ("fer-multi", "happy", Photo("astronaut"))),
     "/explore_random": ("/explore_random", ("fer-multi", "happy", 3)),
@@ -580,6 +595,6 @@ def test_api_payloads_that_gradio_refuses_itself(
 ) -> None:
     """Payloads Gradio checks before the handler runs (its bare "Error"): refused, the file never opened."""
     filled = json.loads(json.dumps(payload).replace("{outside}", str(outside)))
-    outcome = api_runner.raw("/swap", (filled, "happy", 1.0, "all"))
+    outcome = api_runner.raw("/swap", (filled, "happy", 1.0, "all", 1.0))
     assert outcome.error is not None and opened == []
     assert api_runner("/gallery", ("fer-multi", "happy", 1, 0.8, 0)).error is None

@@ -102,3 +102,12 @@ def test_quality(tmp_path: Path, fer_csv: Path) -> None:
     assert positive(scores["vanilla"]["implied_output_scale"])
     assert positive(scores["mse_ratio"]) and scores["test_faces"] == 56
     assert len(result["training"]["commands"]["facevae"]) > 3
+
+
+def test_bench_requests_match_the_page() -> None:
+    """The HTTP benches send what the page sends; a changed demo setting must change them too."""
+    from bench.server import SLIDERS, SWAP_STRENGTH
+    from demo.config import DemoConfig
+
+    config = DemoConfig()
+    assert config.max_sliders == SLIDERS and config.swap_strength == SWAP_STRENGTH

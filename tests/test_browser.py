@@ -78,6 +78,15 @@ def test_swap_tab_gives_seven_faces(page, astronaut, tmp_path: Path) -> None:
     page.wait_for_function("() => document.querySelector('#swap-result img')?.naturalWidth > 0")
     assert page.get_by_text("Found 1 face").is_visible()
     page.screenshot(path=SHOTS / "swap.png", full_page=True)
+    before = image_source(page, "#swap-result")
+    strength = page.get_by_label("range slider for Expression strength")
+    strength.focus()
+    for _ in range(10):
+        strength.press("ArrowRight")
+    page.wait_for_function(
+        "src => document.querySelector('#swap-result img')?.getAttribute('src') !== src", arg=before
+    )
+    page.get_by_text("strength 2.00").wait_for()  # the last of the ten steps is the one drawn
 
 
 def test_gallery_samples_a_grid(page) -> None:

@@ -158,23 +158,23 @@ def test_swap_selfie_gives_seven_faces_and_forgets_the_upload(
 ) -> None:
     tab = SwapTab(store, demo_config)
     path = upload(astronaut, gradio_cache)
-    photo, aligned, grid, status, faces, prepared = tab.swap(str(path), "happy", 1.0, "all")
+    photo, aligned, grid, status, faces, prepared = tab.swap(str(path), "happy", 1.0, "all", 1.0)
     assert not path.exists() and not path.parent.exists()
     assert photo.shape == astronaut.shape and len(aligned) == 1
     assert [caption for _, caption in grid] == list(store.get("fer-multi").expressions)
     assert "Found 1 face" in status and [value for _, value in faces.choices] == ["all", "1"]
-    same, _, _ = tab.rerender(prepared, "happy", 0.0, "all")
+    same, _, _ = tab.rerender(prepared, "happy", 0.0, "all", 1.0)
     np.testing.assert_array_equal(same, astronaut)
 
 
 def test_swap_group_photo_one_face_or_all(store, demo_config: DemoConfig, group_photo, gradio_cache) -> None:
     tab = SwapTab(store, demo_config)
     photo, aligned, grid, status, faces, prepared = tab.swap(
-        str(upload(group_photo, gradio_cache)), "sad", 1.0, "2"
+        str(upload(group_photo, gradio_cache)), "sad", 1.0, "2", 1.0
     )
     assert len(aligned) == 2 and faces.value == "2" and len(grid) == 7 and "face 2" in status
     assert np.array_equal(photo[:, : group_photo.shape[1] // 2], group_photo[:, : group_photo.shape[1] // 2])
-    everyone, all_grid, all_status = tab.rerender(prepared, "sad", 1.0, "all")
+    everyone, all_grid, all_status = tab.rerender(prepared, "sad", 1.0, "all", 1.0)
     assert len(all_grid) == 14 and "every face" in all_status
     assert not np.array_equal(everyone[:, :512], group_photo[:, :512])
 
@@ -185,15 +185,15 @@ def test_swap_without_a_face_or_photo_is_a_message(
     tab = SwapTab(store, demo_config)
     with pytest.warns(UserWarning, match="No face"):
         photo, aligned, grid, status, _, prepared = tab.swap(
-            str(upload(faceless, gradio_cache)), "happy", 1, "all"
+            str(upload(faceless, gradio_cache)), "happy", 1, "all", 1
         )
     assert photo is None and aligned == grid == [] and "No face" in status and prepared is None
-    assert tab.swap(None, "happy", 1.0, "all")[0] is None
+    assert tab.swap(None, "happy", 1.0, "all", 1.0)[0] is None
     with pytest.raises(gr.Error, match="not an image"):
         bad = gradio_cache / "x" / "notes.jpg"
         bad.parent.mkdir(parents=True)
         bad.write_text("hello")
-        tab.swap(str(bad), "happy", 1.0, "all")
+        tab.swap(str(bad), "happy", 1.0, "all", 1.0)
     assert not bad.exists()
 
 
@@ -248,7 +248,7 @@ def test_shipped_checkpoints_swap_the_astronaut(astronaut, gradio_cache) -> None
     store = load_models(config.checkpoint_dir)
     assert not store.problems
     _, aligned, grid, _, _, _ = SwapTab(store, config).swap(
-        str(upload(astronaut, gradio_cache)), "happy", 1, "all"
+        str(upload(astronaut, gradio_cache)), "happy", 1, "all", config.swap_strength
     )
     assert len(aligned) == 1 and len(grid) == 7
     assert len(store.get("fer-multi").direction_names) > 8  # principal and labelled directions stored

@@ -63,20 +63,20 @@ def test_swap_endpoint_forgets_uploads(
         save_photo(group_photo, tmp_path / "group-two.png"),
     ]
     photo, aligned, grid, status, faces = client.predict(
-        handle_file(str(uploads[0])), "happy", 1.0, "all", api_name="/swap"
+        handle_file(str(uploads[0])), "happy", 1.0, "all", 1.5, api_name="/swap"
     )
     assert len(aligned) == 1 and len(grid) == 7 and "Found 1 face" in status
     assert faces["value"] == "all" and [value for _, value in faces["choices"]] == ["all", "1"]
     assert _image(photo).size == astronaut.shape[1::-1]
     _, aligned, grid, status, _ = client.predict(
-        handle_file(str(uploads[1])), "sad", 0.5, "2", api_name="/swap"
+        handle_file(str(uploads[1])), "sad", 0.5, "2", 1.0, api_name="/swap"
     )
     assert len(aligned) == 2 and len(grid) == 7 and "face 2" in status
     not_a_photo = tmp_path / "notes.jpg"
     not_a_photo.write_text("not an image")
     uploads.append(not_a_photo)
     with pytest.raises(AppError, match="not an image"):  # the user's message, not a bare "Error"
-        client.predict(handle_file(str(not_a_photo)), "happy", 1.0, "all", api_name="/swap")
+        client.predict(handle_file(str(not_a_photo)), "happy", 1.0, "all", 1.0, api_name="/swap")
 
     assert_forgotten(uploads, server[1])
 

@@ -99,6 +99,26 @@ def test_evaluate_reports_every_number_for_every_checkpoint(trained, fer_csv, ca
     assert "| model |" in printed and "swap accuracy per target" in printed
 
 
+def test_swaps_at_strength_zero_are_at_chance(trained, fer_csv) -> None:
+    """At strength 0 every decoder draws the same face, so exactly one target in 7 can be right."""
+    out = trained / "strength0.json"
+    multi = str(trained / "multi" / "model.safetensors")
+    common = [
+        "--data",
+        str(fer_csv),
+        "--classifier",
+        str(trained / "classifier.safetensors"),
+        "--samples",
+        "64",
+    ]
+    evaluate_cli.main([multi, *common, "--strength", "0", "--json", str(out)])
+    (result,) = json.loads(out.read_text())
+    assert result["swap_strength"] == 0 and result["fd_swaps"] >= 0
+    assert result["swap_accuracy"] == pytest.approx(1 / 7)
+    with pytest.raises(SystemExit):
+        evaluate_cli.main([multi, *common, "--strength", "4"])
+
+
 def test_reidentification_finds_sources_and_the_mean_face_is_at_chance() -> None:
     torch.manual_seed(0)
     sources = torch.rand(50, 1, 48, 48)

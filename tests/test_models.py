@@ -73,6 +73,30 @@ def test_multi_decoder_decodes_one_code_through_every_expression(sharing: str) -
         model.decode(z, "bored")
 
 
+def test_strength_scales_each_expression_away_from_the_mean_over_decoders() -> None:
+    config = ModelConfig(
+        image_size=48,
+        channels=1,
+        widths=(8, 16, 32, 32),
+        latent_dim=16,
+        kind="multi",
+        expressions=EXPRESSIONS,
+    )
+    model = build_model(config).eval()
+    z = torch.randn(4, 16)
+    drawn = model.decode_all(z)
+    mean = drawn.mean(1, keepdim=True)
+    assert torch.equal(model.decode_all(z, 1.0), drawn)
+    flat = model.decode_all(z, 0.0)
+    assert torch.allclose(flat, mean.expand_as(flat), atol=1e-6), "strength 0: no expression is left"
+    strong = model.decode_all(z, 2.0)
+    inside = (mean + 2 * (drawn - mean)).abs() < 1  # where the doubled face needs no clipping
+    assert torch.allclose((strong - mean)[inside], 2 * (drawn - mean)[inside], atol=1e-5)
+    assert strong.abs().max() <= 1
+    with pytest.raises(ValueError, match=r"strength must lie in 0\.\.3\.0, not 3\.5"):
+        model.decode_all(z, 3.5)
+
+
 def test_invalid_configs_are_refused_with_a_reason() -> None:
     with pytest.raises(ConfigError, match="divisible"):
         ModelConfig(image_size=50)

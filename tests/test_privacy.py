@@ -97,11 +97,11 @@ def test_uploads_and_results_are_gone_and_never_logged(
     caplog.set_level(logging.DEBUG)
 
     photo, _, _, status, _ = client.predict(
-        handle_file(str(uploads[0])), "happy", 0.0, "all", api_name="/swap"
+        handle_file(str(uploads[0])), "happy", 0.0, "all", 1.0, api_name="/swap"
     )
     assert "Found 1 face" in status
     assert holds(Path(photo["path"]), selfie, set()), "at intensity 0 the result is the selfie itself"
-    client.predict(handle_file(str(uploads[1])), "sad", 1.0, "all", api_name="/swap")
+    client.predict(handle_file(str(uploads[1])), "sad", 1.0, "all", 1.0, api_name="/swap")
     client.predict("fer-multi", "happy", handle_file(str(uploads[0])), api_name="/explore_photo")
     client.predict(handle_file(str(uploads[1])), api_name="/morph_photo_a")
     client.predict("fer-multi", "happy", 1, 2, 4, api_name="/morph")

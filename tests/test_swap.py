@@ -65,6 +65,19 @@ def test_intensity_blends_photo_and_drawing(model: MultiDecoderVAE, astronaut: n
     assert not np.array_equal(prepared.render("happy", 1.0), prepared.render("surprise", 1.0))
 
 
+def test_strength_is_applied_before_pasting(model: MultiDecoderVAE, astronaut: np.ndarray) -> None:
+    prepared = prepare_photo(astronaut, model)
+    face = prepared.faces[0].image
+    np.testing.assert_array_equal(prepared.grids(1.5)[0], expression_grid(model, face, 1.5))
+    assert not np.array_equal(prepared.grids(1.5), prepared.grids())
+    flat = prepared.grids(0.0)[0]
+    assert (np.abs(flat.astype(int) - flat[0]) <= 1).all(), "strength 0: every expression the same face"
+    np.testing.assert_array_equal(
+        prepared.render("sad", 1.0, strength=0.0), prepared.render("happy", 1.0, strength=0.0)
+    )
+    assert not np.array_equal(prepared.render("sad", 1.0, strength=2.0), prepared.render("sad", 1.0))
+
+
 def test_group_photo_swaps_both_or_one(model: MultiDecoderVAE, group_photo: np.ndarray) -> None:
     half = group_photo.shape[1] // 2
     both = swap_faces(group_photo, model, "happy")
@@ -86,7 +99,13 @@ def test_bad_requests_are_refused(
     model: MultiDecoderVAE, astronaut: np.ndarray, tiny_checkpoints: Path
 ) -> None:
     prepared = prepare_photo(astronaut, model)
-    for kwargs in ({"expression": "smug"}, {"intensity": 1.5}, {"faces": 3}, {"faces": "some"}):
+    for kwargs in (
+        {"expression": "smug"},
+        {"intensity": 1.5},
+        {"faces": 3},
+        {"faces": "some"},
+        {"strength": -1},
+    ):
         with pytest.raises(ValueError):
             prepared.render(**{"expression": "happy", "intensity": 1.0, **kwargs})
     with pytest.raises(TypeError, match="multi-decoder"):

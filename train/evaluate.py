@@ -33,6 +33,7 @@ from vae.conv_vae import ConvVAE
 from vae.data import DataConfig, DataError, FaceData, as_float, load_faces
 from vae.latent import sample_latents
 from vae.metrics import frechet_distance, sharpness_ratio
+from vae.multi_decoder import MAX_STRENGTH, MultiDecoderVAE, check_strength
 
 
 def to_classifier_input(images: torch.Tensor, classifier: ExpressionClassifier) -> torch.Tensor:
@@ -75,22 +76,32 @@ def decode_in_batches(model: ConvVAE, z: torch.Tensor, expression: int | None, b
 
 @torch.inference_mode()
 def swap_metrics(
-    model: ConvVAE, classifier: ExpressionClassifier, faces: FaceData, train_faces: FaceData
+    model: MultiDecoderVAE,
+    classifier: ExpressionClassifier,
+    faces: FaceData,
+    train_faces: FaceData,
+    strength: float = 1.0,
+    num_samples: int = 2000,
 ) -> dict[str, Any]:
-    """Every held-out face through every decoder, judged by the classifier; identity per target."""
+    """Every held-out face through every decoder at `strength`, judged by the classifier; identity
+    per target; the Frechet distance of `num_samples` swapped faces (an equal share per target)."""
     images = as_float(faces.images)
     mu = torch.cat([model.encode(b)[0] for b in images.split(512)])
+    every = torch.cat([model.decode_all(b, strength) for b in mu.split(256)])  # [N, expressions, ...]
     names = model.config.expressions
     per_target, identity, baseline = {}, {}, {}
     for k, name in enumerate(names):
-        swapped = decode_in_batches(model, mu, k)
+        swapped = every[:, k]
         predicted = predict(classifier, to_classifier_input(swapped, classifier))
         per_target[name] = float((predicted == k).float().mean())
         identity[name] = reidentification(images, swapped)
         mean_face = as_float(train_faces.images[train_faces.labels == k]).mean(0, keepdim=True)
         baseline[name] = reidentification(images, mean_face.expand_as(images))
     real_predicted = predict(classifier, to_classifier_input(images, classifier))
+    shown = every.flatten(0, 1)[:num_samples]  # the first faces, each through every decoder
     return {
+        "swap_strength": strength,
+        "fd_swaps": frechet_distance(embed(classifier, shown), embed(classifier, images)),
         "swap_accuracy": sum(per_target.values()) / len(per_target),
         "swap_accuracy_per_target": per_target,
         "classifier_accuracy_on_real": float((real_predicted == faces.labels).float().mean()),
@@ -134,8 +145,10 @@ def evaluate(
     samples: int,
     seed: int,
     labels: str | None = None,
+    strength: float = 1.0,
 ) -> dict[str, Any]:
-    """`labels` None: the labels the model was trained on (they pick each face's decoder)."""
+    """`labels` None: the labels the model was trained on (they pick each face's decoder);
+    `strength`: the expression strength of the swaps (vae.multi_decoder.exaggerate)."""
     loaded = load_checkpoint(checkpoint)
     model, config = loaded.model, loaded.model.config
     labels = labels or loaded.metadata.get("train_config", {}).get("labels", "fer")
@@ -154,7 +167,7 @@ def evaluate(
             train_faces = load_faces(
                 DataConfig(data, split="train", image_size=size, channels=channels, labels=labels)
             )
-            result.update(swap_metrics(model, classifier, faces, train_faces))
+            result.update(swap_metrics(model, classifier, faces, train_faces, strength, samples))
     return result
 
 
@@ -169,6 +182,7 @@ COLUMNS = [
     ("fd_recon", "FD recon"),
     ("sharpness_samples", "sharp samples"),
     ("sharpness_recon", "sharp recon"),
+    ("fd_swaps", "FD swaps"),
     ("swap_accuracy", "swap acc"),
     ("identity_top1", "id top-1"),
 ]
@@ -209,11 +223,23 @@ def main(argv: list[str] | None = None) -> None:
         choices=["fer", "ferplus"],
         help="FER2013 labels of the held-out faces (default: those each model was trained on)",
     )
+    p.add_argument(
+        "--strength",
+        type=float,
+        default=1.0,
+        help=f"expression strength of the swaps, 0..{MAX_STRENGTH} (default: 1, as the decoders draw)",
+    )
     args = p.parse_args(argv)
+    try:
+        check_strength(args.strength)
+    except ValueError as exc:
+        p.error(str(exc))
     try:
         classifier = load_checkpoint(args.classifier).model if args.classifier else None
         results = [
-            evaluate(c, args.data, args.split, classifier, args.samples, args.seed, args.labels)
+            evaluate(
+                c, args.data, args.split, classifier, args.samples, args.seed, args.labels, args.strength
+            )
             for c in args.checkpoints
         ]
     except (DataError, CheckpointError) as exc:
@@ -222,7 +248,9 @@ def main(argv: list[str] | None = None) -> None:
     print(markdown_table(results))
     for r in results:
         if "swap_accuracy_per_target" in r:
-            print(f"\n{r['checkpoint']}: swap accuracy per target expression")
+            print(
+                f"\n{r['checkpoint']}: swap accuracy per target expression at strength {r['swap_strength']}"
+            )
             print(" ".join(f"{k} {v:.3f}" for k, v in r["swap_accuracy_per_target"].items()))
             print(
                 f"identity re-identification top-1 {r['identity_top1']:.3f} (mean face of the target: "

@@ -30,7 +30,7 @@ from vae.conv_vae import ConvVAE
 from vae.data import DataConfig, DataError, FaceData, as_float, load_faces
 from vae.faces import FER2013_CROP, UTKFACE_CROP, CropStyle
 from vae.latent import sample_latents
-from vae.multi_decoder import MultiDecoderVAE
+from vae.multi_decoder import MultiDecoderVAE, check_strength
 from vae.swap import NoFaceError, prepare_photo, to_uint8
 
 TEMPERATURES = (0.5, 0.8, 1.0)
@@ -108,22 +108,23 @@ def samples(model: ConvVAE, path: Path, per_row: int = FACES, seed: int = 0) -> 
 
 
 @torch.inference_mode()
-def expressions(model: MultiDecoderVAE, data: FaceData, path: Path) -> None:
+def expressions(model: MultiDecoderVAE, data: FaceData, path: Path, strength: float) -> None:
     """Each held-out face (first column) decoded by every expression decoder."""
     x = as_float(data.images[pick_faces(data)])
-    decoded = model.decode_all(model.encode(x)[0])  # [faces, expressions, C, H, W]
+    decoded = model.decode_all(model.encode(x)[0], strength)  # [faces, expressions, C, H, W]
     grid = torch.cat([x[:, None], decoded], dim=1)
     show(rows_of(list(grid)), path, [""] * len(x), ["held-out", *model.expressions])
 
 
 @torch.inference_mode()
-def astronaut_swap(model: MultiDecoderVAE, path: Path) -> None:
+def astronaut_swap(model: MultiDecoderVAE, path: Path, strength: float) -> None:
     """The portrait, the face as the model sees it, and the face swapped into each expression."""
     photo = astronaut()
     prepared = prepare_photo(photo, model, crop_style(model))
     k = 0
     face = prepared.faces[k]
-    swaps = [prepared.render(e, 1.0, k) for e in model.expressions]
+    swaps = [prepared.render(e, 1.0, k, strength) for e in model.expressions]
+    drawn = prepared.grids(strength)
     box = face.box
     top, bottom = max(0, box.y - box.h // 2), min(photo.shape[0], box.y + box.h + box.h // 2)
     left, right = max(0, box.x - box.w // 2), min(photo.shape[1], box.x + box.w + box.w // 2)
@@ -135,7 +136,7 @@ def astronaut_swap(model: MultiDecoderVAE, path: Path) -> None:
     axes[1, 0].imshow(face.image, cmap="gray")
     axes[1, 0].set_title("aligned", fontsize=8)
     for i, expression in enumerate(model.expressions, start=1):
-        axes[0, i].imshow(prepared.grids[k, i - 1], cmap="gray")
+        axes[0, i].imshow(drawn[k, i - 1], cmap="gray")
         axes[0, i].set_title(expression, fontsize=8)
         axes[1, i].imshow(crops[i])
     for ax in axes.flat:
@@ -153,7 +154,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("checkpoint")
     p.add_argument("--data", required=True, help="the data the model was trained on (its test split is used)")
     p.add_argument("--out", default="runs/figures")
+    p.add_argument(
+        "--strength", type=float, default=1.0, help="expression strength of the swaps (default: 1)"
+    )
     args = p.parse_args(argv)
+    try:
+        check_strength(args.strength)
+    except ValueError as exc:
+        p.error(str(exc))
     try:
         model = load_checkpoint(args.checkpoint).model.eval()
         config = model.config
@@ -166,8 +174,8 @@ def main(argv: list[str] | None = None) -> None:
         reconstructions(model, data, out / f"{name}-reconstructions.png")
         samples(model, out / f"{name}-samples.png")
         if isinstance(model, MultiDecoderVAE):
-            expressions(model, data, out / f"{name}-expressions.png")
-            astronaut_swap(model, out / f"{name}-astronaut.png")
+            expressions(model, data, out / f"{name}-expressions.png", args.strength)
+            astronaut_swap(model, out / f"{name}-astronaut.png", args.strength)
     except (CheckpointError, DataError, NoFaceError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

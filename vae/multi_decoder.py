@@ -14,6 +14,29 @@ from vae.backbone import Decoder
 from vae.config import ModelConfig
 from vae.conv_vae import ConvVAE
 
+MAX_STRENGTH = 3.0
+
+
+def check_strength(strength: float) -> float:
+    """The strength itself, or ValueError with a message a user can act on."""
+    if not 0.0 <= strength <= MAX_STRENGTH:
+        raise ValueError(f"the expression strength must lie in 0..{MAX_STRENGTH}, not {strength}")
+    return strength
+
+
+def exaggerate(decoded: torch.Tensor, strength: float) -> torch.Tensor:
+    """Faces of each code through every decoder, [batch, expressions, C, H, W], each moved `strength`
+    times as far from that code's mean over the decoders (1: as drawn; 0: the mean, no expression).
+
+    The latent adversary keeps the expression out of the code, so what the decoders draw alike is
+    the person and what sets decoder k apart is expression k. Scaling that departure strengthens
+    the expression without asking any classifier what an expression looks like.
+    """
+    if check_strength(strength) == 1.0:
+        return decoded
+    mean = decoded.mean(1, keepdim=True)
+    return (mean + strength * (decoded - mean)).clamp(-1, 1)
+
 
 class SeparateDecoders(nn.Module):
     """The plain design: independent decoders, each sample sent to its own."""
@@ -58,8 +81,8 @@ class MultiDecoderVAE(ConvVAE):
             raise ValueError("a multi-decoder model needs the expression to decode with")
         return self.decoder(z, self.expression_index(expression, len(z), z.device))
 
-    def decode_all(self, z: torch.Tensor) -> torch.Tensor:
-        """Every expression for every code: [batch, expressions, C, H, W].
+    def decode_all(self, z: torch.Tensor, strength: float = 1.0) -> torch.Tensor:
+        """Every expression for every code: [batch, expressions, C, H, W], at `strength` (exaggerate).
 
         In eval mode the codes go through the decoders as one batch of batch x expressions (the
         same faces: eval BatchNorm works per sample), 3x faster for one face than one decoder at a
@@ -67,7 +90,9 @@ class MultiDecoderVAE(ConvVAE):
         """
         count = len(self.expressions)
         if self.training:
-            return torch.stack([self.decode(z, k) for k in range(count)], dim=1)
-        heads = torch.arange(count, device=z.device).repeat_interleave(len(z))
-        faces = self.decoder(z.repeat(count, 1), heads)
-        return faces.view(count, len(z), *faces.shape[1:]).transpose(0, 1)
+            faces = torch.stack([self.decode(z, k) for k in range(count)], dim=1)
+        else:
+            heads = torch.arange(count, device=z.device).repeat_interleave(len(z))
+            faces = self.decoder(z.repeat(count, 1), heads)
+            faces = faces.view(count, len(z), *faces.shape[1:]).transpose(0, 1)
+        return exaggerate(faces, strength)

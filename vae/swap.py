@@ -4,7 +4,8 @@ A face is encoded once; its code decoded by every expression decoder gives the s
 expression. The swapped photo blends the real photo (intensity 0) with the photo whose chosen faces
 were replaced by the target-expression decoding (intensity 1). The blend is done in photo pixels,
 after pasting, so intensity 0 is exactly the original at full resolution rather than a blurred
-48x48 round trip, and intensity 1 is exactly what the decoder drew.
+48x48 round trip, and intensity 1 is exactly what the decoder drew. The strength, applied before
+pasting, scales how far each expression departs from the others (vae.multi_decoder.exaggerate).
 
 Nothing here knows about a user interface; the demo, notebooks and tests share this one pipeline.
 """
@@ -20,7 +21,7 @@ import torch
 from vae.conv_vae import ConvVAE
 from vae.data import as_float
 from vae.faces import FER2013_CROP, AlignedFace, CropStyle, FaceBox, align_face, detect_faces, paste_face
-from vae.multi_decoder import MultiDecoderVAE
+from vae.multi_decoder import MultiDecoderVAE, exaggerate
 
 FaceChoice = str | int | Sequence[int]  # "all", one index, or several indices (0-based, left to right)
 
@@ -57,24 +58,29 @@ def encode_faces(model: ConvVAE, faces: Sequence[AlignedFace]) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def expression_grid(model: MultiDecoderVAE, aligned: np.ndarray) -> np.ndarray:
+def expression_grid(model: MultiDecoderVAE, aligned: np.ndarray, strength: float = 1.0) -> np.ndarray:
     """One aligned uint8 face drawn by every expression decoder: [expressions, H, W(, 3)] uint8."""
     z = model.encode(to_model_input(aligned[None]))[0]
-    return to_uint8(model.decode_all(z)[0])
+    return to_uint8(model.decode_all(z, strength)[0])
 
 
 @dataclass(frozen=True)
 class PreparedPhoto:
     """A photo whose faces are found, encoded and decoded once; `render` then only pastes.
 
-    Kept between requests (in memory, never on disk), so moving the intensity slider or picking
-    another expression costs one paste instead of detection, encoding and decoding again.
+    Kept between requests (in memory, never on disk), so moving the intensity or strength slider or
+    picking another expression costs one paste instead of detection, encoding and decoding again.
     """
 
     photo: np.ndarray  # RGB uint8
     faces: list[AlignedFace]  # left to right
-    grids: np.ndarray  # [faces, expressions, H, W(, 3)] uint8: each face through each decoder
+    decoded: torch.Tensor  # [faces, expressions, C, H, W] in [-1, 1]: each face through each decoder
     expressions: tuple[str, ...]
+
+    def grids(self, strength: float = 1.0) -> np.ndarray:
+        """Every face through every decoder at `strength`: [faces, expressions, H, W(, 3)] uint8."""
+        faces = to_uint8(exaggerate(self.decoded, strength).flatten(0, 1))
+        return faces.reshape(*self.decoded.shape[:2], *faces.shape[1:])
 
     @property
     def boxes(self) -> list[FaceBox]:
@@ -91,16 +97,21 @@ class PreparedPhoto:
             raise ValueError(f"face indices {indices} out of range: the photo has {len(self.faces)} face(s)")
         return sorted(set(indices))
 
-    def render(self, expression: str, intensity: float, faces: FaceChoice = "all") -> np.ndarray:
-        """The photo with the chosen faces moved `intensity` (0..1) of the way to `expression`."""
+    def render(
+        self, expression: str, intensity: float, faces: FaceChoice = "all", strength: float = 1.0
+    ) -> np.ndarray:
+        """The photo with the chosen faces moved `intensity` (0..1) of the way to `expression`,
+        drawn at `strength`."""
         if expression not in self.expressions:
             raise ValueError(f"unknown expression {expression!r}; this model has {self.expressions}")
         if not 0.0 <= intensity <= 1.0:
             raise ValueError(f"intensity must lie in 0..1, not {intensity}")
         k = self.expressions.index(expression)
+        chosen = self.chosen(faces)
+        drawn = self.grids(strength)
         swapped = self.photo
-        for i in self.chosen(faces):
-            swapped = paste_face(swapped, self.grids[i, k], self.faces[i])
+        for i in chosen:
+            swapped = paste_face(swapped, drawn[i, k], self.faces[i])
         blended = self.photo + intensity * (swapped.astype(np.float32) - self.photo)
         return np.rint(blended).clip(0, 255).astype(np.uint8)
 
@@ -113,16 +124,15 @@ def prepare_photo(
     if not isinstance(model, MultiDecoderVAE):
         raise TypeError("an expression swap needs a multi-decoder model (one decoder per expression)")
     faces = align_faces(photo, model, style)
-    grids = to_uint8(model.decode_all(encode_faces(model, faces)).flatten(0, 1))
-    grids = grids.reshape(len(faces), len(model.expressions), *grids.shape[1:])
-    return PreparedPhoto(photo=photo, faces=faces, grids=grids, expressions=model.expressions)
+    decoded = model.decode_all(encode_faces(model, faces))
+    return PreparedPhoto(photo=photo, faces=faces, decoded=decoded, expressions=model.expressions)
 
 
 @dataclass(frozen=True)
 class SwapResult:
-    photo: np.ndarray  # RGB uint8: the chosen faces swapped, blended by intensity
+    photo: np.ndarray  # RGB uint8: the chosen faces swapped at the strength, blended by intensity
     aligned_inputs: list[np.ndarray]  # every face as the model saw it (uint8, left to right)
-    expression_grids: np.ndarray  # [faces, expressions, H, W(, 3)] uint8
+    expression_grids: np.ndarray  # [faces, expressions, H, W(, 3)] uint8, at the strength
     boxes: list[FaceBox]
     chosen: list[int]  # indices of the faces that were swapped
 
@@ -134,13 +144,14 @@ def swap_faces(
     intensity: float = 1.0,
     faces: FaceChoice = "all",
     style: CropStyle = FER2013_CROP,
+    strength: float = 1.0,
 ) -> SwapResult:
     """Give the chosen faces of an RGB uint8 photo the target expression; NoFaceError if none is found."""
     prepared = prepare_photo(photo, model, style)
     return SwapResult(
-        photo=prepared.render(expression, intensity, faces),
+        photo=prepared.render(expression, intensity, faces, strength),
         aligned_inputs=[face.image for face in prepared.faces],
-        expression_grids=prepared.grids,
+        expression_grids=prepared.grids(strength),
         boxes=prepared.boxes,
         chosen=prepared.chosen(faces),
     )
