@@ -14,8 +14,10 @@ from train import classifier as classifier_cli
 from train import directions as directions_cli
 from train import evaluate as evaluate_cli
 from train import figures as figures_cli
+from train import strength as strength_cli
 from train.cli import main as train_main
 from train.evaluate import reidentification
+from vae import EXPRESSIONS
 from vae.checkpoint import load_checkpoint
 from vae.metrics import frechet_distance, psnr, sharpness_ratio
 
@@ -117,6 +119,22 @@ def test_swaps_at_strength_zero_are_at_chance(trained, fer_csv) -> None:
     assert result["swap_accuracy"] == pytest.approx(1 / 7)
     with pytest.raises(SystemExit):
         evaluate_cli.main([multi, *common, "--strength", "4"])
+
+
+def test_strength_sweep_gives_one_row_per_strength(trained, fer_csv, capsys) -> None:
+    out = trained / "sweep.json"
+    judge = ["--classifier", str(trained / "classifier.safetensors"), "--split", "test"]
+    multi = str(trained / "multi" / "model.safetensors")
+    strength_cli.main([multi, "--data", str(fer_csv), *judge, "--strengths", "0,1.5", "--json", str(out)])
+    flat, strong = json.loads(out.read_text())
+    assert flat["swap_strength"] == 0 and flat["swap_accuracy"] == pytest.approx(1 / 7)
+    assert strong["swap_strength"] == 1.5 and set(strong["swap_accuracy_per_target"]) == set(EXPRESSIONS)
+    assert "| 1.5 |" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as refused:
+        strength_cli.main([str(trained / "vae" / "model.safetensors"), "--data", str(fer_csv), *judge])
+    assert refused.value.code == 2 and "not a multi-decoder model" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        strength_cli.main([multi, "--data", str(fer_csv), *judge, "--strengths", "1,9"])
 
 
 def test_reidentification_finds_sources_and_the_mean_face_is_at_chance() -> None:
