@@ -56,22 +56,15 @@ def trained(fer_csv, tmp_path_factory):
     return root
 
 
+def judged(trained, fer_csv) -> list[str]:
+    """The data and the judge, as every evaluation command below takes them."""
+    return ["--data", str(fer_csv), "--classifier", str(trained / "classifier.safetensors")]
+
+
 def test_evaluate_reports_every_number_for_every_checkpoint(trained, fer_csv, capsys) -> None:
     out = trained / "results.json"
-    evaluate_cli.main(
-        [
-            str(trained / "multi" / "model.safetensors"),
-            str(trained / "vae" / "model.safetensors"),
-            "--data",
-            str(fer_csv),
-            "--classifier",
-            str(trained / "classifier.safetensors"),
-            "--samples",
-            "64",
-            "--json",
-            str(out),
-        ]
-    )
+    models = [str(trained / "multi" / "model.safetensors"), str(trained / "vae" / "model.safetensors")]
+    evaluate_cli.main([*models, *judged(trained, fer_csv), "--samples", "64", "--json", str(out)])
     multi, single = json.loads(out.read_text())
     for result in (multi, single):
         assert result["faces"] == 56
@@ -105,14 +98,7 @@ def test_swaps_at_strength_zero_are_at_chance(trained, fer_csv) -> None:
     """At strength 0 every decoder draws the same face, so exactly one target in 7 can be right."""
     out = trained / "strength0.json"
     multi = str(trained / "multi" / "model.safetensors")
-    common = [
-        "--data",
-        str(fer_csv),
-        "--classifier",
-        str(trained / "classifier.safetensors"),
-        "--samples",
-        "64",
-    ]
+    common = [*judged(trained, fer_csv), "--samples", "64"]
     evaluate_cli.main([multi, *common, "--strength", "0", "--json", str(out)])
     (result,) = json.loads(out.read_text())
     assert result["swap_strength"] == 0 and result["fd_swaps"] >= 0
@@ -123,18 +109,18 @@ def test_swaps_at_strength_zero_are_at_chance(trained, fer_csv) -> None:
 
 def test_strength_sweep_gives_one_row_per_strength(trained, fer_csv, capsys) -> None:
     out = trained / "sweep.json"
-    judge = ["--classifier", str(trained / "classifier.safetensors"), "--split", "test"]
+    judge = [*judged(trained, fer_csv), "--split", "test"]
     multi = str(trained / "multi" / "model.safetensors")
-    strength_cli.main([multi, "--data", str(fer_csv), *judge, "--strengths", "0,1.5", "--json", str(out)])
+    strength_cli.main([multi, *judge, "--strengths", "0,1.5", "--json", str(out)])
     flat, strong = json.loads(out.read_text())
     assert flat["swap_strength"] == 0 and flat["swap_accuracy"] == pytest.approx(1 / 7)
     assert strong["swap_strength"] == 1.5 and set(strong["swap_accuracy_per_target"]) == set(EXPRESSIONS)
     assert "| 1.5 |" in capsys.readouterr().out
     with pytest.raises(SystemExit) as refused:
-        strength_cli.main([str(trained / "vae" / "model.safetensors"), "--data", str(fer_csv), *judge])
+        strength_cli.main([str(trained / "vae" / "model.safetensors"), *judge])
     assert refused.value.code == 2 and "not a multi-decoder model" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        strength_cli.main([multi, "--data", str(fer_csv), *judge, "--strengths", "1,9"])
+        strength_cli.main([multi, *judge, "--strengths", "1,9"])
 
 
 def test_reidentification_finds_sources_and_the_mean_face_is_at_chance() -> None:
