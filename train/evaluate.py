@@ -80,11 +80,13 @@ def swap_metrics(
     classifier: ExpressionClassifier,
     faces: FaceData,
     train_faces: FaceData,
+    real_features: torch.Tensor,
     strength: float = 1.0,
     num_samples: int = 2000,
 ) -> dict[str, Any]:
     """Every held-out face through every decoder at `strength`, judged by the classifier; identity
-    per target; the Frechet distance of `num_samples` swapped faces (an equal share per target)."""
+    per target; the Frechet distance of `num_samples` swapped faces (an equal share per target)
+    from the held-out faces, whose `real_features` (`embed`) are computed once by the caller."""
     images = as_float(faces.images)
     mu = torch.cat([model.encode(b)[0] for b in images.split(512)])
     every = torch.cat([model.decode_all(b, strength) for b in mu.split(256)])  # [N, expressions, ...]
@@ -101,7 +103,7 @@ def swap_metrics(
     shown = every.flatten(0, 1)[:num_samples]  # the first faces, each through every decoder
     return {
         "swap_strength": strength,
-        "fd_swaps": frechet_distance(embed(classifier, shown), embed(classifier, images)),
+        "fd_swaps": frechet_distance(embed(classifier, shown), real_features),
         "swap_accuracy": sum(per_target.values()) / len(per_target),
         "swap_accuracy_per_target": per_target,
         "classifier_accuracy_on_real": float((real_predicted == faces.labels).float().mean()),
@@ -115,7 +117,12 @@ def swap_metrics(
 
 @torch.inference_mode()
 def realism_metrics(
-    model: ConvVAE, classifier: ExpressionClassifier, faces: FaceData, num_samples: int, seed: int
+    model: ConvVAE,
+    classifier: ExpressionClassifier,
+    faces: FaceData,
+    real_features: torch.Tensor,
+    num_samples: int,
+    seed: int,
 ) -> dict[str, float]:
     """Frechet distances in the classifier's feature space, and sharpness against real faces."""
     real = as_float(faces.images)
@@ -128,7 +135,6 @@ def realism_metrics(
     # Reconstructions use each face's own expression (a single-decoder model ignores it).
     mu = torch.cat([model.encode(b)[0] for b in real.split(512)])
     recon = torch.cat([model.decode(m, e) for m, e in zip(mu.split(512), faces.labels.split(512))])
-    real_features = embed(classifier, real)
     return {
         "fd_samples": frechet_distance(embed(classifier, samples), real_features),
         "fd_recon": frechet_distance(embed(classifier, recon), real_features),
@@ -162,13 +168,24 @@ def evaluate(
     }
     result.update(heldout_metrics(model, faces.images, faces.labels, seed=seed))
     if classifier is not None:
-        result.update(realism_metrics(model, classifier, faces, samples, seed))
+        real_features = embed(classifier, as_float(faces.images))
+        result.update(realism_metrics(model, classifier, faces, real_features, samples, seed))
         if config.kind == "multi":
             train_faces = load_faces(
                 DataConfig(data, split="train", image_size=size, channels=channels, labels=labels)
             )
-            result.update(swap_metrics(model, classifier, faces, train_faces, strength, samples))
+            result.update(
+                swap_metrics(model, classifier, faces, train_faces, real_features, strength, samples)
+            )
     return result
+
+
+def strength_arg(text: str) -> float:
+    """An expression strength from the command line, checked (argparse reports the reason)."""
+    try:
+        return check_strength(float(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 COLUMNS = [
@@ -225,15 +242,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     p.add_argument(
         "--strength",
-        type=float,
+        type=strength_arg,
         default=1.0,
         help=f"expression strength of the swaps, 0..{MAX_STRENGTH} (default: 1, as the decoders draw)",
     )
     args = p.parse_args(argv)
-    try:
-        check_strength(args.strength)
-    except ValueError as exc:
-        p.error(str(exc))
     try:
         classifier = load_checkpoint(args.classifier).model if args.classifier else None
         results = [

@@ -25,12 +25,13 @@ import numpy as np
 import torch
 from skimage.data import astronaut
 
+from train.evaluate import strength_arg
 from vae.checkpoint import CheckpointError, load_checkpoint
 from vae.conv_vae import ConvVAE
 from vae.data import DataConfig, DataError, FaceData, as_float, load_faces
 from vae.faces import FER2013_CROP, UTKFACE_CROP, CropStyle
 from vae.latent import sample_latents
-from vae.multi_decoder import MultiDecoderVAE, check_strength
+from vae.multi_decoder import MultiDecoderVAE
 from vae.swap import NoFaceError, prepare_photo, to_uint8
 
 TEMPERATURES = (0.5, 0.8, 1.0)
@@ -155,13 +156,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--data", required=True, help="the data the model was trained on (its test split is used)")
     p.add_argument("--out", default="runs/figures")
     p.add_argument(
-        "--strength", type=float, default=1.0, help="expression strength of the swaps (default: 1)"
+        "--strength", type=strength_arg, default=1.0, help="expression strength of the swaps (default: 1)"
     )
     args = p.parse_args(argv)
-    try:
-        check_strength(args.strength)
-    except ValueError as exc:
-        p.error(str(exc))
     try:
         model = load_checkpoint(args.checkpoint).model.eval()
         config = model.config

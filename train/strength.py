@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from train.artifacts import write_json
-from train.evaluate import swap_metrics
+from train.evaluate import embed, strength_arg, swap_metrics
 from vae.checkpoint import CheckpointError, load_checkpoint
-from vae.data import DataConfig, DataError, load_faces
-from vae.multi_decoder import MultiDecoderVAE, check_strength
+from vae.data import DataConfig, DataError, as_float, load_faces
+from vae.multi_decoder import MultiDecoderVAE
 
 
 def sweep(
@@ -35,7 +35,8 @@ def sweep(
         load_faces(DataConfig(data, split=s, image_size=size, channels=channels, labels=labels))
         for s in (split, "train")
     )
-    return [swap_metrics(model, classifier, faces, train_faces, strength) for strength in strengths]
+    real_features = embed(classifier, as_float(faces.images))
+    return [swap_metrics(model, classifier, faces, train_faces, real_features, s) for s in strengths]
 
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
@@ -54,10 +55,7 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
 
 
 def strengths_arg(text: str) -> list[float]:
-    try:
-        return [check_strength(float(s)) for s in text.split(",")]
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    return [strength_arg(s) for s in text.split(",")]
 
 
 def main(argv: list[str] | None = None) -> None:
