@@ -13,7 +13,7 @@ from vae.losses import LossConfig
 class SwapConfig:
     """Terms that make the multi-decoder's expression swap real (all zero: the plain design).
 
-    The defaults are the shipped model's (README: Choosing the swap design).
+    The defaults are the shipped model's (docs/swap-design.md).
 
     adversary: a classifier reads the expression from z through a gradient-reversal layer, so the
         encoder learns codes that hold the person but not the expression (as in Fader Networks).
@@ -31,7 +31,7 @@ class SwapConfig:
         critic reads on the swap path. Expressions are coarse shapes and survive it; pixel patterns
         do not, so decoders gain nothing by drawing them. Measured without it: a stronger guidance
         taught the decoders speckles that fooled the judge, and the critic's strided convolutions
-        taught them a grid of dots (README: Choosing the swap design).
+        taught them a grid of dots (docs/swap-design.md).
     """
 
     adversary: float = 0.3
