@@ -28,6 +28,9 @@ class DemoConfig:
     # The swap tab's starting expression strength (vae.multi_decoder.exaggerate), chosen on the
     # validation split (README: The shipped expression model against its baselines).
     swap_strength: float = 1.5
+    # Pixels of each face's own fine detail the swap keeps where the decoders agree
+    # (vae.multi_decoder.keep_detail); chosen on the validation split (docs/swap-design.md, Session 10).
+    swap_detail: float = 0.75
     max_sliders: int = 16  # slider widgets per model; further stored directions are not shown
     slider_range: float = 3.0  # sliders span -range..range in units of each direction's spread
     explore_temperature: float = 0.8  # "Random" start: a typical face, not an extreme one

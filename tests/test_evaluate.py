@@ -103,17 +103,24 @@ def test_swaps_at_strength_zero_are_at_chance(trained, fer_csv) -> None:
     (result,) = json.loads(out.read_text())
     assert result["swap_strength"] == 0 and result["fd_swaps"] >= 0
     assert result["swap_accuracy"] == pytest.approx(1 / 7)
-    with pytest.raises(SystemExit):
-        evaluate_cli.main([multi, *common, "--strength", "4"])
+    # The photo's detail is the same for every decoder, so it cannot lift one target above another.
+    evaluate_cli.main([multi, *common, "--strength", "0", "--detail", "0.75", "--json", str(out)])
+    (detailed,) = json.loads(out.read_text())
+    assert detailed["swap_detail"] == 0.75 and detailed["swap_accuracy"] == pytest.approx(1 / 7)
+    assert detailed["sharpness_swaps"] > result["sharpness_swaps"]
+    for bad in (["--strength", "4"], ["--detail", "-1"]):
+        with pytest.raises(SystemExit):
+            evaluate_cli.main([multi, *common, *bad])
 
 
 def test_strength_sweep_gives_one_row_per_strength(trained, fer_csv, capsys) -> None:
     out = trained / "sweep.json"
     judge = [*judged(trained, fer_csv), "--split", "test"]
     multi = str(trained / "multi" / "model.safetensors")
-    strength_cli.main([multi, *judge, "--strengths", "0,1.5", "--json", str(out)])
+    strength_cli.main([multi, *judge, "--strengths", "0,1.5", "--detail", "0.75", "--json", str(out)])
     flat, strong = json.loads(out.read_text())
     assert flat["swap_strength"] == 0 and flat["swap_accuracy"] == pytest.approx(1 / 7)
+    assert flat["swap_detail"] == strong["swap_detail"] == 0.75
     assert strong["swap_strength"] == 1.5 and set(strong["swap_accuracy_per_target"]) == set(EXPRESSIONS)
     assert "| 1.5 |" in capsys.readouterr().out
     with pytest.raises(SystemExit) as refused:

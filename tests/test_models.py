@@ -1,8 +1,10 @@
 import pytest
 import torch
+from torchvision.transforms.functional import gaussian_blur
 
 from vae.config import PRESETS, ConfigError, ModelConfig, preset
 from vae.models import build_model, count_parameters
+from vae.multi_decoder import keep_detail
 
 EXPRESSIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 
@@ -95,6 +97,27 @@ def test_strength_scales_each_expression_away_from_the_mean_over_decoders() -> N
     assert strong.abs().max() <= 1
     with pytest.raises(ValueError, match=r"strength must lie in 0\.\.3\.0, not 3\.5"):
         model.decode_all(z, 3.5)
+
+
+def test_detail_is_the_photos_own_where_the_decoders_agree_and_none_where_they_differ_most() -> None:
+    torch.manual_seed(0)
+    photo = torch.rand(2, 1, 16, 16) * 2 - 1
+    fine = photo - gaussian_blur(photo, kernel_size=7, sigma=1.0)
+    alike = torch.zeros(2, 7, 1, 16, 16)
+    assert keep_detail(alike, alike, photo, 0.0) is alike, "detail 0 keeps none"
+    every = keep_detail(alike, alike, photo, 1.0)
+    assert torch.allclose(every, fine[:, None].expand_as(alike).clamp(-1, 1), atol=1e-6)
+
+    differ = alike.clone()
+    differ[:, :, :, 8, 8] = torch.linspace(-1, 1, 7)[None, :, None]  # one pixel holds an expression
+    kept = keep_detail(differ, differ, photo, 1.0)
+    assert torch.allclose(kept[:, :, :, 8, 8], differ[:, :, :, 8, 8], atol=1e-6), (
+        "none where they differ most"
+    )
+    assert torch.allclose(kept[:, :, :, 0, 0], every[:, :, :, 0, 0], atol=1e-6), "all of it far from there"
+    for detail in (-0.5, 4.5):
+        with pytest.raises(ValueError, match=r"photo detail must lie in 0\.\.4\.0"):
+            keep_detail(differ, differ, photo, detail)
 
 
 def test_invalid_configs_are_refused_with_a_reason() -> None:

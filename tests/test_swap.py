@@ -78,6 +78,16 @@ def test_strength_is_applied_before_pasting(model: MultiDecoderVAE, astronaut: n
     assert not np.array_equal(prepared.render("sad", 1.0, strength=2.0), prepared.render("sad", 1.0))
 
 
+def test_detail_is_kept_before_pasting(model: MultiDecoderVAE, astronaut: np.ndarray) -> None:
+    plain, detailed = prepare_photo(astronaut, model), prepare_photo(astronaut, model, detail=0.75)
+    face = detailed.faces[0].image
+    np.testing.assert_array_equal(detailed.grids(1.5)[0], expression_grid(model, face, 1.5, 0.75))
+    assert not np.array_equal(detailed.grids(1.5), plain.grids(1.5))
+    assert not np.array_equal(detailed.render("sad", 1.0), plain.render("sad", 1.0))
+    with pytest.raises(ValueError, match="photo detail"):
+        prepare_photo(astronaut, model, detail=-1)
+
+
 def test_group_photo_swaps_both_or_one(model: MultiDecoderVAE, group_photo: np.ndarray) -> None:
     half = group_photo.shape[1] // 2
     both = swap_faces(group_photo, model, "happy")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ from vae.conv_vae import ConvVAE
 from vae.data import DataConfig, DataError, FaceData, as_float, load_faces
 from vae.latent import sample_latents
 from vae.metrics import frechet_distance, sharpness_ratio
-from vae.multi_decoder import MAX_STRENGTH, MultiDecoderVAE, check_strength
+from vae.multi_decoder import MAX_DETAIL, MAX_STRENGTH, MultiDecoderVAE, check_detail, check_strength
 
 
 def to_classifier_input(images: torch.Tensor, classifier: ExpressionClassifier) -> torch.Tensor:
@@ -83,13 +84,14 @@ def swap_metrics(
     real_features: torch.Tensor,
     strength: float = 1.0,
     num_samples: int = 2000,
+    detail: float = 0.0,
 ) -> dict[str, Any]:
-    """Every held-out face through every decoder at `strength`, judged by the classifier; identity
-    per target; the Frechet distance of `num_samples` swapped faces (an equal share per target)
-    from the held-out faces, whose `real_features` (`embed`) are computed once by the caller."""
+    """Every held-out face through every decoder at `strength` and `detail` (MultiDecoderVAE.swap),
+    judged by the classifier; identity per target; the Frechet distance of `num_samples` swapped
+    faces (an equal share per target) from the held-out faces, whose `real_features` (`embed`) are
+    computed once by the caller; their sharpness against the held-out faces."""
     images = as_float(faces.images)
-    mu = torch.cat([model.encode(b)[0] for b in images.split(512)])
-    every = torch.cat([model.decode_all(b, strength) for b in mu.split(256)])  # [N, expressions, ...]
+    every = torch.cat([model.swap(b, strength, detail) for b in images.split(256)])  # [N, expressions, ...]
     names = model.config.expressions
     per_target, identity, baseline = {}, {}, {}
     for k, name in enumerate(names):
@@ -103,7 +105,9 @@ def swap_metrics(
     shown = every.flatten(0, 1)[:num_samples]  # the first faces, each through every decoder
     return {
         "swap_strength": strength,
+        "swap_detail": detail,
         "fd_swaps": frechet_distance(embed(classifier, shown), real_features),
+        "sharpness_swaps": sharpness_ratio(shown, images),
         "swap_accuracy": sum(per_target.values()) / len(per_target),
         "swap_accuracy_per_target": per_target,
         "classifier_accuracy_on_real": float((real_predicted == faces.labels).float().mean()),
@@ -152,9 +156,10 @@ def evaluate(
     seed: int,
     labels: str | None = None,
     strength: float = 1.0,
+    detail: float = 0.0,
 ) -> dict[str, Any]:
     """`labels` None: the labels the model was trained on (they pick each face's decoder);
-    `strength`: the expression strength of the swaps (vae.multi_decoder.exaggerate)."""
+    `strength` and `detail`: how the swaps are drawn (vae.multi_decoder.exaggerate, keep_detail)."""
     loaded = load_checkpoint(checkpoint)
     model, config = loaded.model, loaded.model.config
     labels = labels or loaded.metadata.get("train_config", {}).get("labels", "fer")
@@ -175,17 +180,26 @@ def evaluate(
                 DataConfig(data, split="train", image_size=size, channels=channels, labels=labels)
             )
             result.update(
-                swap_metrics(model, classifier, faces, train_faces, real_features, strength, samples)
+                swap_metrics(model, classifier, faces, train_faces, real_features, strength, samples, detail)
             )
     return result
 
 
-def strength_arg(text: str) -> float:
-    """An expression strength from the command line, checked (argparse reports the reason)."""
-    try:
-        return check_strength(float(text))
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+def checked_arg(check: Callable[[float], float]) -> Callable[[str], float]:
+    """An argparse type: a number from the command line passed through `check` (argparse reports
+    the reason it gives)."""
+
+    def parse(text: str) -> float:
+        try:
+            return check(float(text))
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse
+
+
+strength_arg = checked_arg(check_strength)
+detail_arg = checked_arg(check_detail)
 
 
 COLUMNS = [
@@ -200,6 +214,7 @@ COLUMNS = [
     ("sharpness_samples", "sharp samples"),
     ("sharpness_recon", "sharp recon"),
     ("fd_swaps", "FD swaps"),
+    ("sharpness_swaps", "sharp swaps"),
     ("swap_accuracy", "swap acc"),
     ("identity_top1", "id top-1"),
 ]
@@ -246,12 +261,26 @@ def main(argv: list[str] | None = None) -> None:
         default=1.0,
         help=f"expression strength of the swaps, 0..{MAX_STRENGTH} (default: 1, as the decoders draw)",
     )
+    p.add_argument(
+        "--detail",
+        type=detail_arg,
+        default=0.0,
+        help=f"pixels of each face's own detail the swaps keep, 0..{MAX_DETAIL} (default: 0, none)",
+    )
     args = p.parse_args(argv)
     try:
         classifier = load_checkpoint(args.classifier).model if args.classifier else None
         results = [
             evaluate(
-                c, args.data, args.split, classifier, args.samples, args.seed, args.labels, args.strength
+                c,
+                args.data,
+                args.split,
+                classifier,
+                args.samples,
+                args.seed,
+                args.labels,
+                args.strength,
+                args.detail,
             )
             for c in args.checkpoints
         ]
@@ -262,7 +291,8 @@ def main(argv: list[str] | None = None) -> None:
     for r in results:
         if "swap_accuracy_per_target" in r:
             print(
-                f"\n{r['checkpoint']}: swap accuracy per target expression at strength {r['swap_strength']}"
+                f"\n{r['checkpoint']}: swap accuracy per target expression at strength "
+                f"{r['swap_strength']}, detail {r['swap_detail']}"
             )
             print(" ".join(f"{k} {v:.3f}" for k, v in r["swap_accuracy_per_target"].items()))
             print(

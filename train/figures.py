@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from skimage.data import astronaut
 
-from train.evaluate import strength_arg
+from train.evaluate import detail_arg, strength_arg
 from vae.checkpoint import CheckpointError, load_checkpoint
 from vae.conv_vae import ConvVAE
 from vae.data import DataConfig, DataError, FaceData, as_float, load_faces
@@ -109,19 +109,18 @@ def samples(model: ConvVAE, path: Path, per_row: int = FACES, seed: int = 0) -> 
 
 
 @torch.inference_mode()
-def expressions(model: MultiDecoderVAE, data: FaceData, path: Path, strength: float) -> None:
+def expressions(model: MultiDecoderVAE, data: FaceData, path: Path, strength: float, detail: float) -> None:
     """Each held-out face (first column) decoded by every expression decoder."""
     x = as_float(data.images[pick_faces(data)])
-    decoded = model.decode_all(model.encode(x)[0], strength)  # [faces, expressions, C, H, W]
-    grid = torch.cat([x[:, None], decoded], dim=1)
+    grid = torch.cat([x[:, None], model.swap(x, strength, detail)], dim=1)
     show(rows_of(list(grid)), path, [""] * len(x), ["held-out", *model.expressions])
 
 
 @torch.inference_mode()
-def astronaut_swap(model: MultiDecoderVAE, path: Path, strength: float) -> None:
+def astronaut_swap(model: MultiDecoderVAE, path: Path, strength: float, detail: float) -> None:
     """The portrait, the face as the model sees it, and the face swapped into each expression."""
     photo = astronaut()
-    prepared = prepare_photo(photo, model, crop_style(model))
+    prepared = prepare_photo(photo, model, crop_style(model), detail)
     k = 0
     face = prepared.faces[k]
     swaps = [prepared.render(e, 1.0, k, strength) for e in model.expressions]
@@ -158,6 +157,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument(
         "--strength", type=strength_arg, default=1.0, help="expression strength of the swaps (default: 1)"
     )
+    p.add_argument(
+        "--detail", type=detail_arg, default=0.0, help="pixels of each face's own detail kept (default: 0)"
+    )
     args = p.parse_args(argv)
     try:
         model = load_checkpoint(args.checkpoint).model.eval()
@@ -171,8 +173,8 @@ def main(argv: list[str] | None = None) -> None:
         reconstructions(model, data, out / f"{name}-reconstructions.png")
         samples(model, out / f"{name}-samples.png")
         if isinstance(model, MultiDecoderVAE):
-            expressions(model, data, out / f"{name}-expressions.png", args.strength)
-            astronaut_swap(model, out / f"{name}-astronaut.png", args.strength)
+            expressions(model, data, out / f"{name}-expressions.png", args.strength, args.detail)
+            astronaut_swap(model, out / f"{name}-astronaut.png", args.strength, args.detail)
     except (CheckpointError, DataError, NoFaceError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -7,14 +7,19 @@ terms that force the code to hold the person and the decoders to hold the expres
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
+from torchvision.transforms.functional import gaussian_blur
 
 from vae.backbone import Decoder
 from vae.config import ModelConfig
 from vae.conv_vae import ConvVAE
 
 MAX_STRENGTH = 3.0
+MAX_DETAIL = 4.0  # pixels: a coarser cut would keep the photo's expression, not only its detail
+AGREEMENT_BLUR = 2.0  # pixels: where the decoders disagree is a region (a mouth), not single pixels
 
 
 def check_strength(strength: float) -> float:
@@ -36,6 +41,41 @@ def exaggerate(decoded: torch.Tensor, strength: float) -> torch.Tensor:
         return decoded
     mean = decoded.mean(1, keepdim=True)
     return (mean + strength * (decoded - mean)).clamp(-1, 1)
+
+
+def check_detail(detail: float) -> float:
+    """The detail scale itself, or ValueError with a message a user can act on."""
+    if not 0.0 <= detail <= MAX_DETAIL:
+        raise ValueError(f"the photo detail must lie in 0..{MAX_DETAIL} pixels, not {detail}")
+    return detail
+
+
+def _blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
+    return gaussian_blur(images, kernel_size=2 * math.ceil(3 * sigma) + 1, sigma=sigma)
+
+
+def keep_detail(
+    drawn: torch.Tensor, decoded: torch.Tensor, faces: torch.Tensor, detail: float
+) -> torch.Tensor:
+    """Drawn faces [batch, expressions, C, H, W] plus the source faces' [batch, C, H, W] own detail
+    finer than a Gaussian of `detail` pixels, kept where the decoders agree (0: none).
+
+    The decoders draw blurred faces. Where all of them draw alike (`decoded`, before any strength),
+    the pixels hold the person, so the photo's fine detail belongs there; where they differ, the
+    pixels hold the expression, and the photo's detail there is its old expression's (the teeth of
+    a smile), so it fades out. No classifier is asked where the expression is.
+    """
+    if check_detail(detail) == 0.0:
+        return drawn
+    spread = _blur(decoded.std(1), AGREEMENT_BLUR)
+    agreement = 1 - spread / spread.amax((1, 2, 3), keepdim=True).clamp_min(1e-8)
+    fine = faces - _blur(faces, detail)
+    return (drawn + (agreement * fine)[:, None]).clamp(-1, 1)
+
+
+def redraw(decoded: torch.Tensor, faces: torch.Tensor, strength: float, detail: float) -> torch.Tensor:
+    """What a swap shows: the decodings of `faces` at `strength`, with their detail kept at `detail`."""
+    return keep_detail(exaggerate(decoded, strength), decoded, faces, detail)
 
 
 class SeparateDecoders(nn.Module):
@@ -96,3 +136,7 @@ class MultiDecoderVAE(ConvVAE):
             faces = self.decoder(z.repeat(count, 1), heads)
             faces = faces.view(count, len(z), *faces.shape[1:]).transpose(0, 1)
         return exaggerate(faces, strength)
+
+    def swap(self, x: torch.Tensor, strength: float = 1.0, detail: float = 0.0) -> torch.Tensor:
+        """Faces `x` through every decoder, as a swap shows them (redraw): [batch, expressions, C, H, W]."""
+        return redraw(self.decode_all(self.encode(x)[0]), x, strength, detail)

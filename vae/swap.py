@@ -5,7 +5,8 @@ expression. The swapped photo blends the real photo (intensity 0) with the photo
 were replaced by the target-expression decoding (intensity 1). The blend is done in photo pixels,
 after pasting, so intensity 0 is exactly the original at full resolution rather than a blurred
 48x48 round trip, and intensity 1 is exactly what the decoder drew. The strength, applied before
-pasting, scales how far each expression departs from the others (vae.multi_decoder.exaggerate).
+pasting, scales how far each expression departs from the others (vae.multi_decoder.exaggerate), and
+the detail keeps the face's own fine detail where the decoders agree (vae.multi_decoder.keep_detail).
 
 Nothing here knows about a user interface; the demo, notebooks and tests share this one pipeline.
 """
@@ -21,7 +22,7 @@ import torch
 from vae.conv_vae import ConvVAE
 from vae.data import as_float
 from vae.faces import FER2013_CROP, AlignedFace, CropStyle, FaceBox, align_face, detect_faces, paste_face
-from vae.multi_decoder import MultiDecoderVAE, exaggerate
+from vae.multi_decoder import MultiDecoderVAE, check_detail, redraw
 
 FaceChoice = str | int | Sequence[int]  # "all", one index, or several indices (0-based, left to right)
 
@@ -58,10 +59,11 @@ def encode_faces(model: ConvVAE, faces: Sequence[AlignedFace]) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def expression_grid(model: MultiDecoderVAE, aligned: np.ndarray, strength: float = 1.0) -> np.ndarray:
+def expression_grid(
+    model: MultiDecoderVAE, aligned: np.ndarray, strength: float = 1.0, detail: float = 0.0
+) -> np.ndarray:
     """One aligned uint8 face drawn by every expression decoder: [expressions, H, W(, 3)] uint8."""
-    z = model.encode(to_model_input(aligned[None]))[0]
-    return to_uint8(model.decode_all(z, strength)[0])
+    return to_uint8(model.swap(to_model_input(aligned[None]), strength, detail)[0])
 
 
 @dataclass(frozen=True)
@@ -76,10 +78,12 @@ class PreparedPhoto:
     faces: list[AlignedFace]  # left to right
     decoded: torch.Tensor  # [faces, expressions, C, H, W] in [-1, 1]: each face through each decoder
     expressions: tuple[str, ...]
+    detail: float = 0.0  # pixels of the faces' own detail kept where the decoders agree (keep_detail)
 
     def grids(self, strength: float = 1.0) -> np.ndarray:
         """Every face through every decoder at `strength`: [faces, expressions, H, W(, 3)] uint8."""
-        faces = to_uint8(exaggerate(self.decoded, strength).flatten(0, 1))
+        aligned = to_model_input(np.stack([face.image for face in self.faces]))
+        faces = to_uint8(redraw(self.decoded, aligned, strength, self.detail).flatten(0, 1))
         return faces.reshape(*self.decoded.shape[:2], *faces.shape[1:])
 
     @property
@@ -118,14 +122,16 @@ class PreparedPhoto:
 
 @torch.inference_mode()
 def prepare_photo(
-    photo: np.ndarray, model: MultiDecoderVAE, style: CropStyle = FER2013_CROP
+    photo: np.ndarray, model: MultiDecoderVAE, style: CropStyle = FER2013_CROP, detail: float = 0.0
 ) -> PreparedPhoto:
-    """Detect, align and encode every face of an RGB uint8 photo and decode each code 7 ways."""
+    """Detect, align and encode every face of an RGB uint8 photo and decode each code 7 ways;
+    `detail`: pixels of each face's own detail to keep (vae.multi_decoder.keep_detail)."""
     if not isinstance(model, MultiDecoderVAE):
         raise TypeError("an expression swap needs a multi-decoder model (one decoder per expression)")
+    check_detail(detail)
     faces = align_faces(photo, model, style)
     decoded = model.decode_all(encode_faces(model, faces))
-    return PreparedPhoto(photo=photo, faces=faces, decoded=decoded, expressions=model.expressions)
+    return PreparedPhoto(photo, faces, decoded, model.expressions, detail)
 
 
 @dataclass(frozen=True)
@@ -145,9 +151,10 @@ def swap_faces(
     faces: FaceChoice = "all",
     style: CropStyle = FER2013_CROP,
     strength: float = 1.0,
+    detail: float = 0.0,
 ) -> SwapResult:
     """Give the chosen faces of an RGB uint8 photo the target expression; NoFaceError if none is found."""
-    prepared = prepare_photo(photo, model, style)
+    prepared = prepare_photo(photo, model, style, detail)
     return SwapResult(
         photo=prepared.render(expression, intensity, faces, strength),
         aligned_inputs=[face.image for face in prepared.faces],
