@@ -11,7 +11,6 @@ import math
 
 import torch
 from torch import nn
-from torchvision.transforms.functional import gaussian_blur
 
 from vae.backbone import Decoder
 from vae.config import ModelConfig
@@ -51,6 +50,9 @@ def check_detail(detail: float) -> float:
 
 
 def _blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
+    # Deferred: importing torchvision adds a second or two to the demo's start (as in vae/data.py).
+    from torchvision.transforms.functional import gaussian_blur
+
     return gaussian_blur(images, kernel_size=2 * math.ceil(3 * sigma) + 1, sigma=sigma)
 
 
