@@ -179,9 +179,10 @@ def evaluate(
             train_faces = load_faces(
                 DataConfig(data, split="train", image_size=size, channels=channels, labels=labels)
             )
-            result.update(
-                swap_metrics(model, classifier, faces, train_faces, real_features, strength, samples, detail)
+            swaps = swap_metrics(
+                model, classifier, faces, train_faces, real_features, strength, samples, detail=detail
             )
+            result.update(swaps)
     return result
 
 
@@ -278,9 +279,9 @@ def main(argv: list[str] | None = None) -> None:
                 classifier,
                 args.samples,
                 args.seed,
-                args.labels,
-                args.strength,
-                args.detail,
+                labels=args.labels,
+                strength=args.strength,
+                detail=args.detail,
             )
             for c in args.checkpoints
         ]
