@@ -165,7 +165,8 @@ def swap_stages(photo: np.ndarray, model: MultiDecoderVAE) -> dict[str, Callable
     with torch.inference_mode():
         z = encode_faces(model, faces)
         decoded = model.decode_all(z)
-    prepared = PreparedPhoto(photo=photo, faces=faces, decoded=decoded, expressions=model.expressions)
+    no_detail = torch.zeros_like(decoded[:, 0])  # as vae.swap.swap_faces draws by default
+    prepared = PreparedPhoto(photo, faces, decoded, model.expressions, no_detail)
 
     def encode() -> torch.Tensor:
         with torch.inference_mode():

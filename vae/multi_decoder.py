@@ -21,11 +21,19 @@ MAX_DETAIL = 4.0  # pixels: a coarser cut would keep the photo's expression, not
 AGREEMENT_BLUR = 2.0  # pixels: where the decoders disagree is a region (a mouth), not single pixels
 
 
+def _in_range(value: float, high: float, what: str, unit: str = "") -> float:
+    """The value itself, or ValueError with a message a user can act on."""
+    if not 0.0 <= value <= high:
+        raise ValueError(f"{what} must lie in 0..{high}{unit}, not {value}")
+    return value
+
+
 def check_strength(strength: float) -> float:
-    """The strength itself, or ValueError with a message a user can act on."""
-    if not 0.0 <= strength <= MAX_STRENGTH:
-        raise ValueError(f"the expression strength must lie in 0..{MAX_STRENGTH}, not {strength}")
-    return strength
+    return _in_range(strength, MAX_STRENGTH, "the expression strength")
+
+
+def check_detail(detail: float) -> float:
+    return _in_range(detail, MAX_DETAIL, "the photo detail", " pixels")
 
 
 def exaggerate(decoded: torch.Tensor, strength: float) -> torch.Tensor:
@@ -42,13 +50,6 @@ def exaggerate(decoded: torch.Tensor, strength: float) -> torch.Tensor:
     return (mean + strength * (decoded - mean)).clamp(-1, 1)
 
 
-def check_detail(detail: float) -> float:
-    """The detail scale itself, or ValueError with a message a user can act on."""
-    if not 0.0 <= detail <= MAX_DETAIL:
-        raise ValueError(f"the photo detail must lie in 0..{MAX_DETAIL} pixels, not {detail}")
-    return detail
-
-
 def _blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
     # Deferred: importing torchvision adds a second or two to the demo's start (as in vae/data.py).
     from torchvision.transforms.functional import gaussian_blur
@@ -56,28 +57,30 @@ def _blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
     return gaussian_blur(images, kernel_size=2 * math.ceil(3 * sigma) + 1, sigma=sigma)
 
 
+def own_detail(decoded: torch.Tensor, faces: torch.Tensor, detail: float) -> torch.Tensor:
+    """The source faces' [batch, C, H, W] own detail finer than a Gaussian of `detail` pixels,
+    weighted by how alike the decoders draw each pixel (`decoded`, [batch, expressions, C, H, W],
+    before any strength); zeros for 0. It depends on no strength, so a swap computes it once.
+
+    The decoders draw blurred faces. Where all of them draw alike, the pixels hold the person, so
+    the photo's fine detail belongs there; where they differ, the pixels hold the expression, and
+    the photo's detail there is its old expression's (the teeth of a smile), so it fades out. No
+    classifier is asked where the expression is.
+    """
+    if check_detail(detail) == 0.0:
+        return torch.zeros_like(faces)
+    spread = _blur(decoded.std(1), AGREEMENT_BLUR)
+    agreement = 1 - spread / spread.amax((1, 2, 3), keepdim=True).clamp_min(1e-8)
+    return agreement * (faces - _blur(faces, detail))
+
+
 def keep_detail(
     drawn: torch.Tensor, decoded: torch.Tensor, faces: torch.Tensor, detail: float
 ) -> torch.Tensor:
-    """Drawn faces [batch, expressions, C, H, W] plus the source faces' [batch, C, H, W] own detail
-    finer than a Gaussian of `detail` pixels, kept where the decoders agree (0: none).
-
-    The decoders draw blurred faces. Where all of them draw alike (`decoded`, before any strength),
-    the pixels hold the person, so the photo's fine detail belongs there; where they differ, the
-    pixels hold the expression, and the photo's detail there is its old expression's (the teeth of
-    a smile), so it fades out. No classifier is asked where the expression is.
-    """
+    """Drawn faces [batch, expressions, C, H, W] with the source faces' `own_detail` added (0: none)."""
     if check_detail(detail) == 0.0:
         return drawn
-    spread = _blur(decoded.std(1), AGREEMENT_BLUR)
-    agreement = 1 - spread / spread.amax((1, 2, 3), keepdim=True).clamp_min(1e-8)
-    fine = faces - _blur(faces, detail)
-    return (drawn + (agreement * fine)[:, None]).clamp(-1, 1)
-
-
-def redraw(decoded: torch.Tensor, faces: torch.Tensor, strength: float, detail: float) -> torch.Tensor:
-    """What a swap shows: the decodings of `faces` at `strength`, with their detail kept at `detail`."""
-    return keep_detail(exaggerate(decoded, strength), decoded, faces, detail)
+    return (drawn + own_detail(decoded, faces, detail)[:, None]).clamp(-1, 1)
 
 
 class SeparateDecoders(nn.Module):
@@ -140,5 +143,7 @@ class MultiDecoderVAE(ConvVAE):
         return exaggerate(faces, strength)
 
     def swap(self, x: torch.Tensor, strength: float = 1.0, detail: float = 0.0) -> torch.Tensor:
-        """Faces `x` through every decoder, as a swap shows them (redraw): [batch, expressions, C, H, W]."""
-        return redraw(self.decode_all(self.encode(x)[0]), x, strength, detail)
+        """Faces `x` through every decoder at `strength`, their own detail kept (keep_detail):
+        [batch, expressions, C, H, W], as a swap shows them."""
+        decoded = self.decode_all(self.encode(x)[0])
+        return keep_detail(exaggerate(decoded, strength), decoded, x, detail)

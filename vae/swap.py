@@ -22,7 +22,7 @@ import torch
 from vae.conv_vae import ConvVAE
 from vae.data import as_float
 from vae.faces import FER2013_CROP, AlignedFace, CropStyle, FaceBox, align_face, detect_faces, paste_face
-from vae.multi_decoder import MultiDecoderVAE, check_detail, redraw
+from vae.multi_decoder import MultiDecoderVAE, check_detail, exaggerate, own_detail
 
 FaceChoice = str | int | Sequence[int]  # "all", one index, or several indices (0-based, left to right)
 
@@ -78,12 +78,12 @@ class PreparedPhoto:
     faces: list[AlignedFace]  # left to right
     decoded: torch.Tensor  # [faces, expressions, C, H, W] in [-1, 1]: each face through each decoder
     expressions: tuple[str, ...]
-    detail: float = 0.0  # pixels of the faces' own detail kept where the decoders agree (keep_detail)
+    detail: torch.Tensor  # [faces, C, H, W]: each face's own detail that every expression keeps
 
     def grids(self, strength: float = 1.0) -> np.ndarray:
         """Every face through every decoder at `strength`: [faces, expressions, H, W(, 3)] uint8."""
-        aligned = to_model_input(np.stack([face.image for face in self.faces]))
-        faces = to_uint8(redraw(self.decoded, aligned, strength, self.detail).flatten(0, 1))
+        drawn = (exaggerate(self.decoded, strength) + self.detail[:, None]).clamp(-1, 1)
+        faces = to_uint8(drawn.flatten(0, 1))
         return faces.reshape(*self.decoded.shape[:2], *faces.shape[1:])
 
     @property
@@ -130,8 +130,9 @@ def prepare_photo(
         raise TypeError("an expression swap needs a multi-decoder model (one decoder per expression)")
     check_detail(detail)
     faces = align_faces(photo, model, style)
-    decoded = model.decode_all(encode_faces(model, faces))
-    return PreparedPhoto(photo, faces, decoded, model.expressions, detail)
+    aligned = to_model_input(np.stack([face.image for face in faces]))
+    decoded = model.decode_all(model.encode(aligned)[0])
+    return PreparedPhoto(photo, faces, decoded, model.expressions, own_detail(decoded, aligned, detail))
 
 
 @dataclass(frozen=True)
