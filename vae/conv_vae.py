@@ -27,7 +27,8 @@ class OutputScale(nn.Module):
 
     Calibration keeps a running average so that evaluation and sampling use the scale the model
     trained towards rather than the scale of whatever batch they happen to see. The wavelet
-    likelihood has one scale per Haar level (vae.wavelet), as many levels as the encoder halvings.
+    likelihood has one scale per Haar level (vae.wavelet), as many levels as the encoder halvings,
+    each capped at the pixel Gaussian's scale.
     """
 
     def __init__(self, config: ModelConfig, momentum: float = 0.01, floor: float = 1e-3) -> None:
@@ -46,7 +47,8 @@ class OutputScale(nn.Module):
             return self.log_scale
         error = recon - x
         if self.levels is not None:
-            best = torch.stack([band.pow(2).mean() for band in haar_levels(error, self.levels)]).sqrt()
+            per_level = torch.stack([band.pow(2).mean() for band in haar_levels(error, self.levels)]).sqrt()
+            best = torch.minimum(per_level, error.pow(2).mean().sqrt())
         elif self.laplace:
             best = error.abs().mean()
         else:

@@ -1,11 +1,13 @@
 """An orthonormal Haar wavelet transform, for a decoder likelihood with one scale per level.
 
-A Gaussian with one scale for every pixel treats a blurred edge and a shifted cheek alike. Per
-pixel, a blurry face's errors are small in the finest detail and large in the coarse shapes, so
-one scale lets the coarse error set it and fine detail is nearly free to lose. Scaling each
-wavelet level by its own error weighs every level by how well it is already drawn. The transform
-is orthonormal, so the density over coefficients is a density over pixels: nats and bits/dim stay
-comparable with the pixel likelihoods.
+A Gaussian with one scale for every pixel lets the coarse error set that scale: per coefficient,
+a blurry face's errors are large in the coarse shapes and small in the finest detail, so fine
+detail is cheap to lose. With each level's own (smaller) scale, detail weighs more. Each scale is
+capped at the pixel Gaussian's: left free, the few coarse coefficients took scales so large that
+the face's overall shape and brightness became nearly free to get wrong (measured: MSE 0.30 after
+one epoch of the expression model, against 0.08 with one scale). The transform is orthonormal, so
+the density over coefficients is a density over pixels: nats and bits/dim stay comparable with
+the pixel likelihoods.
 """
 
 from __future__ import annotations
