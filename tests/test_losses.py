@@ -1,6 +1,5 @@
 import math
 
-import pytest
 import torch
 
 from vae.config import ModelConfig
@@ -14,7 +13,6 @@ from vae.losses import (
     vae_loss,
 )
 from vae.models import build_model
-from vae.wavelet import haar_levels
 
 
 def test_kl_matches_closed_form_and_monte_carlo() -> None:
@@ -84,36 +82,3 @@ def test_calibrated_scale_is_the_batch_maximum_likelihood_scale() -> None:
     assert torch.allclose(out.log_scale.exp(), (out.recon - x).pow(2).mean().sqrt(), rtol=1e-5)
     fixed = build_model(ModelConfig(image_size=48, channels=1, latent_dim=8, output_scale=0.2)).train()
     assert math.isclose(float(fixed(x).log_scale.exp()), 0.2, rel_tol=1e-6)
-
-
-def test_haar_levels_keep_every_image_energy_and_split_detail_from_shape() -> None:
-    x = torch.randn(3, 1, 48, 48)
-    bands = haar_levels(x, 4)
-    assert [b.shape[1] for b in bands] == [3 * 24 * 24, 3 * 12 * 12, 3 * 6 * 6, 3 * 3 * 3, 3 * 3]
-    assert torch.allclose(sum(b.pow(2).sum(1) for b in bands), x.pow(2).flatten(1).sum(1), rtol=1e-5)
-    flat = haar_levels(torch.full((1, 1, 8, 8), 0.5), 3)
-    assert all(float(b.abs().max()) == 0 for b in flat[:-1])  # a flat image has no detail
-    with pytest.raises(ValueError, match="divisible by 16"):
-        haar_levels(torch.zeros(1, 1, 40, 40), 4)
-
-
-def test_wavelet_likelihood_is_the_pixel_gaussian_when_every_level_has_one_scale() -> None:
-    x, recon = torch.rand(2, 1, 48, 48), torch.rand(2, 1, 48, 48)
-    same = reconstruction_nll(x, recon, torch.full((5,), -1.3), "wavelet")
-    assert torch.allclose(same, reconstruction_nll(x, recon, torch.tensor(-1.3)), rtol=1e-5)
-    finer = torch.tensor([-3.0, -1.3, -1.3, -1.3, -1.3])
-    assert not torch.allclose(reconstruction_nll(x, recon, finer, "wavelet"), same)
-
-
-def test_wavelet_scales_are_each_levels_maximum_likelihood_scale_capped_at_the_pixel_one() -> None:
-    config = ModelConfig(image_size=48, channels=1, latent_dim=8, likelihood="wavelet")
-    model = build_model(config).train()
-    ramp = torch.linspace(-1, 1, 48)
-    x = (ramp[:, None] * ramp[None, :]).expand(4, 1, 48, 48)  # smooth: its error is mostly coarse
-    out = model(x)
-    assert out.log_scale.shape == (config.depth + 1,)
-    error = out.recon - x
-    rms = torch.stack([band.pow(2).mean() for band in haar_levels(error, config.depth)]).sqrt()
-    assert torch.allclose(out.log_scale.exp(), rms.clamp_max(error.pow(2).mean().sqrt()), rtol=1e-5)
-    assert rms[0] < error.pow(2).mean().sqrt() < rms[-1]  # the cap binds on the coarse level only
-    assert model.output_scale.log_scale.shape == (config.depth + 1,)  # the running average, for eval

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 MODEL_KINDS = ("vae", "ae", "multi")
-LIKELIHOODS = ("gaussian", "laplace", "wavelet")
+LIKELIHOODS = ("gaussian", "laplace")
 DECODER_SHARING = ("none", "trunk")
 
 
@@ -37,9 +37,7 @@ class ModelConfig:
     channels: int = 3
     widths: tuple[int, ...] = (32, 64, 128, 256)  # encoder widths; the decoder mirrors them
     latent_dim: int = 128
-    # Output distribution p(x|z): gaussian | laplace on pixels, or wavelet (a Gaussian on Haar
-    # wavelet coefficients with one scale per level, vae.wavelet).
-    likelihood: str = "gaussian"
+    likelihood: str = "gaussian"  # output distribution p(x|z): gaussian | laplace
     # Scale of p(x|z) in [-1, 1] pixel units. None calibrates it (sigma-VAE): the maximum-likelihood
     # scale of each batch, which balances reconstruction against KL without a hand-tuned weight.
     output_scale: float | None = None

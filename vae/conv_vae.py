@@ -10,7 +10,6 @@ from torch import nn
 
 from vae.backbone import Decoder, Encoder
 from vae.config import ModelConfig
-from vae.wavelet import haar_levels
 
 
 @dataclass
@@ -19,40 +18,30 @@ class ModelOutput:
     mu: torch.Tensor  # posterior mean (the code itself for the autoencoder)
     logvar: torch.Tensor | None  # posterior log-variance; None for the deterministic autoencoder
     z: torch.Tensor  # the latent that was decoded
-    log_scale: torch.Tensor  # log of the output scale of p(x|z): a scalar, or one per wavelet level
+    log_scale: torch.Tensor  # log of the output scale of p(x|z), a scalar
 
 
 class OutputScale(nn.Module):
     """Scale of p(x|z): fixed, or calibrated to each batch's maximum-likelihood value (sigma-VAE).
 
     Calibration keeps a running average so that evaluation and sampling use the scale the model
-    trained towards rather than the scale of whatever batch they happen to see. The wavelet
-    likelihood has one scale per Haar level (vae.wavelet), as many levels as the encoder halvings,
-    each capped at the pixel Gaussian's scale.
+    trained towards rather than the scale of whatever batch they happen to see.
     """
 
     def __init__(self, config: ModelConfig, momentum: float = 0.01, floor: float = 1e-3) -> None:
         super().__init__()
         self.calibrated = config.output_scale is None
         self.laplace = config.likelihood == "laplace"
-        self.levels = config.depth if config.likelihood == "wavelet" else None
         self.momentum = momentum
         self.log_floor = math.log(floor)
         start = 0.1 if self.calibrated else config.output_scale
-        scales = () if self.levels is None else (self.levels + 1,)
-        self.register_buffer("log_scale", torch.full(scales, math.log(start)))
+        self.register_buffer("log_scale", torch.tensor(math.log(start)))
 
     def forward(self, x: torch.Tensor, recon: torch.Tensor) -> torch.Tensor:
         if not (self.calibrated and self.training):
             return self.log_scale
         error = recon - x
-        if self.levels is not None:
-            per_level = torch.stack([band.pow(2).mean() for band in haar_levels(error, self.levels)]).sqrt()
-            best = torch.minimum(per_level, error.pow(2).mean().sqrt())
-        elif self.laplace:
-            best = error.abs().mean()
-        else:
-            best = error.pow(2).mean().sqrt()
+        best = error.abs().mean() if self.laplace else error.pow(2).mean().sqrt()
         log_best = best.clamp_min(math.exp(self.log_floor)).log()
         with torch.no_grad():
             self.log_scale.lerp_(log_best.detach(), self.momentum)

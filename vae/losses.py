@@ -14,7 +14,6 @@ import torch
 import torch.nn.functional as F
 
 from vae.conv_vae import ModelOutput
-from vae.wavelet import haar_levels
 
 # Pixels live in [-1, 1]; an 8-bit image has 256 levels there, so each bin is 2/255 wide.
 LOG_BIN_WIDTH = math.log(2 / 255)
@@ -41,20 +40,13 @@ def kl_per_unit(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 def reconstruction_nll(
     x: torch.Tensor, recon: torch.Tensor, log_scale: torch.Tensor, likelihood: str = "gaussian"
 ) -> torch.Tensor:
-    """-log p(x|z) per image, summed over pixels, for a Gaussian, Laplace or wavelet decoder."""
-    if likelihood == "wavelet":
-        bands = haar_levels(x - recon, log_scale.numel() - 1)
-        return sum(_gaussian_nll(band, scale).sum(1) for band, scale in zip(bands, log_scale, strict=True))
+    """-log p(x|z) per image, summed over pixels, for a Gaussian or Laplace decoder."""
     error = (x - recon).flatten(1)
     if likelihood == "laplace":
         per_pixel = math.log(2.0) + log_scale + error.abs() * torch.exp(-log_scale)
     else:
-        per_pixel = _gaussian_nll(error, log_scale)
+        per_pixel = 0.5 * math.log(2 * math.pi) + log_scale + 0.5 * error.pow(2) * torch.exp(-2 * log_scale)
     return per_pixel.sum(1)
-
-
-def _gaussian_nll(error: torch.Tensor, log_scale: torch.Tensor) -> torch.Tensor:
-    return 0.5 * math.log(2 * math.pi) + log_scale + 0.5 * error.pow(2) * torch.exp(-2 * log_scale)
 
 
 def kl_weight(step: int, config: LossConfig) -> float:
