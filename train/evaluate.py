@@ -203,6 +203,16 @@ strength_arg = checked_arg(check_strength)
 detail_arg = checked_arg(check_detail)
 
 
+def add_detail_option(parser: argparse.ArgumentParser) -> None:
+    """`--detail`, as every command that draws swaps takes it."""
+    parser.add_argument(
+        "--detail",
+        type=detail_arg,
+        default=0.0,
+        help=f"pixels of each face's own detail the swaps keep, 0..{MAX_DETAIL} (default: 0, none)",
+    )
+
+
 COLUMNS = [
     ("neg_elbo", "-ELBO nats"),
     ("bits_per_dim", "bits/dim"),
@@ -262,12 +272,7 @@ def main(argv: list[str] | None = None) -> None:
         default=1.0,
         help=f"expression strength of the swaps, 0..{MAX_STRENGTH} (default: 1, as the decoders draw)",
     )
-    p.add_argument(
-        "--detail",
-        type=detail_arg,
-        default=0.0,
-        help=f"pixels of each face's own detail the swaps keep, 0..{MAX_DETAIL} (default: 0, none)",
-    )
+    add_detail_option(p)
     args = p.parse_args(argv)
     try:
         classifier = load_checkpoint(args.classifier).model if args.classifier else None

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from skimage.data import astronaut
 
-from train.evaluate import detail_arg, strength_arg
+from train.evaluate import add_detail_option, strength_arg
 from vae.checkpoint import CheckpointError, load_checkpoint
 from vae.conv_vae import ConvVAE
 from vae.data import DataConfig, DataError, FaceData, as_float, load_faces
@@ -157,9 +157,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument(
         "--strength", type=strength_arg, default=1.0, help="expression strength of the swaps (default: 1)"
     )
-    p.add_argument(
-        "--detail", type=detail_arg, default=0.0, help="pixels of each face's own detail kept (default: 0)"
-    )
+    add_detail_option(p)
     args = p.parse_args(argv)
     try:
         model = load_checkpoint(args.checkpoint).model.eval()

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from train.artifacts import write_json
-from train.evaluate import detail_arg, embed, strength_arg, swap_metrics
+from train.evaluate import add_detail_option, embed, strength_arg, swap_metrics
 from vae.checkpoint import CheckpointError, load_checkpoint
 from vae.data import DataConfig, DataError, as_float, load_faces
 from vae.multi_decoder import MultiDecoderVAE
@@ -82,9 +82,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--split", default="val", choices=["val", "test"])
     p.add_argument("--labels", default="fer", choices=["fer", "ferplus"], help="the labels the judge knows")
     p.add_argument("--strengths", type=strengths_arg, default=[1.0, 1.5, 2.0], help="comma-separated")
-    p.add_argument(
-        "--detail", type=detail_arg, default=0.0, help="pixels of each face's own detail kept (default: 0)"
-    )
+    add_detail_option(p)
     p.add_argument("--json", type=Path, help="write every row here")
     args = p.parse_args(argv)
     try:

@@ -80,7 +80,12 @@ def keep_detail(
     """Drawn faces [batch, expressions, C, H, W] with the source faces' `own_detail` added (0: none)."""
     if check_detail(detail) == 0.0:
         return drawn
-    return (drawn + own_detail(decoded, faces, detail)[:, None]).clamp(-1, 1)
+    return add_detail(drawn, own_detail(decoded, faces, detail))
+
+
+def add_detail(drawn: torch.Tensor, detail_layer: torch.Tensor) -> torch.Tensor:
+    """Drawn faces [batch, expressions, C, H, W] plus one `own_detail` layer [batch, C, H, W] each."""
+    return (drawn + detail_layer[:, None]).clamp(-1, 1)
 
 
 class SeparateDecoders(nn.Module):

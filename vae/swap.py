@@ -22,7 +22,7 @@ import torch
 from vae.conv_vae import ConvVAE
 from vae.data import as_float
 from vae.faces import FER2013_CROP, AlignedFace, CropStyle, FaceBox, align_face, detect_faces, paste_face
-from vae.multi_decoder import MultiDecoderVAE, check_detail, exaggerate, own_detail
+from vae.multi_decoder import MultiDecoderVAE, add_detail, check_detail, exaggerate, own_detail
 
 FaceChoice = str | int | Sequence[int]  # "all", one index, or several indices (0-based, left to right)
 
@@ -52,10 +52,15 @@ def align_faces(photo: np.ndarray, model: ConvVAE, style: CropStyle) -> list[Ali
     return [align_face(photo, box, config.image_size, config.channels, style) for box in boxes]
 
 
+def faces_input(faces: Sequence[AlignedFace]) -> torch.Tensor:
+    """Aligned faces as one model input batch."""
+    return to_model_input(np.stack([face.image for face in faces]))
+
+
 @torch.inference_mode()
 def encode_faces(model: ConvVAE, faces: Sequence[AlignedFace]) -> torch.Tensor:
     """Posterior means [N, latent_dim] of aligned faces: the code that best describes each person."""
-    return model.encode(to_model_input(np.stack([face.image for face in faces])))[0]
+    return model.encode(faces_input(faces))[0]
 
 
 @torch.inference_mode()
@@ -82,8 +87,7 @@ class PreparedPhoto:
 
     def grids(self, strength: float = 1.0) -> np.ndarray:
         """Every face through every decoder at `strength`: [faces, expressions, H, W(, 3)] uint8."""
-        drawn = (exaggerate(self.decoded, strength) + self.detail[:, None]).clamp(-1, 1)
-        faces = to_uint8(drawn.flatten(0, 1))
+        faces = to_uint8(add_detail(exaggerate(self.decoded, strength), self.detail).flatten(0, 1))
         return faces.reshape(*self.decoded.shape[:2], *faces.shape[1:])
 
     @property
@@ -130,7 +134,7 @@ def prepare_photo(
         raise TypeError("an expression swap needs a multi-decoder model (one decoder per expression)")
     check_detail(detail)
     faces = align_faces(photo, model, style)
-    aligned = to_model_input(np.stack([face.image for face in faces]))
+    aligned = faces_input(faces)
     decoded = model.decode_all(model.encode(aligned)[0])
     return PreparedPhoto(photo, faces, decoded, model.expressions, own_detail(decoded, aligned, detail))
 
