@@ -89,6 +89,10 @@ def test_evaluate_reports_every_number_for_every_checkpoint(trained, fer_csv, ca
         "neutral",
     }
     assert 0 <= multi["swap_accuracy"] <= 1
+    real = multi["classifier_accuracy_on_real_per_expression"]
+    assert set(real) == set(multi["swap_accuracy_per_target"])
+    present = [v for v in real.values() if v is not None]  # None: no held-out face has it
+    assert multi["classifier_mean_accuracy_on_real"] == pytest.approx(sum(present) / len(present))
     assert "swap_accuracy" not in single
     printed = capsys.readouterr().out
     assert "| model |" in printed and "swap accuracy per target" in printed

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from train.artifacts import write_json
-from train.classifier import predict
+from train.classifier import per_class_accuracy, predict
 from train.heldout import heldout_metrics
 from vae.checkpoint import CheckpointError, load_checkpoint
 from vae.classifier import ExpressionClassifier
@@ -102,6 +102,9 @@ def swap_metrics(
         mean_face = as_float(train_faces.images[train_faces.labels == k]).mean(0, keepdim=True)
         baseline[name] = reidentification(images, mean_face.expand_as(images))
     real_predicted = predict(classifier, to_classifier_input(images, classifier))
+    real_accuracy = per_class_accuracy(real_predicted, faces.labels, len(names))
+    real_per_expression = {n: a if a == a else None for n, a in zip(names, real_accuracy)}  # NaN: no face
+    present = [a for a in real_per_expression.values() if a is not None]
     shown = every.flatten(0, 1)[:num_samples]  # the first faces, each through every decoder
     return {
         "swap_strength": strength,
@@ -111,6 +114,10 @@ def swap_metrics(
         "swap_accuracy": sum(per_target.values()) / len(per_target),
         "swap_accuracy_per_target": per_target,
         "classifier_accuracy_on_real": float((real_predicted == faces.labels).float().mean()),
+        # The judge's own score on real faces, averaged over expressions like swap_accuracy: what
+        # a swap drawing real expressions would score, since the judge misreads real faces too.
+        "classifier_accuracy_on_real_per_expression": real_per_expression,
+        "classifier_mean_accuracy_on_real": sum(present) / len(present),
         "identity_top1": sum(v[0] for v in identity.values()) / len(identity),
         "identity_corr": sum(v[1] for v in identity.values()) / len(identity),
         "identity_top1_per_target": {k: v[0] for k, v in identity.items()},
@@ -304,8 +311,11 @@ def main(argv: list[str] | None = None) -> None:
             print(
                 f"identity re-identification top-1 {r['identity_top1']:.3f} (mean face of the target: "
                 f"{r['mean_face_identity_top1']:.4f}); classifier accuracy on real faces "
-                f"{r['classifier_accuracy_on_real']:.3f}"
+                f"{r['classifier_accuracy_on_real']:.3f}, {r['classifier_mean_accuracy_on_real']:.3f} "
+                "averaged over expressions like the swap accuracy:"
             )
+            real = r["classifier_accuracy_on_real_per_expression"]
+            print(" ".join(f"{k} {_cell(v)}" for k, v in real.items()))
     if args.json:
         write_json(results, args.json)
 
