@@ -114,8 +114,8 @@ def swap_metrics(
         "swap_accuracy": sum(per_target.values()) / len(per_target),
         "swap_accuracy_per_target": per_target,
         "classifier_accuracy_on_real": float((real_predicted == faces.labels).float().mean()),
-        # The judge's own score on real faces, averaged over expressions like swap_accuracy: what
-        # a swap drawing real expressions would score, since the judge misreads real faces too.
+        # The judge's score on real faces, averaged over expressions as swap_accuracy is: the
+        # yardstick for the swap, since the judge misreads real expressions too.
         "classifier_accuracy_on_real_per_expression": real_per_expression,
         "classifier_mean_accuracy_on_real": sum(present) / len(present),
         "identity_top1": sum(v[0] for v in identity.values()) / len(identity),
