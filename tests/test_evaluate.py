@@ -19,7 +19,7 @@ from train.cli import main as train_main
 from train.evaluate import reidentification
 from vae import EXPRESSIONS
 from vae.checkpoint import load_checkpoint
-from vae.metrics import frechet_distance, psnr, sharpness_ratio
+from vae.metrics import frechet_distance, psnr, sharpness_ratio, spectral_excess
 
 TINY = [
     "--widths",
@@ -77,6 +77,8 @@ def test_evaluate_reports_every_number_for_every_checkpoint(trained, fer_csv, ca
             "fd_samples",
             "fd_recon",
             "sharpness_samples",
+            "spectral_excess_samples",
+            "spectral_excess_recon",
         ):
             assert result[key] is not None, key
     assert set(multi["swap_accuracy_per_target"]) == {
@@ -163,6 +165,18 @@ def test_image_metrics() -> None:
     assert frechet_distance(features, features + 2) == pytest.approx(16, rel=1e-3)
     blurred = torch.nn.functional.avg_pool2d(x, 3, 1, 1)
     assert sharpness_ratio(blurred, x) < 0.5
+
+
+def test_spectral_excess_sees_textures_not_blur() -> None:
+    """Stripes raise it, blur does not; sharpness would call the striped faces the better ones."""
+    real = torch.nn.functional.avg_pool2d(torch.rand(64, 1, 32, 32) * 2 - 1, 5, 1, 2)
+    blurred = torch.nn.functional.avg_pool2d(real, 3, 1, 1)
+    stripes = 0.3 * torch.cos(torch.arange(32.0) * torch.pi / 2).view(1, 1, 32, 1)
+    striped = blurred + stripes
+    assert spectral_excess(real, real) == pytest.approx(0, abs=1e-6)
+    assert spectral_excess(blurred, real) < 0.01
+    assert spectral_excess(striped, real) > 10 * spectral_excess(blurred, real) + 0.01
+    assert sharpness_ratio(striped, real) > sharpness_ratio(blurred, real)
 
 
 def test_figures_are_drawn_for_both_model_kinds(trained, fer_csv, tmp_path, capsys) -> None:

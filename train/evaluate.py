@@ -33,7 +33,7 @@ from vae.classifier import ExpressionClassifier
 from vae.conv_vae import ConvVAE
 from vae.data import DataConfig, DataError, FaceData, as_float, load_faces
 from vae.latent import sample_latents
-from vae.metrics import frechet_distance, sharpness_ratio
+from vae.metrics import frechet_distance, sharpness_ratio, spectral_excess
 from vae.multi_decoder import MAX_DETAIL, MAX_STRENGTH, MultiDecoderVAE, check_detail, check_strength
 
 
@@ -111,6 +111,7 @@ def swap_metrics(
         "swap_detail": detail,
         "fd_swaps": frechet_distance(embed(classifier, shown), real_features),
         "sharpness_swaps": sharpness_ratio(shown, images),
+        "spectral_excess_swaps": spectral_excess(shown, images),
         "swap_accuracy": sum(per_target.values()) / len(per_target),
         "swap_accuracy_per_target": per_target,
         "classifier_accuracy_on_real": float((real_predicted == faces.labels).float().mean()),
@@ -151,6 +152,8 @@ def realism_metrics(
         "fd_recon": frechet_distance(embed(classifier, recon), real_features),
         "sharpness_samples": sharpness_ratio(samples, real),
         "sharpness_recon": sharpness_ratio(recon, real),
+        "spectral_excess_samples": spectral_excess(samples, real),
+        "spectral_excess_recon": spectral_excess(recon, real),
     }
 
 
@@ -231,8 +234,11 @@ COLUMNS = [
     ("fd_recon", "FD recon"),
     ("sharpness_samples", "sharp samples"),
     ("sharpness_recon", "sharp recon"),
+    ("spectral_excess_samples", "excess samples"),
+    ("spectral_excess_recon", "excess recon"),
     ("fd_swaps", "FD swaps"),
     ("sharpness_swaps", "sharp swaps"),
+    ("spectral_excess_swaps", "excess swaps"),
     ("swap_accuracy", "swap acc"),
     ("identity_top1", "id top-1"),
 ]
