@@ -79,7 +79,6 @@ def parser() -> argparse.ArgumentParser:
     swap.add_argument(
         "--swap-blur", type=float, help=f"blur (pixels) of swapped faces when judged (default: {d.swap.blur})"
     )
-    swap.add_argument("--guide-blur", type=float, help="the guide's own blur (pixels; default: --swap-blur)")
     return p
 
 
@@ -91,7 +90,6 @@ SWAP_FLAGS = {
     "swap_warmup": "warmup_steps",
     "swap_fraction": "fraction",
     "swap_blur": "blur",
-    "guide_blur": "guide_blur",
 }
 
 

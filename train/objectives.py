@@ -90,9 +90,8 @@ class Objective(nn.Module):
         target = (labels[:n] + torch.randint(1, num, (n,), device=labels.device)) % num
         swapped = self.model.decode(z[:n].detach(), target)  # swap terms train decoders, not codes
         if self.guide is not None:
-            blur = swap.blur if swap.guide_blur is None else swap.guide_blur
-            logs["guide_real_ce"] = F.cross_entropy(self.guide(jitter(x, blur=blur)), labels)
-            guide_logits = frozen(self.guide, jitter(swapped, blur=blur))
+            logs["guide_real_ce"] = F.cross_entropy(self.guide(jitter(x, blur=swap.blur)), labels)
+            guide_logits = frozen(self.guide, jitter(swapped, blur=swap.blur))
             logs["guide_swap_ce"] = F.cross_entropy(guide_logits, target)
             total = total + logs["guide_real_ce"] + ramp * swap.guidance * logs["guide_swap_ce"]
         if swap.cycle > 0:
