@@ -91,6 +91,8 @@ def test_evaluate_reports_every_number_for_every_checkpoint(trained, fer_csv, ca
         "neutral",
     }
     assert 0 <= multi["swap_accuracy"] <= 1
+    assert set(multi["spectral_excess_swaps_per_target"]) == set(multi["swap_accuracy_per_target"])
+    assert min(multi["spectral_excess_swaps_per_target"].values()) >= 0
     real = multi["classifier_accuracy_on_real_per_expression"]
     assert set(real) == set(multi["swap_accuracy_per_target"])
     present = [v for v in real.values() if v is not None]  # None: no held-out face has it

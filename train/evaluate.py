@@ -89,15 +89,17 @@ def swap_metrics(
     """Every held-out face through every decoder at `strength` and `detail` (MultiDecoderVAE.swap),
     judged by the classifier; identity per target; the Frechet distance of `num_samples` swapped
     faces (an equal share per target) from the held-out faces, whose `real_features` (`embed`) are
-    computed once by the caller; their sharpness against the held-out faces."""
+    computed once by the caller; their sharpness and spectral excess against the held-out faces,
+    the excess also per target, since a texture is usually one decoder's."""
     images = as_float(faces.images)
     every = torch.cat([model.swap(b, strength, detail) for b in images.split(256)])  # [N, expressions, ...]
     names = model.config.expressions
-    per_target, identity, baseline = {}, {}, {}
+    per_target, excess, identity, baseline = {}, {}, {}, {}
     for k, name in enumerate(names):
         swapped = every[:, k]
         predicted = predict(classifier, to_classifier_input(swapped, classifier))
         per_target[name] = float((predicted == k).float().mean())
+        excess[name] = spectral_excess(swapped, images)
         identity[name] = reidentification(images, swapped)
         mean_face = as_float(train_faces.images[train_faces.labels == k]).mean(0, keepdim=True)
         baseline[name] = reidentification(images, mean_face.expand_as(images))
@@ -112,6 +114,7 @@ def swap_metrics(
         "fd_swaps": frechet_distance(embed(classifier, shown), real_features),
         "sharpness_swaps": sharpness_ratio(shown, images),
         "spectral_excess_swaps": spectral_excess(shown, images),
+        "spectral_excess_swaps_per_target": excess,
         "swap_accuracy": sum(per_target.values()) / len(per_target),
         "swap_accuracy_per_target": per_target,
         "classifier_accuracy_on_real": float((real_predicted == faces.labels).float().mean()),
@@ -314,6 +317,8 @@ def main(argv: list[str] | None = None) -> None:
                 f"{r['swap_strength']}, detail {r['swap_detail']}"
             )
             print(" ".join(f"{k} {v:.3f}" for k, v in r["swap_accuracy_per_target"].items()))
+            print("spectral excess per target (0: no frequency stronger than in real faces):")
+            print(" ".join(f"{k} {v:.4f}" for k, v in r["spectral_excess_swaps_per_target"].items()))
             print(
                 f"identity re-identification top-1 {r['identity_top1']:.3f} (mean face of the target: "
                 f"{r['mean_face_identity_top1']:.4f}); classifier accuracy on real faces "
