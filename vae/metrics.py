@@ -46,8 +46,8 @@ def mean_power_spectrum(images: torch.Tensor) -> torch.Tensor:
     so that the border does not count as an edge."""
     gray = images.mean(1)
     gray = gray - gray.mean((-2, -1), keepdim=True)
-    window = torch.hann_window(gray.shape[-1], periodic=False, dtype=gray.dtype)
-    return torch.fft.fft2(gray * window[:, None] * window[None, :]).abs().pow(2).mean(0)
+    rows, cols = (torch.hann_window(n, periodic=False, dtype=gray.dtype) for n in gray.shape[-2:])
+    return torch.fft.fft2(gray * rows[:, None] * cols[None, :]).abs().pow(2).mean(0)
 
 
 def spectral_excess(generated: torch.Tensor, real: torch.Tensor) -> float:
