@@ -9,7 +9,7 @@ from dataclasses import replace
 from train.config import SwapConfig, TrainConfig
 from train.trainer import STATE_FILE, train
 from vae.checkpoint import CheckpointError, load_training_state
-from vae.config import PRESETS, ConfigError
+from vae.config import LIKELIHOODS, PRESETS, ConfigError
 from vae.data import DataError
 from vae.losses import LossConfig
 
@@ -45,7 +45,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--channels", type=int, choices=[1, 3], help="default: 1 for FER2013, else the preset's")
     p.add_argument("--latent-dim", type=int)
     p.add_argument("--widths", type=lambda s: tuple(int(w) for w in s.split(",")), help="e.g. 32,64,128,256")
-    p.add_argument("--likelihood", default=d.likelihood, choices=["gaussian", "laplace"])
+    p.add_argument("--likelihood", default=d.likelihood, choices=list(LIKELIHOODS))
     p.add_argument(
         "--output-scale", type=float, help="fix the decoder scale (default: calibrated, sigma-VAE)"
     )
