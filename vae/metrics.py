@@ -46,7 +46,9 @@ def mean_power_spectrum(images: torch.Tensor) -> torch.Tensor:
     so that the border does not count as an edge."""
     gray = images.mean(1)
     gray = gray - gray.mean((-2, -1), keepdim=True)
-    rows, cols = (torch.hann_window(n, periodic=False, dtype=gray.dtype) for n in gray.shape[-2:])
+    rows, cols = (
+        torch.hann_window(n, periodic=False, dtype=gray.dtype, device=gray.device) for n in gray.shape[-2:]
+    )
     return torch.fft.fft2(gray * rows[:, None] * cols[None, :]).abs().pow(2).mean(0)
 
 
