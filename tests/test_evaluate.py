@@ -130,7 +130,9 @@ def test_strength_sweep_gives_one_row_per_strength(trained, fer_csv, capsys) -> 
     assert flat["swap_strength"] == 0 and flat["swap_accuracy"] == pytest.approx(1 / 7)
     assert flat["swap_detail"] == strong["swap_detail"] == 0.75
     assert strong["swap_strength"] == 1.5 and set(strong["swap_accuracy_per_target"]) == set(EXPRESSIONS)
-    assert "| 1.5 |" in capsys.readouterr().out
+    table = capsys.readouterr().out
+    assert "| 1.5 |" in table and "| excess |" in table
+    assert f"| {strong['spectral_excess_swaps']:.4f} |" in table
     with pytest.raises(SystemExit) as refused:
         strength_cli.main([str(trained / "vae" / "model.safetensors"), *judge])
     assert refused.value.code == 2 and "not a multi-decoder model" in capsys.readouterr().err

@@ -5,7 +5,7 @@
 
 For each strength (vae.multi_decoder.exaggerate), at one `--detail` (keep_detail): swap accuracy per
 target, identity kept, and the Frechet distance of swapped faces from real ones in the classifier's
-feature space and their sharpness. A stronger
+feature space, their sharpness and their spectral excess (textures). A stronger
 expression convinces a judge more easily but drifts from the person and, past some point, from real
 faces; choose on the validation split (PublicTest), report on the test split.
 """
@@ -52,14 +52,16 @@ def sweep(
 def markdown_table(rows: list[dict[str, Any]]) -> str:
     names = list(rows[0]["swap_accuracy_per_target"])
     lines = [
-        "| strength | swap accuracy | " + " | ".join(names) + " | identity top-1 | FD swaps | sharpness |",
-        "|---" * (len(names) + 5) + "|",
+        f"| strength | swap accuracy | {' | '.join(names)} | identity top-1 | FD swaps | sharpness "
+        "| excess |",
+        "|---" * (len(names) + 6) + "|",
     ]
     for r in rows:
         per_target = " | ".join(f"{100 * v:.1f}%" for v in r["swap_accuracy_per_target"].values())
         lines.append(
             f"| {r['swap_strength']:g} | {100 * r['swap_accuracy']:.1f}% | {per_target} "
-            f"| {r['identity_top1']:.3f} | {r['fd_swaps']:.2f} | {r['sharpness_swaps']:.3f} |"
+            f"| {r['identity_top1']:.3f} | {r['fd_swaps']:.2f} | {r['sharpness_swaps']:.3f} "
+            f"| {r['spectral_excess_swaps']:.4f} |"
         )
     return "\n".join(lines)
 
