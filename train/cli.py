@@ -79,10 +79,6 @@ def parser() -> argparse.ArgumentParser:
     swap.add_argument(
         "--swap-blur", type=float, help=f"blur (pixels) of swapped faces when judged (default: {d.swap.blur})"
     )
-    swap.add_argument("--guide-blur", type=float, help="the guide's own blur (pixels; default: --swap-blur)")
-    swap.add_argument(
-        "--spectral", type=float, help=f"swapped faces' spectral excess (default: {d.swap.spectral})"
-    )
     return p
 
 
@@ -94,8 +90,6 @@ SWAP_FLAGS = {
     "swap_warmup": "warmup_steps",
     "swap_fraction": "fraction",
     "swap_blur": "blur",
-    "guide_blur": "guide_blur",
-    "spectral": "spectral",
 }
 
 

@@ -32,11 +32,6 @@ class SwapConfig:
         do not, so decoders gain nothing by drawing them. Measured without it: a stronger guidance
         taught the decoders speckles that fooled the judge, and the critic's strided convolutions
         taught them a grid of dots (docs/swap-design.md).
-    guide_blur: the guide's own blur, on the real faces it learns from and the swapped faces it
-        reads (None: `blur`). The dots came from the critic, and fear and disgust live in details
-        (wide eyes, a wrinkled nose) that 2 px of blur hides from the guide (Session 12 test).
-    spectral: the spectral excess of unblurred swapped faces over real ones, per target
-        (train/spectrum.py): textures show there whatever fools the judges (Session 13 test).
     """
 
     adversary: float = 0.3
@@ -46,8 +41,6 @@ class SwapConfig:
     warmup_steps: int = 500
     fraction: float = 0.5
     blur: float = 2.0
-    guide_blur: float | None = None
-    spectral: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ from torch.func import functional_call
 from train.augment import jitter
 from train.config import SwapConfig
 from train.critic import Critic, hinge_critic_loss
-from train.spectrum import SpectralExcess
 from vae.classifier import ClassifierConfig, ExpressionClassifier
 from vae.conv_vae import ConvVAE
 from vae.losses import LossConfig, vae_loss
@@ -60,10 +59,7 @@ class Objective(nn.Module):
             )
             self.guide = ExpressionClassifier(guide_config)
         self.critic = Critic(config.channels, num_expressions) if multi and swap.realism > 0 else None
-        self.spectral = (
-            SpectralExcess(num_expressions, config.image_size) if multi and swap.spectral > 0 else None
-        )
-        self.swaps = multi and (swap.guidance > 0 or swap.cycle > 0 or swap.realism > 0 or swap.spectral > 0)
+        self.swaps = multi and (swap.guidance > 0 or swap.cycle > 0 or swap.realism > 0)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
         """Loss to minimise plus the terms worth logging (all scalars)."""
@@ -94,9 +90,8 @@ class Objective(nn.Module):
         target = (labels[:n] + torch.randint(1, num, (n,), device=labels.device)) % num
         swapped = self.model.decode(z[:n].detach(), target)  # swap terms train decoders, not codes
         if self.guide is not None:
-            blur = swap.blur if swap.guide_blur is None else swap.guide_blur
-            logs["guide_real_ce"] = F.cross_entropy(self.guide(jitter(x, blur=blur)), labels)
-            guide_logits = frozen(self.guide, jitter(swapped, blur=blur))
+            logs["guide_real_ce"] = F.cross_entropy(self.guide(jitter(x, blur=swap.blur)), labels)
+            guide_logits = frozen(self.guide, jitter(swapped, blur=swap.blur))
             logs["guide_swap_ce"] = F.cross_entropy(guide_logits, target)
             total = total + logs["guide_real_ce"] + ramp * swap.guidance * logs["guide_swap_ce"]
         if swap.cycle > 0:
@@ -109,8 +104,5 @@ class Objective(nn.Module):
             logs["critic_loss"] = hinge_critic_loss(real, fake)
             logs["realism"] = -frozen(self.critic, jitter(swapped, blur=swap.blur), target).mean()
             total = total + logs["critic_loss"] + ramp * swap.realism * logs["realism"]
-        if self.spectral is not None:
-            logs["spectral_excess"] = self.spectral(x, swapped, target)
-            total = total + swap.spectral * logs["spectral_excess"]
         logs["swap_loss"] = total
         return logs
