@@ -25,9 +25,10 @@ class DemoConfig:
     # sessions exist, then drops the oldest: 200 bounds that memory to a few hundred MB.
     max_sessions: int = 200
     photo_ttl: int = 600  # seconds an uploaded photo stays in memory for re-rendering a swap
-    # The swap tab's starting expression strength (vae.multi_decoder.exaggerate), chosen on the
-    # validation split (README: The shipped expression model against its baselines).
-    swap_strength: float = 1.5
+    # The swap tab's starting expression strength (vae.multi_decoder.exaggerate): the strongest
+    # expression on the validation split whose textures stay below a visible level (spectral excess
+    # under 0.017; docs/swap-design.md, Session 13).
+    swap_strength: float = 1.3
     # Pixels of each face's own fine detail the swap keeps where the decoders agree
     # (vae.multi_decoder.keep_detail); chosen on the validation split (docs/swap-design.md, Session 10).
     swap_detail: float = 0.75

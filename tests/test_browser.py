@@ -65,7 +65,7 @@ def test_slider_changes_the_face(page) -> None:
     page.screenshot(path=SHOTS / "explore.png", full_page=True)
 
 
-def test_swap_tab_gives_seven_faces(page, astronaut, tmp_path: Path) -> None:
+def test_swap_tab_gives_seven_faces(page, astronaut, demo_config, tmp_path: Path) -> None:
     page.get_by_role("tab", name="Expression swap").click()
     photo = save_photo(astronaut, tmp_path / "astronaut.png")
     page.locator("#swap-photo input[type=file]").set_input_files(str(photo))
@@ -86,7 +86,8 @@ def test_swap_tab_gives_seven_faces(page, astronaut, tmp_path: Path) -> None:
     page.wait_for_function(
         "src => document.querySelector('#swap-result img')?.getAttribute('src') !== src", arg=before
     )
-    page.get_by_text("strength 2.00").wait_for()  # the last of the ten steps is the one drawn
+    last = demo_config.swap_strength + 10 * 0.05  # the slider's step
+    page.get_by_text(f"strength {last:.2f}").wait_for()  # the last of the ten steps is the one drawn
 
 
 def test_gallery_samples_a_grid(page) -> None:
