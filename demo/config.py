@@ -34,6 +34,7 @@ class DemoConfig:
     swap_detail: float = 0.75
     max_sliders: int = 16  # slider widgets per model; further stored directions are not shown
     slider_range: float = 3.0  # sliders span -range..range in units of each direction's spread
+    slider_step: float = 0.05  # every continuous slider's step (directions, intensity, strength, temperature)
     explore_temperature: float = 0.8  # "Random" start: a typical face, not an extreme one
     gallery_max: int = 64
     temperature_range: tuple[float, float] = (0.1, 1.5)  # gallery: spread of the sampled codes

@@ -131,7 +131,7 @@ class ExploreTab:
                     for column in range(2):
                         with gr.Column(min_width=200):
                             sliders += [
-                                gr.Slider(-limit, limit, value=0.0, step=0.05, **props)
+                                gr.Slider(-limit, limit, value=0.0, step=self.config.slider_step, **props)
                                 for props in self._slider_props(first)[column * half : (column + 1) * half]
                             ]
 

@@ -42,7 +42,7 @@ class GalleryTab:
                 temperature = gr.Slider(
                     *self.config.temperature_range,
                     value=0.8,
-                    step=0.05,
+                    step=self.config.slider_step,
                     label="Temperature",
                     info="Spread of the random codes: low = typical faces, high = unusual ones.",
                 )

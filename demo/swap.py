@@ -141,9 +141,13 @@ class SwapTab:
                     value=DEFAULT_EXPRESSION if DEFAULT_EXPRESSION in expressions else expressions[0],
                     label="Target expression",
                 )
-                intensity = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Intensity")
+                intensity = gr.Slider(0.0, 1.0, value=1.0, step=self.config.slider_step, label="Intensity")
                 strength = gr.Slider(
-                    0.0, MAX_STRENGTH, value=self.config.swap_strength, step=0.05, label="Expression strength"
+                    0.0,
+                    MAX_STRENGTH,
+                    value=self.config.swap_strength,
+                    step=self.config.slider_step,
+                    label="Expression strength",
                 )
                 faces = gr.Dropdown(face_choices(0), value=ALL, label="Which face", allow_custom_value=True)
                 status = gr.Markdown("Upload a photo (or take one with the webcam) to start.")

@@ -86,7 +86,7 @@ def test_swap_tab_gives_seven_faces(page, astronaut, demo_config, tmp_path: Path
     page.wait_for_function(
         "src => document.querySelector('#swap-result img')?.getAttribute('src') !== src", arg=before
     )
-    last = demo_config.swap_strength + 10 * 0.05  # the slider's step
+    last = demo_config.swap_strength + 10 * demo_config.slider_step
     page.get_by_text(f"strength {last:.2f}").wait_for()  # the last of the ten steps is the one drawn
 
 
