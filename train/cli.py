@@ -59,6 +59,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, help="torch CPU threads per process")
     p.add_argument("--half", action="store_true", help="store the exported weights in float16")
     p.add_argument(
+        "--precision",
+        default=d.precision,
+        choices=["fp32", "bf16"],
+        help="bf16: mixed precision (autocast), faster on CPUs with AVX512-BF16 and on GPUs",
+    )
+    p.add_argument(
         "--init", help="start from a trained plain VAE's weights (same architecture; multi: every decoder)"
     )
     loss = p.add_argument_group("loss")
@@ -126,6 +132,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         limit=args.limit,
         threads=args.threads,
         half=args.half,
+        precision=args.precision,
         init=args.init,
         loss=LossConfig(args.loss, args.beta, args.warmup_steps, args.free_bits),
         swap=swap_config(args, SwapConfig()),
