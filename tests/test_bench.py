@@ -82,9 +82,11 @@ def test_training(tmp_path: Path) -> None:
     # The Simpsons architecture (102M parameters) costs seconds per step even in --quick: left out.
     result = run_bench("training", tmp_path, "--threads", "1", "--models", "default,vanilla,multi")
     timed = [r for r in result["rows"] if "skipped" not in r]
-    models = {(r["model"], r["size"], r["layout"]) for r in timed}
-    assert ("FaceVAE default", 64, "channels_last") in models and ("VanillaVAE", 48, "contiguous") in models
-    assert ("FaceVAE multi (FER)", 48, "channels_last") in models
+    models = {(r["model"], r["size"], r["layout"], r["precision"]) for r in timed}
+    assert ("FaceVAE default", 64, "channels_last", "fp32") in models
+    assert ("VanillaVAE", 48, "contiguous", "fp32") in models
+    for precision in ("fp32", "bf16"):
+        assert ("FaceVAE multi (FER)", 48, "channels_last", precision) in models
     for row in timed:
         assert_timed(row)
         for key in ("images_per_s", "gflop_per_image", "achieved_gflops", "vs_vanilla", "parameters"):

@@ -20,7 +20,7 @@ from train.heldout import heldout_metrics
 from train.trainer import STATE_FILE, Process, Trainer
 from train.warm_start import warm_start
 from vae.checkpoint import CheckpointError, save_model, save_training_state
-from vae.config import ModelConfig
+from vae.config import ConfigError, ModelConfig
 from vae.models import build_model
 
 REPO = Path(__file__).resolve().parents[1]
@@ -72,6 +72,23 @@ def test_multi_decoder_trains_with_the_swap_terms(fer_csv, tmp_path) -> None:
     assert {h["split"] for h in state["history"]} == {"train", "val"}
     logged = state["history"][0]
     assert {"adversary_ce", "guide_swap_ce", "cycle_mse", "critic_loss", "realism"} <= set(logged)
+
+
+def test_bf16_mixed_precision_learns_keeps_float32_weights_and_resumes_in_bf16(fer_csv, tmp_path) -> None:
+    run = ["--out", str(tmp_path), "--threads", "1"]
+    main(["--data", str(fer_csv), "--model", "multi", "--epochs", "1", "--precision", "bf16", *TINY, *run])
+    config = resumed_config(parser().parse_args(["--resume", "--epochs", "2", *run]))
+    assert config.precision == "bf16"
+    main(["--resume", "--epochs", "2", *run])
+    state = torch.load(tmp_path / STATE_FILE, weights_only=True)
+    first, second = [h["neg_elbo"] for h in state["history"] if h["split"] == "val"]
+    assert second < first
+    assert {t.dtype for t in weights(tmp_path).values() if t.is_floating_point()} == {torch.float32}
+
+
+def test_an_unknown_precision_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="precision 'fp16'"):
+        TrainConfig(data="faces.csv", precision="fp16")
 
 
 def test_init_puts_a_trained_vae_in_every_expression_decoder(tmp_path) -> None:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from dataclasses import replace
 
-from train.config import SwapConfig, TrainConfig
+from train.config import PRECISIONS, SwapConfig, TrainConfig
 from train.trainer import STATE_FILE, train
 from vae.checkpoint import CheckpointError, load_training_state
 from vae.config import LIKELIHOODS, PRESETS, ConfigError
@@ -61,7 +61,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--precision",
         default=d.precision,
-        choices=["fp32", "bf16"],
+        choices=PRECISIONS,
         help="bf16: mixed precision (autocast), faster on CPUs with AVX512-BF16 and on GPUs",
     )
     p.add_argument(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from vae.config import checked_fields
+from vae.config import ConfigError, checked_fields
 from vae.losses import LossConfig
 
 
@@ -43,6 +43,9 @@ class SwapConfig:
     blur: float = 2.0
 
 
+PRECISIONS = ("fp32", "bf16")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     data: str
@@ -72,6 +75,10 @@ class TrainConfig:
     init: str | None = None  # start from a trained plain model's weights (multi: in every head)
     loss: LossConfig = field(default_factory=LossConfig)
     swap: SwapConfig = field(default_factory=SwapConfig)
+
+    def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"precision {self.precision!r}: use one of {', '.join(PRECISIONS)}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

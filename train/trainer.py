@@ -31,7 +31,7 @@ from train.heldout import heldout_metrics
 from train.objectives import Objective
 from train.warm_start import warm_start
 from vae.checkpoint import CheckpointError, load_training_state, save_model, save_training_state
-from vae.config import ConfigError, ModelConfig, preset
+from vae.config import ModelConfig, preset
 from vae.data import EXPRESSIONS, DataConfig, DataError, FaceData, as_float, detect_layout, load_faces
 from vae.models import build_model, count_parameters
 
@@ -136,8 +136,6 @@ class Trainer:
             else self.objective
         )
         self.optimizer = torch.optim.Adam(self.objective.parameters(), lr=config.lr)
-        if config.precision not in ("fp32", "bf16"):
-            raise ConfigError(f"precision {config.precision!r}: use fp32 or bf16")
         self.bf16 = config.precision == "bf16"
         self.sampler = DistributedSampler(
             range(len(self.train_data)),
