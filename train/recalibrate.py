@@ -49,8 +49,9 @@ def running_statistics_frozen(module: nn.Module) -> Iterator[None]:
 
 @torch.no_grad()
 def recalibrate(model: ConvVAE, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 128) -> None:
-    """Running averages set to the exact mean over `images` (uint8) as training mode sees them:
-    each face through the encoder and, for a multi-decoder, its own expression's decoder.
+    """Running averages set to the mean of the batches' statistics over `images` (uint8), as
+    training mode sees them: each face through the encoder and, for a multi-decoder, its own
+    expression's decoder.
 
     torch.optim.swa_utils.update_bn does this for models called with one input; the multi-decoder
     also needs each face's expression.
