@@ -14,7 +14,6 @@ from torch.func import functional_call
 from train.augment import jitter
 from train.config import SwapConfig
 from train.critic import Critic, hinge_critic_loss
-from train.recalibrate import running_statistics_frozen
 from vae.classifier import ClassifierConfig, ExpressionClassifier
 from vae.conv_vae import ConvVAE
 from vae.losses import LossConfig, vae_loss
@@ -89,17 +88,14 @@ class Objective(nn.Module):
         n = max(1, int(len(x) * swap.fraction))
         num = len(self.model.config.expressions)
         target = (labels[:n] + torch.randint(1, num, (n,), device=labels.device)) % num
-        # The swap path's passes keep out of BatchNorm's running averages: eval mode is for real faces.
-        with running_statistics_frozen(self.model):
-            swapped = self.model.decode(z[:n].detach(), target)  # swap terms train decoders, not codes
+        swapped = self.model.decode(z[:n].detach(), target)  # swap terms train decoders, not codes
         if self.guide is not None:
             logs["guide_real_ce"] = F.cross_entropy(self.guide(jitter(x, blur=swap.blur)), labels)
             guide_logits = frozen(self.guide, jitter(swapped, blur=swap.blur))
             logs["guide_swap_ce"] = F.cross_entropy(guide_logits, target)
             total = total + logs["guide_real_ce"] + ramp * swap.guidance * logs["guide_swap_ce"]
         if swap.cycle > 0:
-            with running_statistics_frozen(self.model):
-                swapped_mu, _ = self.model.encode(jitter(swapped, blur=swap.blur))
+            swapped_mu, _ = self.model.encode(jitter(swapped, blur=swap.blur))
             logs["cycle_mse"] = F.mse_loss(swapped_mu, mu[:n].detach())
             total = total + ramp * swap.cycle * logs["cycle_mse"]
         if self.critic is not None:
