@@ -69,8 +69,8 @@ class TrainConfig:
     limit: int | None = None  # train on the first N faces only (quick runs)
     threads: int | None = None
     half: bool = False  # store the exported model in float16
-    # bf16: convolutions in bfloat16 under autocast, weights and losses in float32 (docs/swap-design.md,
-    # Session 14: 1.5x the steps per second on a CPU with AVX512-BF16, as on a GPU with tensor cores)
+    # bf16: convolutions in bfloat16 under autocast, weights and losses in float32. 1.4 to 1.7 times
+    # the images/s on this CPU with AVX512-BF16 (bench.training); no GPU was lent to measure one.
     precision: str = "fp32"  # fp32 | bf16
     init: str | None = None  # start from a trained plain model's weights (multi: in every head)
     loss: LossConfig = field(default_factory=LossConfig)
