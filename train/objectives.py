@@ -36,9 +36,10 @@ def frozen(module: nn.Module, *inputs: torch.Tensor) -> torch.Tensor:
 
 
 class Objective(nn.Module):
-    def __init__(self, model: ConvVAE, loss: LossConfig, swap: SwapConfig) -> None:
+    def __init__(self, model: ConvVAE, loss: LossConfig, swap: SwapConfig, precision: str = "fp32") -> None:
         super().__init__()
         self.model = model
+        self.bf16 = precision == "bf16"  # TrainConfig.precision: autocast, weights stay float32
         self.loss_config = loss
         self.swap = swap
         config = model.config
@@ -64,12 +65,13 @@ class Objective(nn.Module):
     def forward(self, x: torch.Tensor, labels: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
         """Loss to minimise plus the terms worth logging (all scalars)."""
         model = self.model
-        out = model(x, labels if model.config.kind == "multi" else None)
-        terms = vae_loss(x, out, model.config.likelihood, self.loss_config, step)
-        logs = {"loss": terms.loss, "nll": terms.nll, "kl": terms.kl, "mse": terms.mse}
-        if self.adversary is not None or self.swaps:
-            logs.update(self._swap_terms(x, labels, out.mu, out.z, step))
-            logs["loss"] = logs["loss"] + model.config.num_pixels * logs.pop("swap_loss")
+        with torch.autocast(x.device.type, torch.bfloat16, enabled=self.bf16):
+            out = model(x, labels if model.config.kind == "multi" else None)
+            terms = vae_loss(x, out, model.config.likelihood, self.loss_config, step)
+            logs = {"loss": terms.loss, "nll": terms.nll, "kl": terms.kl, "mse": terms.mse}
+            if self.adversary is not None or self.swaps:
+                logs.update(self._swap_terms(x, labels, out.mu, out.z, step))
+                logs["loss"] = logs["loss"] + model.config.num_pixels * logs.pop("swap_loss")
         return logs
 
     def _swap_terms(

@@ -125,7 +125,7 @@ class Trainer:
         self.val_data = load_split(config, "val", size, channels, VAL_FACES)
         self.model = build_model(self.model_config).to(process.device)
         # channels-last lets oneDNN pick its fast kernels (about 1.2x per step on CPU, see bench/).
-        self.objective = Objective(self.model, config.loss, config.swap).to(
+        self.objective = Objective(self.model, config.loss, config.swap, config.precision).to(
             process.device, memory_format=torch.channels_last
         )
         # Separate decoders skip a step whenever their expression is not in the batch.
@@ -136,7 +136,6 @@ class Trainer:
             else self.objective
         )
         self.optimizer = torch.optim.Adam(self.objective.parameters(), lr=config.lr)
-        self.bf16 = config.precision == "bf16"
         self.sampler = DistributedSampler(
             range(len(self.train_data)),
             num_replicas=process.world,
@@ -242,8 +241,7 @@ class Trainer:
             x = random_flip(x)
             labels = self.train_data.labels[index].to(self.process.device)
             self.set_learning_rate()
-            with torch.autocast(self.process.device.type, torch.bfloat16, enabled=self.bf16):
-                logs = self.wrapped(x, labels, self.step)
+            logs = self.wrapped(x, labels, self.step)
             self.optimizer.zero_grad(set_to_none=True)
             logs["loss"].backward()
             torch.nn.utils.clip_grad_norm_(self.objective.parameters(), 1e4)
