@@ -104,7 +104,9 @@ class Objective(nn.Module):
         num = len(self.model.config.expressions)
         target = (labels[:n] + torch.randint(1, num, (n,), device=labels.device)) % num
         swapped = self.model.decode(z[:n].detach(), target)  # swap terms train decoders, not codes
-        real, real_labels = (x, labels) if trusted is None else (x[trusted], labels[trusted])
+        real, real_labels = x, labels
+        if trusted is not None and int(trusted.sum()) >= 2:  # else (tiny batches only) every face
+            real, real_labels = x[trusted], labels[trusted]
         if self.guide is not None:
             logs["guide_real_ce"] = F.cross_entropy(self.guide(jitter(real, blur=swap.blur)), real_labels)
             guide_logits = frozen(self.guide, jitter(swapped, blur=swap.blur))
