@@ -46,24 +46,3 @@ def write_fer_csv(path: Path, per_usage: tuple[int, int, int] = (224, 56, 56), s
             for face, label in zip(faces, labels):
                 writer.writerow([int(label), " ".join(map(str, face.ravel().tolist())), usage])
     return path
-
-
-# FER+ vote columns (fer2013new.csv) in file order, as FER2013 expression indices.
-FERPLUS_COLUMNS = (6, 3, 5, 4, 0, 1, 2)  # neutral, happiness, surprise, sadness, anger, disgust, fear
-
-
-def write_ferplus_votes(fer_csv: Path, contested_every: int = 3) -> Path:
-    """fer2013new.csv beside `fer_csv`: ten votes for each face's own label, except every
-    `contested_every`-th face, whose voters all call it the next expression."""
-    with open(fer_csv, newline="") as f:
-        rows = [(int(row["emotion"]), row["Usage"]) for row in csv.DictReader(f)]
-    path = fer_csv.with_name("fer2013new.csv")
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["Usage", "Image name", "neutral", "happiness", "surprise", "sadness", "anger",
-                         "disgust", "fear", "contempt", "unknown", "NF"])  # fmt: skip
-        for i, (label, usage) in enumerate(rows):
-            voted = label if i % contested_every else (label + 1) % 7
-            votes = [10 if expression == voted else 0 for expression in FERPLUS_COLUMNS]
-            writer.writerow([usage, f"fer{i:07d}.png", *votes, 0, 0, 0])
-    return path

@@ -153,13 +153,6 @@ def test_min_agreement_keeps_the_faces_most_voters_label_alike(tiny_fer_csv: Pat
     assert [EXPRESSIONS[i] for i in ferplus["train"].labels] == ["happy", "fear"]  # the 5-5 tie goes
 
 
-def test_contested_faces_can_stay_flagged(tiny_fer_csv: Path) -> None:
-    write_ferplus(tiny_fer_csv)
-    train = load_faces(DataConfig(str(tiny_fer_csv), min_agreement=0.5, keep_contested=True))
-    assert train.labels.tolist() == [3, 0, 6]  # happy, angry (no voter agrees), neutral
-    assert train.attributes["contested"].tolist() == [False, True, False]
-
-
 def test_min_agreement_needs_the_votes_and_a_share(tiny_fer_csv: Path) -> None:
     with pytest.raises(DataError, match=r"fer2013new\.csv"):
         load_faces(DataConfig(str(tiny_fer_csv), min_agreement=0.5))

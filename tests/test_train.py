@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -16,7 +15,6 @@ import torch
 from safetensors.torch import load_file
 
 import train.trainer as trainer_module
-from tests.synthetic import write_ferplus_votes
 from train.cli import config_from_args, main, parser, resumed_config
 from train.config import TrainConfig
 from train.heldout import heldout_metrics
@@ -231,25 +229,3 @@ def test_min_agreement_filters_the_training_faces_only(monkeypatch) -> None:
     for split in ("train", "val"):
         load_split(config, split, 48, 1, None)
     assert asked["train"].min_agreement == 0.5 and asked["val"].min_agreement == 0.0
-
-
-def test_contested_faces_train_the_encoder_at_their_weight(fer_csv, tmp_path) -> None:
-    data = tmp_path / "fer2013.csv"
-    shutil.copy(fer_csv, data)
-    write_ferplus_votes(data, contested_every=3)
-    run = ["--data", str(data), "--model", "multi", "--epochs", "1", "--out", str(tmp_path / "run"), *TINY]
-    args = [*run, "--min-agreement", "0.5", "--contested-weight", "0.25"]
-    main(args)
-    assert (tmp_path / "run" / "model.safetensors").is_file()
-    trainer = Trainer(config_from_args(parser().parse_args(args)), Process())
-    weights = trainer.face_weights(torch.arange(len(trainer.train_data)))
-    assert len(trainer.train_data) == 224
-    assert weights.tolist() == [0.25 if i % 3 == 0 else 1.0 for i in range(224)]
-    assert trainer.val_data.attributes == {}  # validation keeps every face, unflagged
-
-
-def test_contested_weight_needs_min_agreement_and_a_weight_up_to_one() -> None:
-    with pytest.raises(ConfigError, match="needs min_agreement"):
-        TrainConfig(data="fer2013.csv", contested_weight=0.5)
-    with pytest.raises(ConfigError, match="contested_weight 2"):
-        TrainConfig(data="fer2013.csv", min_agreement=0.5, contested_weight=2.0)

@@ -44,13 +44,6 @@ def parser() -> argparse.ArgumentParser:
         help="FER2013 csv: train only on faces whose label at least this share of FER+ voters gave "
         "(fer2013new.csv beside it); validation and evaluation keep every face",
     )
-    p.add_argument(
-        "--contested-weight",
-        type=float,
-        default=d.contested_weight,
-        help="with --min-agreement: keep the other faces, their reconstruction weighted by this, "
-        "out of the guide and the critic (default 0: leave them out)",
-    )
     p.add_argument("--out", default=d.out, help="run folder (default: %(default)s)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--model", default=d.model, choices=["vae", "ae", "multi"])
@@ -129,7 +122,6 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         layout=args.layout,
         labels=args.labels,
         min_agreement=args.min_agreement,
-        contested_weight=args.contested_weight,
         out=args.out,
         model=args.model,
         preset=args.preset,

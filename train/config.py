@@ -52,9 +52,6 @@ class TrainConfig:
     layout: str = "auto"
     labels: str = "fer"  # fer | ferplus: FER+ majority votes, from fer2013new.csv beside fer2013.csv
     min_agreement: float = 0.0  # train only on faces whose label this share of FER+ voters gave
-    # > 0: keep the other (contested) faces, their reconstruction weighted by this, out of the guide
-    # and the critic, so the encoder still meets every face while the expressions come from clear ones
-    contested_weight: float = 0.0
     out: str = "runs/default"
     model: str = "vae"  # vae | ae | multi
     preset: str = "cpu"
@@ -83,10 +80,6 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
             raise ConfigError(f"precision {self.precision!r}: use one of {', '.join(PRECISIONS)}")
-        if not 0.0 <= self.contested_weight <= 1.0:
-            raise ConfigError(f"contested_weight {self.contested_weight}: use 0 (drop them) to 1")
-        if self.contested_weight > 0 and self.min_agreement <= 0:
-            raise ConfigError("contested_weight needs min_agreement: no face is contested without it")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -62,33 +62,20 @@ class Objective(nn.Module):
         self.critic = Critic(config.channels, num_expressions) if multi and swap.realism > 0 else None
         self.swaps = multi and (swap.guidance > 0 or swap.cycle > 0 or swap.realism > 0)
 
-    def forward(
-        self, x: torch.Tensor, labels: torch.Tensor, step: int, weights: torch.Tensor | None = None
-    ) -> dict[str, torch.Tensor]:
-        """Loss to minimise plus the terms worth logging (all scalars).
-
-        `weights` (per face, 1 where its label is trusted) scale the reconstruction; the guide and
-        the critic learn what an expression looks like from the trusted faces only.
-        """
+    def forward(self, x: torch.Tensor, labels: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
+        """Loss to minimise plus the terms worth logging (all scalars)."""
         model = self.model
         with torch.autocast(x.device.type, torch.bfloat16, enabled=self.bf16):
             out = model(x, labels if model.config.kind == "multi" else None)
-            terms = vae_loss(x, out, model.config.likelihood, self.loss_config, step, weights)
+            terms = vae_loss(x, out, model.config.likelihood, self.loss_config, step)
             logs = {"loss": terms.loss, "nll": terms.nll, "kl": terms.kl, "mse": terms.mse}
             if self.adversary is not None or self.swaps:
-                trusted = None if weights is None else weights >= 1
-                logs.update(self._swap_terms(x, labels, out.mu, out.z, step, trusted))
+                logs.update(self._swap_terms(x, labels, out.mu, out.z, step))
                 logs["loss"] = logs["loss"] + model.config.num_pixels * logs.pop("swap_loss")
         return logs
 
     def _swap_terms(
-        self,
-        x: torch.Tensor,
-        labels: torch.Tensor,
-        mu: torch.Tensor,
-        z: torch.Tensor,
-        step: int,
-        trusted: torch.Tensor | None,
+        self, x: torch.Tensor, labels: torch.Tensor, mu: torch.Tensor, z: torch.Tensor, step: int
     ) -> dict[str, torch.Tensor]:
         """Per-pixel-sized terms; helpers (adversary, guide, critic) learn from their own terms only."""
         swap, logs = self.swap, {}
@@ -104,11 +91,8 @@ class Objective(nn.Module):
         num = len(self.model.config.expressions)
         target = (labels[:n] + torch.randint(1, num, (n,), device=labels.device)) % num
         swapped = self.model.decode(z[:n].detach(), target)  # swap terms train decoders, not codes
-        real, real_labels = x, labels
-        if trusted is not None and int(trusted.sum()) >= 2:  # else (tiny batches only) every face
-            real, real_labels = x[trusted], labels[trusted]
         if self.guide is not None:
-            logs["guide_real_ce"] = F.cross_entropy(self.guide(jitter(real, blur=swap.blur)), real_labels)
+            logs["guide_real_ce"] = F.cross_entropy(self.guide(jitter(x, blur=swap.blur)), labels)
             guide_logits = frozen(self.guide, jitter(swapped, blur=swap.blur))
             logs["guide_swap_ce"] = F.cross_entropy(guide_logits, target)
             total = total + logs["guide_real_ce"] + ramp * swap.guidance * logs["guide_swap_ce"]
@@ -117,9 +101,9 @@ class Objective(nn.Module):
             logs["cycle_mse"] = F.mse_loss(swapped_mu, mu[:n].detach())
             total = total + ramp * swap.cycle * logs["cycle_mse"]
         if self.critic is not None:
-            real_scores = self.critic(jitter(real[:n], blur=swap.blur), real_labels[:n])
+            real = self.critic(jitter(x[:n], blur=swap.blur), labels[:n])
             fake = self.critic(jitter(swapped.detach(), blur=swap.blur), target)
-            logs["critic_loss"] = hinge_critic_loss(real_scores, fake)
+            logs["critic_loss"] = hinge_critic_loss(real, fake)
             logs["realism"] = -frozen(self.critic, jitter(swapped, blur=swap.blur), target).mean()
             total = total + logs["critic_loss"] + ramp * swap.realism * logs["realism"]
         logs["swap_loss"] = total

@@ -111,7 +111,6 @@ def load_split(config: TrainConfig, split: str, size: int, channels: int, limit:
             limit=limit,
             labels=config.labels,
             min_agreement=config.min_agreement if split == "train" else 0.0,
-            keep_contested=split == "train" and config.contested_weight > 0,
         )
     )
 
@@ -244,7 +243,7 @@ class Trainer:
             x = random_flip(x)
             labels = self.train_data.labels[index].to(self.process.device)
             self.set_learning_rate()
-            logs = self.wrapped(x, labels, self.step, self.face_weights(index))
+            logs = self.wrapped(x, labels, self.step)
             self.optimizer.zero_grad(set_to_none=True)
             logs["loss"].backward()
             torch.nn.utils.clip_grad_norm_(self.objective.parameters(), 1e4)
@@ -264,14 +263,6 @@ class Trainer:
         train_logs["neg_elbo"] = train_logs["nll"] + train_logs["kl"]
         self.history.append({"epoch": self.epoch + 1, "split": "train", **train_logs})
         return True
-
-    def face_weights(self, index: torch.Tensor) -> torch.Tensor | None:
-        """Per-face reconstruction weights: 1, or contested_weight for a contested label."""
-        contested = self.train_data.attributes.get("contested")
-        if contested is None:
-            return None
-        weights = torch.where(contested[index], self.config.contested_weight, 1.0)
-        return weights.to(self.process.device)
 
     def set_learning_rate(self) -> None:
         """Cosine decay to 5% over the planned steps, computed from the step alone, so a run resumed

@@ -87,7 +87,6 @@ class DataConfig:
     limit: int | None = None
     labels: str = "fer"  # FER2013 csv: fer (its own labels) | ferplus (FER+ majority, vae/ferplus.py)
     min_agreement: float = 0.0  # FER2013 csv: drop faces whose label fewer FER+ voters gave
-    keep_contested: bool = False  # keep them instead, flagged in attributes["contested"]
 
     def __post_init__(self) -> None:
         checks = (
@@ -254,28 +253,23 @@ def _read_fer_csv(path: Path, config: DataConfig) -> FaceData:
     votes_of = _ferplus_votes(path, config.split) if config.needs_votes else None
     images: list[np.ndarray] = []
     labels: list[int] = []
-    contested: list[bool] = []
     for row, pixels, label in _fer_csv_rows(path, config.split):
-        is_contested = False
         if votes_of is not None:
             votes = votes_of(row)
             if config.labels == "ferplus":
                 label = int(majority_labels(votes[None], np.array([label]))[0])
                 if label < 0:  # no FER+ vote for any expression: not a face, or unknown
                     continue
-            is_contested = agreement(votes, label) < config.min_agreement
-            if is_contested and not config.keep_contested:
+            if config.min_agreement > 0 and agreement(votes, label) < config.min_agreement:
                 continue
         images.append(_fit_image(Image.fromarray(pixels), config))
         labels.append(label)
-        contested.append(is_contested)
         if len(images) == config.limit:
             break
-    flags = {"contested": torch.tensor(contested, dtype=torch.bool)} if config.keep_contested else {}
     return FaceData(
         images=_stack(images),
         labels=torch.tensor(labels, dtype=torch.int64),
-        attributes=flags,
+        attributes={},
         label_names=EXPRESSIONS,
         source=f"fer2013-csv:{path}[{config.split}]",
     )

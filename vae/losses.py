@@ -68,26 +68,18 @@ class LossTerms:
 
 
 def vae_loss(
-    x: torch.Tensor,
-    out: ModelOutput,
-    likelihood: str,
-    config: LossConfig,
-    step: int = 0,
-    weights: torch.Tensor | None = None,
+    x: torch.Tensor, out: ModelOutput, likelihood: str, config: LossConfig, step: int = 0
 ) -> LossTerms:
-    """`weights` scale each image's reconstruction term in the loss (the logged nll stays unweighted)."""
-    per_image = reconstruction_nll(x, out.recon, out.log_scale, likelihood)
-    nll = per_image.mean()
-    fit = nll if weights is None else (per_image * weights).mean()
+    nll = reconstruction_nll(x, out.recon, out.log_scale, likelihood).mean()
     mse = F.mse_loss(out.recon, x)
     kl_units = torch.zeros_like(out.mu) if out.logvar is None else kl_per_unit(out.mu, out.logvar)
     kl = kl_units.sum(1).mean()
     if config.kind == "seed":
-        return LossTerms(mse + config.seed_kl_weight * kl, nll, kl, mse)  # the seed's, unweighted
+        return LossTerms(mse + config.seed_kl_weight * kl, nll, kl, mse)
     kl_for_loss = kl
     if config.free_bits > 0:
         kl_for_loss = kl_units.mean(0).clamp_min(config.free_bits).sum()
-    return LossTerms(fit + kl_weight(step, config) * kl_for_loss, nll, kl, mse)
+    return LossTerms(nll + kl_weight(step, config) * kl_for_loss, nll, kl, mse)
 
 
 def bits_per_dim(nats_per_image: float, num_dims: int) -> float:
