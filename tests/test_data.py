@@ -142,24 +142,6 @@ def test_ferplus_labels_are_the_vote_majority(tiny_fer_csv: Path) -> None:
     assert torch.equal(splits["val"].images[0, 0], torch.from_numpy(gray(3)))  # the not-a-face row is gone
 
 
-def test_min_agreement_keeps_the_faces_most_voters_label_alike(tiny_fer_csv: Path) -> None:
-    write_ferplus(tiny_fer_csv)
-    fer = all_splits(tiny_fer_csv, min_agreement=0.5, image_size=48)
-    names = {split: [EXPRESSIONS[i] for i in data.labels] for split, data in fer.items()}
-    # angry (no voter agrees) and disgust (not a face) go; neutral (5 of 10) and sad (2 of 3) stay
-    assert names == {"train": ["happy", "neutral"], "val": ["surprise"], "test": ["sad"]}
-    assert torch.equal(fer["train"].images[1, 0], torch.from_numpy(gray(2)))
-    ferplus = all_splits(tiny_fer_csv, labels="ferplus", min_agreement=0.6, image_size=48)
-    assert [EXPRESSIONS[i] for i in ferplus["train"].labels] == ["happy", "fear"]  # the 5-5 tie goes
-
-
-def test_min_agreement_needs_the_votes_and_a_share(tiny_fer_csv: Path) -> None:
-    with pytest.raises(DataError, match=r"fer2013new\.csv"):
-        load_faces(DataConfig(str(tiny_fer_csv), min_agreement=0.5))
-    with pytest.raises(DataError, match="share of voters"):
-        DataConfig(str(tiny_fer_csv), min_agreement=1.5)
-
-
 def test_ferplus_without_its_file_or_out_of_step_is_a_clear_error(tiny_fer_csv: Path) -> None:
     with pytest.raises(DataError, match=r"fer2013new\.csv"):
         load_faces(DataConfig(str(tiny_fer_csv), labels="ferplus"))

@@ -14,11 +14,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-import train.trainer as trainer_module
-from train.cli import config_from_args, main, parser, resumed_config
+from train.cli import main, parser, resumed_config
 from train.config import TrainConfig
 from train.heldout import heldout_metrics
-from train.trainer import STATE_FILE, Process, Trainer, load_split
+from train.trainer import STATE_FILE, Process, Trainer
 from train.warm_start import warm_start
 from vae.checkpoint import CheckpointError, save_model, save_training_state
 from vae.config import ConfigError, ModelConfig
@@ -219,13 +218,3 @@ def test_resuming_a_run_saved_with_an_option_this_version_lacks_is_a_one_line_er
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip()
     assert "guide_radius" in err and str(tmp_path / STATE_FILE) in err and "\n" not in err
-
-
-def test_min_agreement_filters_the_training_faces_only(monkeypatch) -> None:
-    """Validation, like evaluation, keeps every face, so runs with and without the filter compare."""
-    asked = {}
-    monkeypatch.setattr(trainer_module, "load_faces", lambda data: asked.setdefault(data.split, data))
-    config = config_from_args(parser().parse_args(["--data", "fer2013.csv", "--min-agreement", "0.5"]))
-    for split in ("train", "val"):
-        load_split(config, split, 48, 1, None)
-    assert asked["train"].min_agreement == 0.5 and asked["val"].min_agreement == 0.0

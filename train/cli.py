@@ -37,13 +37,6 @@ def parser() -> argparse.ArgumentParser:
         choices=["fer", "ferplus"],
         help="FER2013 csv: its own labels, or the FER+ vote majority from fer2013new.csv beside it",
     )
-    p.add_argument(
-        "--min-agreement",
-        type=float,
-        default=d.min_agreement,
-        help="FER2013 csv: train only on faces whose label at least this share of FER+ voters gave "
-        "(fer2013new.csv beside it); validation and evaluation keep every face",
-    )
     p.add_argument("--out", default=d.out, help="run folder (default: %(default)s)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--model", default=d.model, choices=["vae", "ae", "multi"])
@@ -121,7 +114,6 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         data=args.data,
         layout=args.layout,
         labels=args.labels,
-        min_agreement=args.min_agreement,
         out=args.out,
         model=args.model,
         preset=args.preset,

@@ -51,7 +51,6 @@ class TrainConfig:
     data: str
     layout: str = "auto"
     labels: str = "fer"  # fer | ferplus: FER+ majority votes, from fer2013new.csv beside fer2013.csv
-    min_agreement: float = 0.0  # train only on faces whose label this share of FER+ voters gave
     out: str = "runs/default"
     model: str = "vae"  # vae | ae | multi
     preset: str = "cpu"

@@ -100,7 +100,6 @@ def resolve_model_config(config: TrainConfig, layout: str) -> ModelConfig:
 
 
 def load_split(config: TrainConfig, split: str, size: int, channels: int, limit: int | None) -> FaceData:
-    """Training faces may be filtered by FER+ agreement; validation keeps every face, as evaluation does."""
     return load_faces(
         DataConfig(
             path=config.data,
@@ -110,7 +109,6 @@ def load_split(config: TrainConfig, split: str, size: int, channels: int, limit:
             channels=channels,
             limit=limit,
             labels=config.labels,
-            min_agreement=config.min_agreement if split == "train" else 0.0,
         )
     )
 

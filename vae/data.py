@@ -10,8 +10,7 @@ Layouts (``DataConfig.layout``; ``"auto"`` picks one from what is on disk):
   ``train.csv``) is split by line number like the layouts without an official split, below.
   With ``labels="ferplus"`` each face takes the majority of its FER+ crowd votes instead, read from
   Microsoft's ``fer2013new.csv`` beside the CSV (vae/ferplus.py); faces no vote calls an expression
-  are left out. ``min_agreement`` keeps only the faces whose label at least that share of their
-  FER+ voters gave (with either labels), for models that should learn clear expressions.
+  are left out.
 - ``fer2013-folders``: ``train/<expression>/*`` and ``test/<expression>/*`` (plus ``val/`` or
   ``validation/`` where present). Files in ``test/`` named ``PublicTest*`` are the val split and
   ``PrivateTest*`` the test split; without such names, val and test are both the whole ``test/``.
@@ -47,7 +46,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from vae.ferplus import FERPLUS_FILE, agreement, majority_labels, read_votes
+from vae.ferplus import FERPLUS_FILE, majority_labels, read_votes
 
 EXPRESSIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 LAYOUTS = ("auto", "fer2013-csv", "fer2013-folders", "utkface", "folder", "celeba", "orl")
@@ -86,7 +85,6 @@ class DataConfig:
     channels: int = 1
     limit: int | None = None
     labels: str = "fer"  # FER2013 csv: fer (its own labels) | ferplus (FER+ majority, vae/ferplus.py)
-    min_agreement: float = 0.0  # FER2013 csv: drop faces whose label fewer FER+ voters gave
 
     def __post_init__(self) -> None:
         checks = (
@@ -103,12 +101,6 @@ class DataConfig:
             raise DataError(f"image_size must be positive, got {self.image_size}")
         if self.limit is not None and self.limit < 1:
             raise DataError(f"limit must be positive or None, got {self.limit}")
-        if not 0.0 <= self.min_agreement <= 1.0:
-            raise DataError(f"min_agreement is a share of voters, 0 to 1, got {self.min_agreement}")
-
-    @property
-    def needs_votes(self) -> bool:
-        return self.labels == "ferplus" or self.min_agreement > 0
 
 
 @dataclass
@@ -165,8 +157,8 @@ class FaceDataset(Dataset):
 def load_faces(config: DataConfig) -> FaceData:
     """Decode one split of the data set at ``config.path``; raises DataError naming the culprit."""
     layout, path = _locate(config.path, config.layout)
-    if config.needs_votes and layout != "fer2013-csv":
-        raise DataError(f"{path}: FER+ votes need the fer2013.csv layout, whose rows {FERPLUS_FILE} follows")
+    if config.labels == "ferplus" and layout != "fer2013-csv":
+        raise DataError(f"{path}: FER+ labels need the fer2013.csv layout, whose rows {FERPLUS_FILE} follows")
     return _READERS[layout](path, config)
 
 
@@ -250,17 +242,13 @@ def _natural_key(path: Path | str) -> list[int | str]:
 
 def _read_fer_csv(path: Path, config: DataConfig) -> FaceData:
     """The rows of one Usage; only those are parsed, by numpy's C parser (all 35,887 in ~4 s)."""
-    votes_of = _ferplus_votes(path, config.split) if config.needs_votes else None
+    relabel = _ferplus_labels(path, config.split) if config.labels == "ferplus" else None
     images: list[np.ndarray] = []
     labels: list[int] = []
     for row, pixels, label in _fer_csv_rows(path, config.split):
-        if votes_of is not None:
-            votes = votes_of(row)
-            if config.labels == "ferplus":
-                label = int(majority_labels(votes[None], np.array([label]))[0])
-                if label < 0:  # no FER+ vote for any expression: not a face, or unknown
-                    continue
-            if config.min_agreement > 0 and agreement(votes, label) < config.min_agreement:
+        if relabel is not None:
+            label = relabel(row, label)
+            if label < 0:  # no FER+ vote for any expression: not a face, or unknown
                 continue
         images.append(_fit_image(Image.fromarray(pixels), config))
         labels.append(label)
@@ -275,28 +263,28 @@ def _read_fer_csv(path: Path, config: DataConfig) -> FaceData:
     )
 
 
-def _ferplus_votes(path: Path, split: str) -> Callable[[int], np.ndarray]:
-    """row -> its FER+ votes in EXPRESSIONS order, read from fer2013new.csv beside the CSV."""
+def _ferplus_labels(path: Path, split: str) -> Callable[[int, int], int]:
+    """(row, FER2013 label) -> the FER+ majority label, read from fer2013new.csv beside the CSV."""
     votes_path = path.with_name(FERPLUS_FILE)
     if not votes_path.is_file():
         raise DataError(
-            f"FER+ votes: no {votes_path}; put Microsoft's {FERPLUS_FILE} (github.com/microsoft/FERPlus) "
-            "beside the FER2013 CSV, or use its own labels (--labels fer) and no --min-agreement"
+            f"FER+ labels: no {votes_path}; put Microsoft's {FERPLUS_FILE} (github.com/microsoft/FERPlus) "
+            "beside the FER2013 CSV, or use its own labels (--labels fer)"
         )
     try:
         votes, usage = read_votes(votes_path, EXPRESSIONS)
     except ValueError as error:
         raise DataError(str(error)) from None
 
-    def votes_of(row: int) -> np.ndarray:
+    def relabel(row: int, label: int) -> int:
         if row >= len(usage) or usage[row] != FER_USAGE[split]:
             raise DataError(
                 f"FER+ labels {votes_path}: row {row + 1} is not a {FER_USAGE[split]} face; "
                 "the file must list the rows of the FER2013 CSV in the same order"
             )
-        return votes[row]
+        return int(majority_labels(votes[row : row + 1], np.array([label]))[0])
 
-    return votes_of
+    return relabel
 
 
 def _fer_csv_rows(path: Path, split: str) -> Iterator[tuple[int, np.ndarray, int]]:

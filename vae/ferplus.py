@@ -65,13 +65,3 @@ def majority_labels(votes: np.ndarray, fer_labels: np.ndarray) -> np.ndarray:
     keep_fer = winners[np.arange(len(votes)), fer_labels.clip(0)] & (fer_labels >= 0)
     labels = np.where(keep_fer, fer_labels, winners.argmax(1))
     return np.where(top[:, 0] > 0, labels, -1)
-
-
-def agreement(votes: np.ndarray, label: int) -> float:
-    """The share of a face's expression votes that went to ``label`` (0 for a face without any).
-
-    FER+ found a third of FER2013's labels contested; a face most voters agree on shows its
-    expression clearly, and only such faces teach a decoder the expression rather than a blend.
-    """
-    total = int(votes.sum())
-    return float(votes[label]) / total if total > 0 and label >= 0 else 0.0
