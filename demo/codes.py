@@ -7,18 +7,17 @@ import numpy as np
 import torch
 
 from demo.models import DemoModel
-from vae.latent import sample_latents
 from vae.swap import NoFaceError, align_faces, encode_faces
 
 
 def mean_code(model: DemoModel) -> torch.Tensor:
-    """The prior's mean: the most typical face the model can draw."""
-    return torch.zeros(model.latent_dim)
+    """The centre of the codes the model samples from: the most typical face it can draw."""
+    return model.codes.mean
 
 
 def seed_code(model: DemoModel, seed: int, temperature: float) -> torch.Tensor:
     """A random face that every machine draws the same for the same seed."""
-    return sample_latents(1, model.latent_dim, temperature, int(seed))[0]
+    return model.codes.sample(1, temperature, int(seed))[0]
 
 
 def face_code(model: DemoModel, photo: np.ndarray) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""Gallery tab: a grid of faces sampled from the prior, reproducible by seed, downloadable as PNG."""
+"""Gallery tab: a grid of random faces, reproducible by seed, downloadable as PNG."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from demo.inputs import number, valid_seed, whole
 from demo.models import ModelStore
 from demo.render import save_png, tile
 from demo.widgets import model_picker, seed_input
-from vae.latent import sample_latents
 
 
 class GalleryTab:
@@ -23,12 +22,13 @@ class GalleryTab:
     def sample(
         self, model_key: str, expression: str | None, count: float, temperature: float, seed: float
     ) -> tuple[np.ndarray, str]:
-        """`count` faces at `temperature` (prior spread) for `seed`: the grid and its PNG file."""
+        """`count` faces at `temperature` (the spread of the model's codes) for `seed`: the grid and
+        its PNG file."""
         model = self.store.get(model_key)
         count = whole(count, "The number of faces", 1, self.config.gallery_max)
         temperature = number(temperature, "The temperature", *self.config.temperature_range)
         seed = valid_seed(seed)
-        faces = model.decode(sample_latents(count, model.latent_dim, temperature, seed), expression)
+        faces = model.decode(model.codes.sample(count, temperature, seed), expression)
         grid = tile(faces, columns=math.ceil(math.sqrt(count)), size=self.config.tile_size)
         label = model.decoder_for(expression)
         name = f"facevae-{model_key}{'-' + label if label else ''}-seed{seed}-t{temperature:g}-n{count}.png"

@@ -19,6 +19,7 @@ from demo.inputs import shown
 from vae.checkpoint import CheckpointError, load_checkpoint, read_header
 from vae.conv_vae import ConvVAE
 from vae.faces import FER2013_CROP, UTKFACE_CROP, CropStyle
+from vae.latent import CodeDistribution
 from vae.swap import to_uint8
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,8 @@ REGISTRY: tuple[ModelSpec, ...] = (
 
 @dataclass(frozen=True)
 class DemoModel:
-    """A loaded model plus its slider directions (unit rows) and each direction's spread."""
+    """A loaded model plus its slider directions (unit rows), each direction's spread, and the
+    distribution its random faces are drawn from."""
 
     spec: ModelSpec
     model: ConvVAE
@@ -53,6 +55,7 @@ class DemoModel:
     directions: torch.Tensor  # [k, latent_dim]
     scales: torch.Tensor  # [k]
     direction_names: tuple[str, ...]
+    codes: CodeDistribution
 
     @property
     def latent_dim(self) -> int:
@@ -139,7 +142,8 @@ def load_model(spec: ModelSpec, folder: Path) -> DemoModel:
         k = min(FALLBACK_AXES, latent_dim)
         directions, scales = torch.eye(k, latent_dim), torch.ones(k)  # the prior's spread is 1
         names = [f"z{i + 1}" for i in range(k)]
-    return DemoModel(spec, checkpoint.model, metadata, directions, scales, tuple(names))
+    codes = CodeDistribution.of(checkpoint)
+    return DemoModel(spec, checkpoint.model, metadata, directions, scales, tuple(names), codes)
 
 
 def load_models(folder: Path, registry: tuple[ModelSpec, ...] = REGISTRY) -> ModelStore:

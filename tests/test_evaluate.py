@@ -19,6 +19,7 @@ from train.cli import main as train_main
 from train.evaluate import reidentification
 from vae import EXPRESSIONS
 from vae.checkpoint import load_checkpoint
+from vae.latent import CodeDistribution
 from vae.metrics import frechet_distance, psnr, sharpness_ratio, spectral_excess
 
 TINY = [
@@ -75,8 +76,10 @@ def test_evaluate_reports_every_number_for_every_checkpoint(trained, fer_csv, ca
             "psnr",
             "active_units",
             "fd_samples",
+            "fd_samples_fitted",
             "fd_recon",
             "sharpness_samples",
+            "sharpness_samples_fitted",
             "spectral_excess_samples",
             "spectral_excess_recon",
         ):
@@ -158,6 +161,9 @@ def test_directions_are_stored_in_the_checkpoint(trained, fer_csv) -> None:
     assert directions.shape == (len(names), 16)
     assert torch.allclose(directions.norm(dim=1), torch.ones(len(names)), atol=1e-4)
     assert (checkpoint.extras["direction_scales"] > 0).all()
+    codes = CodeDistribution.of(checkpoint)  # fitted where the training codes lie, not the prior
+    assert not torch.equal(codes.scale_tril, torch.eye(16))
+    assert torch.allclose(codes.scale_tril, codes.scale_tril.tril())
 
 
 def test_image_metrics() -> None:

@@ -1,6 +1,17 @@
+import pytest
 import torch
 
-from vae.latent import interpolate, labelled_direction, principal_directions, sample_latents, slerp
+from vae.checkpoint import CheckpointError, load_checkpoint, save_model
+from vae.config import ModelConfig
+from vae.latent import (
+    CodeDistribution,
+    interpolate,
+    labelled_direction,
+    principal_directions,
+    sample_latents,
+    slerp,
+)
+from vae.models import build_model
 
 
 def test_same_seed_same_latents() -> None:
@@ -34,3 +45,39 @@ def test_slerp_ends_at_both_codes_and_keeps_the_radius() -> None:
     assert abs(float(slerp(a, b, 0.5).norm()) - 8) < 1e-3
     path = interpolate(a, b, 5)
     assert path.shape == (5, 64)
+
+
+def test_fitted_code_distribution_matches_the_aggregate_posterior() -> None:
+    """Mean of the means; covariance of the means plus the mean posterior variance."""
+    torch.manual_seed(0)
+    mixing = torch.tensor([[2.0, 0.0, 0.0], [1.5, 0.5, 0.0], [0.0, 0.0, 1.0]])
+    mu = torch.randn(20_000, 3) @ mixing.T + torch.tensor([3.0, -1.0, 0.5])
+    logvar = torch.full_like(mu, 2 * torch.tensor(0.5).log().item())  # posterior std 0.5
+    fitted = CodeDistribution.fit(mu, logvar)
+    samples = fitted.sample(40_000, seed=1)
+    assert torch.allclose(samples.mean(0), torch.tensor([3.0, -1.0, 0.5]), atol=0.05)
+    expected = mixing @ mixing.T + 0.25 * torch.eye(3)
+    assert torch.allclose(torch.cov(samples.T), expected, atol=0.1)
+    assert torch.allclose(
+        fitted.sample(5, 0.5, seed=2) - fitted.mean, 0.5 * (fitted.sample(5, seed=2) - fitted.mean)
+    )
+    autoencoder = CodeDistribution.fit(mu[:, :1].expand(-1, 2).contiguous())  # rank 1, no variances
+    assert torch.isfinite(autoencoder.sample(4, seed=0)).all()
+
+
+def test_the_prior_samples_exactly_as_sample_latents() -> None:
+    assert torch.equal(CodeDistribution.prior(8).sample(4, 0.8, seed=3), sample_latents(4, 8, 0.8, seed=3))
+
+
+def test_code_distribution_round_trips_through_a_checkpoint(tmp_path) -> None:
+    model = build_model(ModelConfig(image_size=48, channels=1, widths=(8, 16, 32, 32), latent_dim=16))
+    fitted = CodeDistribution.fit(torch.randn(100, 16) * 2 + 1)
+    path = tmp_path / "model.safetensors"
+    save_model(path, model, extras=fitted.as_extras())
+    loaded = CodeDistribution.of(load_checkpoint(path))
+    assert torch.equal(loaded.mean, fitted.mean) and torch.equal(loaded.scale_tril, fitted.scale_tril)
+    save_model(path, model)
+    assert torch.equal(CodeDistribution.of(load_checkpoint(path)).scale_tril, torch.eye(16))  # none stored
+    save_model(path, model, extras=CodeDistribution.fit(torch.randn(100, 8)).as_extras())
+    with pytest.raises(CheckpointError, match="code distribution"):
+        CodeDistribution.of(load_checkpoint(path))

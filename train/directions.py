@@ -1,12 +1,14 @@
-"""python -m train.directions: compute slider directions once and store them in the checkpoint.
+"""python -m train.directions: compute slider directions and the sampling distribution once, and
+store them in the checkpoint.
 
     python -m train.directions checkpoints/utkface-vae.safetensors --data data/UTKFace
 
 Principal directions of the encoded training set come first (the axes along which faces differ
 most), then directions from labels where the data has them: each expression against the others
 for FER2013; older and female for UTKFace. Each direction's scale is the standard deviation of the
-training codes along it, so a slider from -3 to 3 spans the faces the model has seen. The demo
-reads them from the file instead of recomputing them at start-up.
+training codes along it, so a slider from -3 to 3 spans the faces the model has seen. The same pass
+fits the Gaussian that the demo samples random faces from (vae.latent.CodeDistribution): where the
+training codes lie, not the prior. The demo reads both from the file instead of recomputing them.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import torch
 
 from vae.checkpoint import CheckpointError, load_checkpoint, save_model
 from vae.data import DataConfig, DataError, FaceData, as_float, load_faces
-from vae.latent import encode_all, labelled_direction, principal_directions
+from vae.latent import CodeDistribution, encode_posteriors, labelled_direction, principal_directions
 
 
 def label_masks(data: FaceData) -> dict[str, torch.Tensor]:
@@ -67,15 +69,20 @@ def main(argv: list[str] | None = None) -> None:
     except (CheckpointError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    codes = encode_all(checkpoint.model, as_float(data.images))
+    codes, logvar = encode_posteriors(checkpoint.model, as_float(data.images))
     names, directions = compute_directions(codes, data, args.principal)
     scales = ((codes - codes.mean(0)) @ directions.T).std(0)
     metadata = {**checkpoint.metadata, "direction_names": names}
-    extras = {**checkpoint.extras, "directions": directions, "direction_scales": scales}
+    extras = {
+        **checkpoint.extras,
+        "directions": directions,
+        "direction_scales": scales,
+        **CodeDistribution.fit(codes, logvar).as_extras(),
+    }
     save_model(args.checkpoint, checkpoint.model, metadata, extras, half=bool(metadata.get("half")))
     for name, scale in zip(names, scales.tolist()):
         print(f"{name:>10}: scale {scale:.3f}")
-    print(f"{len(names)} directions stored in {args.checkpoint}")
+    print(f"{len(names)} directions and the code distribution stored in {args.checkpoint}")
 
 
 if __name__ == "__main__":

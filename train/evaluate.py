@@ -6,6 +6,8 @@
 Per checkpoint: negative ELBO (nats per image, bits/dim), reconstruction MSE and PSNR, active units.
 With a classifier: the Frechet distance between 2,000 samples (and reconstructions) and held-out faces
 in the classifier's feature space, the sharpness ratio, and for multi-decoder models the swap table.
+Samples come from the prior and, as the demo draws them, from a Gaussian fitted to the codes of the
+training split (`_fitted`; vae.latent.CodeDistribution).
 
 Identity: no face-recognition weights can be had offline and FER2013 has no identity labels, so the
 identity kept by a swap is measured by re-identification: given a swapped face, find its source
@@ -32,7 +34,7 @@ from vae.checkpoint import CheckpointError, load_checkpoint
 from vae.classifier import ExpressionClassifier
 from vae.conv_vae import ConvVAE
 from vae.data import DataConfig, DataError, FaceData, as_float, load_faces
-from vae.latent import sample_latents
+from vae.latent import CodeDistribution, encode_posteriors
 from vae.metrics import frechet_distance, sharpness_ratio, spectral_excess
 from vae.multi_decoder import MAX_DETAIL, MAX_STRENGTH, MultiDecoderVAE, check_detail, check_strength
 
@@ -130,34 +132,46 @@ def swap_metrics(
     }
 
 
+def sample_faces(model: ConvVAE, z: torch.Tensor) -> torch.Tensor:
+    """Decode codes; a multi-decoder model draws an equal share of them through each decoder."""
+    if model.config.kind != "multi":
+        return decode_in_batches(model, z, None)
+    parts = z.chunk(len(model.config.expressions))
+    return torch.cat([decode_in_batches(model, part, k) for k, part in enumerate(parts)])
+
+
 @torch.inference_mode()
 def realism_metrics(
     model: ConvVAE,
     classifier: ExpressionClassifier,
     faces: FaceData,
+    train_faces: FaceData,
     real_features: torch.Tensor,
     num_samples: int,
     seed: int,
 ) -> dict[str, float]:
-    """Frechet distances in the classifier's feature space, and sharpness against real faces."""
+    """Frechet distances in the classifier's feature space, and sharpness against real faces.
+
+    Samples are drawn twice: from the prior (`samples`), and from the Gaussian fitted to the
+    training codes (`samples_fitted`), which is what the demo draws from (vae.latent.CodeDistribution).
+    """
     real = as_float(faces.images)
-    z = sample_latents(num_samples, model.config.latent_dim, 1.0, seed)
-    if model.config.kind == "multi":  # an equal share of the samples through each decoder
-        parts = z.chunk(len(model.config.expressions))
-        samples = torch.cat([decode_in_batches(model, part, k) for k, part in enumerate(parts)])
-    else:
-        samples = decode_in_batches(model, z, None)
+    fitted = CodeDistribution.fit(*encode_posteriors(model, as_float(train_faces.images)))
     # Reconstructions use each face's own expression (a single-decoder model ignores it).
     mu = torch.cat([model.encode(b)[0] for b in real.split(512)])
-    recon = torch.cat([model.decode(m, e) for m, e in zip(mu.split(512), faces.labels.split(512))])
-    return {
-        "fd_samples": frechet_distance(embed(classifier, samples), real_features),
-        "fd_recon": frechet_distance(embed(classifier, recon), real_features),
-        "sharpness_samples": sharpness_ratio(samples, real),
-        "sharpness_recon": sharpness_ratio(recon, real),
-        "spectral_excess_samples": spectral_excess(samples, real),
-        "spectral_excess_recon": spectral_excess(recon, real),
+    generated = {
+        "samples": sample_faces(
+            model, CodeDistribution.prior(fitted.latent_dim).sample(num_samples, 1.0, seed)
+        ),
+        "samples_fitted": sample_faces(model, fitted.sample(num_samples, 1.0, seed)),
+        "recon": torch.cat([model.decode(m, e) for m, e in zip(mu.split(512), faces.labels.split(512))]),
     }
+    metrics = {}
+    for name, images in generated.items():
+        metrics[f"fd_{name}"] = frechet_distance(embed(classifier, images), real_features)
+        metrics[f"sharpness_{name}"] = sharpness_ratio(images, real)
+        metrics[f"spectral_excess_{name}"] = spectral_excess(images, real)
+    return metrics
 
 
 def evaluate(
@@ -187,11 +201,11 @@ def evaluate(
     result.update(heldout_metrics(model, faces.images, faces.labels, seed=seed))
     if classifier is not None:
         real_features = embed(classifier, as_float(faces.images))
-        result.update(realism_metrics(model, classifier, faces, real_features, samples, seed))
+        train_faces = load_faces(
+            DataConfig(data, split="train", image_size=size, channels=channels, labels=labels)
+        )
+        result.update(realism_metrics(model, classifier, faces, train_faces, real_features, samples, seed))
         if config.kind == "multi":
-            train_faces = load_faces(
-                DataConfig(data, split="train", image_size=size, channels=channels, labels=labels)
-            )
             swaps = swap_metrics(
                 model, classifier, faces, train_faces, real_features, strength, samples, detail=detail
             )
@@ -234,8 +248,10 @@ COLUMNS = [
     ("mse", "MSE"),
     ("psnr", "PSNR dB"),
     ("fd_samples", "FD samples"),
+    ("fd_samples_fitted", "FD samples fitted"),
     ("fd_recon", "FD recon"),
     ("sharpness_samples", "sharp samples"),
+    ("sharpness_samples_fitted", "sharp samples fitted"),
     ("sharpness_recon", "sharp recon"),
     ("spectral_excess_samples", "excess samples"),
     ("spectral_excess_recon", "excess recon"),

@@ -30,7 +30,7 @@ from vae.checkpoint import CheckpointError, load_checkpoint
 from vae.conv_vae import ConvVAE
 from vae.data import DataConfig, DataError, FaceData, as_float, load_faces
 from vae.faces import FER2013_CROP, UTKFACE_CROP, CropStyle
-from vae.latent import sample_latents
+from vae.latent import CodeDistribution
 from vae.multi_decoder import MultiDecoderVAE
 from vae.swap import NoFaceError, prepare_photo, to_uint8
 
@@ -96,15 +96,12 @@ def reconstructions(model: ConvVAE, data: FaceData, path: Path) -> None:
 
 
 @torch.inference_mode()
-def samples(model: ConvVAE, path: Path, per_row: int = FACES, seed: int = 0) -> None:
-    """Prior samples, one row per temperature, the same seed so only the spread changes (a
-    multi-decoder model draws them through its neutral decoder)."""
+def samples(model: ConvVAE, codes: CodeDistribution, path: Path, per_row: int = FACES, seed: int = 0) -> None:
+    """Random faces as the demo draws them, one row per temperature, the same seed so only the
+    spread changes (a multi-decoder model draws them through its neutral decoder)."""
     multi = isinstance(model, MultiDecoderVAE)
     neutral = torch.full((per_row,), model.expressions.index("neutral")) if multi else None
-    rows = [
-        decode_for_labels(model, sample_latents(per_row, model.config.latent_dim, t, seed), neutral)
-        for t in TEMPERATURES
-    ]
+    rows = [decode_for_labels(model, codes.sample(per_row, t, seed), neutral) for t in TEMPERATURES]
     show(rows_of(rows), path, [f"T = {t}" for t in TEMPERATURES], [""] * per_row)
 
 
@@ -160,8 +157,8 @@ def main(argv: list[str] | None = None) -> None:
     add_detail_option(p)
     args = p.parse_args(argv)
     try:
-        model = load_checkpoint(args.checkpoint).model.eval()
-        config = model.config
+        checkpoint = load_checkpoint(args.checkpoint)
+        model, config = checkpoint.model.eval(), checkpoint.config
         data = load_faces(
             DataConfig(args.data, split="test", image_size=config.image_size, channels=config.channels)
         )
@@ -169,7 +166,7 @@ def main(argv: list[str] | None = None) -> None:
         out.mkdir(parents=True, exist_ok=True)
         name = Path(args.checkpoint).stem
         reconstructions(model, data, out / f"{name}-reconstructions.png")
-        samples(model, out / f"{name}-samples.png")
+        samples(model, CodeDistribution.of(checkpoint), out / f"{name}-samples.png")
         if isinstance(model, MultiDecoderVAE):
             expressions(model, data, out / f"{name}-expressions.png", args.strength, args.detail)
             astronaut_swap(model, out / f"{name}-astronaut.png", args.strength, args.detail)

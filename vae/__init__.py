@@ -1,8 +1,9 @@
 """FaceVAE: convolutional VAEs for faces.
 
-from vae import load_checkpoint, sample_latents
-model = load_checkpoint("checkpoints/utkface-vae.safetensors").model
-faces = model.decode(sample_latents(16, model.config.latent_dim, temperature=0.8, seed=0))
+from vae import CodeDistribution, load_checkpoint
+checkpoint = load_checkpoint("checkpoints/utkface-vae.safetensors")
+codes = CodeDistribution.of(checkpoint)  # where the training faces' codes lie (the prior if not stored)
+faces = checkpoint.model.decode(codes.sample(16, temperature=0.8, seed=0))
 """
 
 from vae.autoencoder import AutoEncoder
@@ -10,7 +11,14 @@ from vae.checkpoint import CheckpointError, load_checkpoint, save_model
 from vae.config import PRESETS, ConfigError, ModelConfig, preset
 from vae.conv_vae import ConvVAE
 from vae.data import EXPRESSIONS, DataConfig, DataError, load_faces
-from vae.latent import interpolate, labelled_direction, principal_directions, sample_latents, slerp
+from vae.latent import (
+    CodeDistribution,
+    interpolate,
+    labelled_direction,
+    principal_directions,
+    sample_latents,
+    slerp,
+)
 from vae.models import build_model
 from vae.multi_decoder import MultiDecoderVAE
 
@@ -19,6 +27,7 @@ __all__ = [
     "PRESETS",
     "AutoEncoder",
     "CheckpointError",
+    "CodeDistribution",
     "ConfigError",
     "ConvVAE",
     "DataConfig",
