@@ -73,15 +73,16 @@ def main(argv: list[str] | None = None) -> None:
     names, directions = compute_directions(codes, data, args.principal)
     scales = ((codes - codes.mean(0)) @ directions.T).std(0)
     metadata = {**checkpoint.metadata, "direction_names": names}
-    extras = {
-        **checkpoint.extras,
-        "directions": directions,
-        "direction_scales": scales,
-        **CodeDistribution.fit(codes, logvar).as_extras(),
-    }
+    fitted = CodeDistribution.fit(codes, logvar)
+    extras = {**checkpoint.extras, "directions": directions, "direction_scales": scales, **fitted.as_extras()}
     save_model(args.checkpoint, checkpoint.model, metadata, extras, half=bool(metadata.get("half")))
     for name, scale in zip(names, scales.tolist()):
         print(f"{name:>10}: scale {scale:.3f}")
+    spread = float(fitted.scale_tril.square().sum())  # the trace of the covariance
+    print(
+        f"training codes: mean at distance {fitted.mean.norm():.2f} from the prior's, total variance "
+        f"{spread:.1f} against the prior's {fitted.latent_dim}"
+    )
     print(f"{len(names)} directions and the code distribution stored in {args.checkpoint}")
 
 
