@@ -9,7 +9,7 @@ import numpy as np
 
 from demo.config import DemoConfig
 from demo.inputs import number, valid_seed, whole
-from demo.models import ModelStore
+from demo.models import DemoModel, ModelStore
 from demo.render import save_png, tile
 from demo.widgets import model_picker, seed_input
 
@@ -28,29 +28,40 @@ class GalleryTab:
         count = whole(count, "The number of faces", 1, self.config.gallery_max)
         temperature = number(temperature, "The temperature", *self.config.temperature_range)
         seed = valid_seed(seed)
-        faces = model.decode(model.codes.sample(count, temperature, seed), expression)
-        grid = tile(faces, columns=math.ceil(math.sqrt(count)), size=self.config.tile_size)
+        grid = self.grid(model, expression, count, temperature, seed)
         label = model.decoder_for(expression)
         name = f"facevae-{model_key}{'-' + label if label else ''}-seed{seed}-t{temperature:g}-n{count}.png"
         return grid, save_png(grid, name)
 
+    def grid(
+        self, model: DemoModel, expression: str | None, count: int, temperature: float, seed: int
+    ) -> np.ndarray:
+        faces = model.decode(model.codes.sample(count, temperature, seed), expression)
+        return tile(faces, columns=math.ceil(math.sqrt(count)), size=self.config.tile_size)
+
     def build(self) -> None:
+        first = self.store.get(self.store.choices()[0][1])
+        count_value, temperature_value, seed_value = 16, 0.8, 0
+        # The tab opens on the faces that "Sample" would draw with its settings, not on an empty box.
+        opening = self.grid(first, None, count_value, temperature_value, seed_value)
         with gr.Row():
             with gr.Column(min_width=260):
                 model, expression = model_picker(self.store)
-                count = gr.Slider(1, self.config.gallery_max, value=16, step=1, label="Faces")
+                count = gr.Slider(1, self.config.gallery_max, value=count_value, step=1, label="Faces")
                 temperature = gr.Slider(
                     *self.config.temperature_range,
-                    value=0.8,
+                    value=temperature_value,
                     step=self.config.slider_step,
                     label="Temperature",
                     info="Spread of the random codes: low = typical faces, high = unusual ones.",
                 )
-                seed = seed_input(0, "Seed", info="Same seed, same faces.")
+                seed = seed_input(seed_value, "Seed", info="Same seed, same faces.")
                 button = gr.Button("Sample", variant="primary")
                 download = gr.File(label="Download the grid (PNG)", interactive=False, height=60)
             with gr.Column(scale=3):
-                grid = gr.Image(label="Samples", format="png", interactive=False, elem_id="gallery-grid")
+                grid = gr.Image(
+                    opening, label="Samples", format="png", interactive=False, elem_id="gallery-grid"
+                )
         button.click(
             self.sample,
             [model, expression, count, temperature, seed],

@@ -90,10 +90,10 @@ def test_swap_tab_gives_seven_faces(page, astronaut, demo_config, tmp_path: Path
     page.get_by_text(f"strength {last:.2f}").wait_for()  # the last of the ten steps is the one drawn
 
 
-def test_gallery_samples_a_grid(page) -> None:
+def test_gallery_opens_on_faces_and_samples_a_grid(page) -> None:
     page.get_by_role("tab", name="Gallery").click()
+    page.wait_for_selector("#gallery-grid img")  # before any click: the tab never opens empty
     page.get_by_role("button", name="Sample").click()
-    page.wait_for_selector("#gallery-grid img")
     page.wait_for_selector("text=.png")  # the download file is offered
     page.screenshot(path=SHOTS / "gallery.png", full_page=True)
 
