@@ -8,8 +8,8 @@ subprocess on a free port and measures, through its HTTP API (raw HTTP to Gradio
 bench/server.py; no client library in the timings):
 
 - cold start: process start until the page is served, and until the first /explore call is answered;
-- resident memory of the server process after start-up (every checkpoint is loaded at start) and
-  its peak over the whole run;
+- resident memory of the server process after start-up (every checkpoint is loaded at start),
+  after each scenario, and its peak over the whole run;
 - a slider update (/explore: the FER2013 model's face with 16 slider values, each request different)
   and a selfie swap (/swap: upload skimage's astronaut portrait, swap to happy): the time from
   sending the request until its answer, plus downloading the result image as the page would; first
@@ -156,7 +156,11 @@ def run(args: Any) -> dict[str, Any]:
                 key = f"{name}_{clients}_client{'s' * (clients > 1)}"
                 print(f"{key}: {clients} x {count} requests to /{endpoint} ...", flush=True)
                 result = run_clients(server.url, request, clients, count, args.fetch, warmup=args.warmup)
-                scenarios[key] = {"endpoint": f"/{endpoint}", **result}
+                scenarios[key] = {
+                    "endpoint": f"/{endpoint}",
+                    **result,
+                    "rss_mib_after": server.memory()["rss_mib"],
+                }
                 if result["errors"]:
                     print(f"  errors: {result['error_kinds']}", flush=True)
             memory_end = server.memory()
@@ -205,6 +209,7 @@ def report(result: dict[str, Any]) -> None:
         "p95 ms",
         "max ms",
         "requests/s",
+        "memory after, MiB",
         "target",
     ]
     table = []
@@ -226,6 +231,7 @@ def report(result: dict[str, Any]) -> None:
                 s["p95_ms"],
                 s["max_ms"],
                 s["throughput_per_s"],
+                round(s["rss_mib_after"]),
                 target,
             ]
         )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -239,10 +241,13 @@ def test_about_shows_metrics_and_problems(store, tmp_path: Path) -> None:
     assert "special card text" in text and "Not loaded" in text
 
 
-@pytest.mark.skipif(
+needs_shipped_checkpoints = pytest.mark.skipif(
     not all((REPO / "checkpoints" / spec.filename).is_file() for spec in REGISTRY),
     reason="the shipped checkpoints are not in checkpoints/",
 )
+
+
+@needs_shipped_checkpoints
 def test_shipped_checkpoints_swap_the_astronaut(astronaut, gradio_cache) -> None:
     config = DemoConfig()
     store = load_models(config.checkpoint_dir)
@@ -252,3 +257,25 @@ def test_shipped_checkpoints_swap_the_astronaut(astronaut, gradio_cache) -> None
     )
     assert len(aligned) == 1 and len(grid) == 7
     assert len(store.get("fer-multi").direction_names) > 8  # principal and labelled directions stored
+
+
+@needs_shipped_checkpoints
+def test_the_demo_never_imports_torchvision() -> None:
+    """`import torchvision` costs 164 MiB of resident memory (README: Benchmarks); the demo, from
+    start-up to a swap with the kept detail, must not pay it."""
+    script = (
+        "import sys\n"
+        "from skimage import data\n"
+        "from demo import DemoConfig, build_demo\n"
+        "from demo.models import load_models\n"
+        "from vae.swap import prepare_photo\n"
+        "build_demo(DemoConfig())\n"
+        "model = load_models(DemoConfig().checkpoint_dir).get('fer-multi')\n"
+        "prepare_photo(data.astronaut(), model.model, model.spec.crop, 0.75).render('happy', 1.0)\n"
+        "print(sorted(name for name in sys.modules if name.startswith('torchvision')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 from torchvision.transforms.functional import gaussian_blur
@@ -97,6 +99,16 @@ def test_strength_scales_each_expression_away_from_the_mean_over_decoders() -> N
     assert strong.abs().max() <= 1
     with pytest.raises(ValueError, match=r"strength must lie in 0\.\.3\.0, not 3\.5"):
         model.decode_all(z, 3.5)
+
+
+@pytest.mark.parametrize("sigma", [0.75, 2.0, 4.0])
+def test_detail_cuts_at_torchvisions_gaussian(sigma: float) -> None:
+    """The detail layer's blur is written out (vae.multi_decoder._blur); it must stay torchvision's."""
+    photo = torch.rand(3, 1, 48, 48) * 2 - 1
+    alike = torch.zeros(3, 7, 1, 48, 48)
+    fine = photo - gaussian_blur(photo, kernel_size=2 * math.ceil(3 * sigma) + 1, sigma=sigma)
+    kept = keep_detail(alike, alike, photo, sigma)
+    assert torch.allclose(kept, fine[:, None].expand_as(alike).clamp(-1, 1), atol=1e-5)
 
 
 def test_detail_is_the_photos_own_where_the_decoders_agree_and_none_where_they_differ_most() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from vae.backbone import Decoder
@@ -51,10 +52,16 @@ def exaggerate(decoded: torch.Tensor, strength: float) -> torch.Tensor:
 
 
 def _blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
-    # Deferred: importing torchvision adds a second or two to the demo's start (as in vae/data.py).
-    from torchvision.transforms.functional import gaussian_blur
-
-    return gaussian_blur(images, kernel_size=2 * math.ceil(3 * sigma) + 1, sigma=sigma)
+    """Gaussian blur of [..., H, W] over 3 sigma with reflected borders: torchvision's gaussian_blur
+    (tests/test_models.py checks they agree), written out because importing torchvision for it
+    alone added 160 MB to the demo's memory at its first swap (python -m bench.app)."""
+    radius = math.ceil(3 * sigma)
+    x = torch.arange(-radius, radius + 1, dtype=images.dtype, device=images.device)
+    kernel = torch.exp(-0.5 * (x / sigma) ** 2)
+    kernel = kernel / kernel.sum()
+    planes = F.pad(images.reshape(-1, 1, *images.shape[-2:]), (radius,) * 4, mode="reflect")
+    planes = F.conv2d(F.conv2d(planes, kernel.view(1, 1, 1, -1)), kernel.view(1, 1, -1, 1))
+    return planes.reshape(images.shape)
 
 
 def own_detail(decoded: torch.Tensor, faces: torch.Tensor, detail: float) -> torch.Tensor:
