@@ -19,6 +19,7 @@ from train.cli import main as train_main
 from train.evaluate import reidentification
 from vae import EXPRESSIONS
 from vae.checkpoint import load_checkpoint
+from vae.data import FaceData
 from vae.latent import CodeDistribution
 from vae.metrics import frechet_distance, psnr, sharpness_ratio, spectral_excess
 
@@ -164,6 +165,30 @@ def test_directions_are_stored_in_the_checkpoint(trained, fer_csv) -> None:
     codes = CodeDistribution.of(checkpoint)  # fitted where the training codes lie, not the prior
     assert not torch.equal(codes.scale_tril, torch.eye(16))
     assert torch.allclose(codes.scale_tril, codes.scale_tril.tril())
+
+
+def test_age_and_gender_directions_are_fitted_together() -> None:
+    """UTKFace-style attributes: children and unknown genders left out, each label's own shift kept."""
+    torch.manual_seed(0)
+    n = 3000
+    age = torch.randint(1, 90, (n,))
+    older = age >= 50
+    gender = torch.where(torch.rand(n) < torch.where(older, 0.3, 0.8), 1, 0)
+    gender[:50] = -1  # unknown
+    codes = 0.3 * torch.randn(n, 6)
+    codes[:, 0] += 2.0 * older
+    codes[:, 1] += 2.0 * (gender == 1)
+    codes[age < 18, 2] += 5.0  # children differ along an axis the adult sliders must not pick up
+    data = FaceData(
+        images=torch.zeros(n, 1, 4, 4, dtype=torch.uint8),
+        labels=torch.full((n,), -1),
+        attributes={"age": age, "gender": gender},
+        label_names=(),
+        source="synthetic",
+    )
+    names, directions = directions_cli.compute_directions(codes, data, principal=2)
+    assert names == ["PC1", "PC2", "older", "female"]
+    assert directions[2, 0] > 0.99 and directions[3, 1] > 0.99
 
 
 def test_image_metrics() -> None:

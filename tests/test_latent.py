@@ -6,7 +6,7 @@ from vae.config import ModelConfig
 from vae.latent import (
     CodeDistribution,
     interpolate,
-    labelled_direction,
+    labelled_directions,
     principal_directions,
     sample_latents,
     slerp,
@@ -33,8 +33,26 @@ def test_labelled_direction_points_from_negatives_to_positives() -> None:
     codes = torch.randn(200, 4)
     positive = torch.arange(200) < 100
     codes[positive, 2] += 5
-    direction = labelled_direction(codes, positive)
+    direction = labelled_directions(codes, positive)[0]
     assert direction[2] > 0.95
+    difference = codes[positive].mean(0) - codes[~positive].mean(0)  # one label: the mean step
+    assert torch.allclose(direction, difference / difference.norm(), atol=1e-5)
+    with pytest.raises(ValueError, match="both with and without"):
+        labelled_directions(codes, torch.ones(200))
+
+
+def test_labels_that_go_together_do_not_carry_each_other() -> None:
+    """Older faces are more often male here; fitted together, 'older' keeps the gender."""
+    torch.manual_seed(0)
+    older = torch.rand(4000) < 0.5
+    female = torch.rand(4000) < torch.where(older, 0.3, 0.8)
+    codes = 0.3 * torch.randn(4000, 6)
+    codes[:, 0] += 2.0 * older
+    codes[:, 1] += 2.0 * female
+    alone = labelled_directions(codes, older)[0]
+    assert alone[1] < -0.3, "fitted alone, 'older' also points away from 'female'"
+    together = labelled_directions(codes, torch.stack([older, female], 1))
+    assert together[0, 0] > 0.99 and together[1, 1] > 0.99
 
 
 def test_slerp_ends_at_both_codes_and_keeps_the_radius() -> None:

@@ -5,10 +5,11 @@ store them in the checkpoint.
 
 Principal directions of the encoded training set come first (the axes along which faces differ
 most), then directions from labels where the data has them: each expression against the others
-for FER2013; older and female for UTKFace. Each direction's scale is the standard deviation of the
-training codes along it, so a slider from -3 to 3 spans the faces the model has seen. The same pass
-fits the Gaussian that the demo samples random faces from (vae.latent.CodeDistribution): where the
-training codes lie, not the prior. The demo reads both from the file instead of recomputing them.
+for FER2013; older and female for UTKFace, fitted together so that neither carries the other.
+Each direction's scale is the standard deviation of the training codes along it, so a slider from
+-3 to 3 spans the faces the model has seen. The same pass fits the Gaussian that the demo samples
+random faces from (vae.latent.CodeDistribution): where the training codes lie, not the prior. The
+demo reads both from the file instead of recomputing them.
 """
 
 from __future__ import annotations
@@ -21,20 +22,26 @@ import torch
 
 from vae.checkpoint import CheckpointError, load_checkpoint, save_model
 from vae.data import DataConfig, DataError, FaceData, as_float, load_faces
-from vae.latent import CodeDistribution, encode_posteriors, labelled_direction, principal_directions
+from vae.latent import CodeDistribution, encode_posteriors, labelled_directions, principal_directions
 
 
-def label_masks(data: FaceData) -> dict[str, torch.Tensor]:
-    """Boolean groups whose mean codes differ along a meaningful direction: {name: (positive, valid)}."""
-    groups: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
-    for k, name in enumerate(data.label_names):
-        groups[name] = (data.labels == k, data.labels >= 0)
+def label_groups(data: FaceData) -> list[tuple[torch.Tensor, dict[str, torch.Tensor]]]:
+    """Labels whose directions are fitted together, as (faces that count, {name: faces with it}):
+    each expression alone against the others; UTKFace's age and gender together, among adults of
+    known gender, so that neither slider carries the other (vae.latent.labelled_directions)."""
+    groups = [(data.labels >= 0, {name: data.labels == k}) for k, name in enumerate(data.label_names)]
+    attributes: dict[str, torch.Tensor] = {}
+    valid = torch.ones(len(data.images), dtype=torch.bool)
     if "age" in data.attributes:
         age = data.attributes["age"]
-        groups["older"] = (age >= 50, (age >= 50) | ((age >= 18) & (age <= 30)))  # adults only: no children
+        attributes["older"] = age >= 50
+        valid &= (age >= 50) | ((age >= 18) & (age <= 30))  # adults only: no children
     if "gender" in data.attributes:
         gender = data.attributes["gender"]
-        groups["female"] = (gender == 1, gender >= 0)
+        attributes["female"] = gender == 1
+        valid &= gender >= 0
+    if attributes:
+        groups.append((valid, attributes))
     return groups
 
 
@@ -43,10 +50,11 @@ def compute_directions(codes: torch.Tensor, data: FaceData, principal: int) -> t
     axes, _ = principal_directions(codes, principal)
     names = [f"PC{i + 1}" for i in range(principal)]
     rows = list(axes)
-    for name, (positive, valid) in label_masks(data).items():
-        if positive[valid].any() and not positive[valid].all():
-            names.append(name)
-            rows.append(labelled_direction(codes[valid], positive[valid]))
+    for valid, labels in label_groups(data):
+        usable = {name: has[valid] for name, has in labels.items() if 0 < has[valid].sum() < valid.sum()}
+        if usable:
+            names += list(usable)
+            rows += list(labelled_directions(codes[valid], torch.stack(list(usable.values()), 1)))
     return names, torch.stack(rows)
 
 

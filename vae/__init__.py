@@ -14,7 +14,7 @@ from vae.data import EXPRESSIONS, DataConfig, DataError, load_faces
 from vae.latent import (
     CodeDistribution,
     interpolate,
-    labelled_direction,
+    labelled_directions,
     principal_directions,
     sample_latents,
     slerp,
@@ -36,7 +36,7 @@ __all__ = [
     "MultiDecoderVAE",
     "build_model",
     "interpolate",
-    "labelled_direction",
+    "labelled_directions",
     "load_checkpoint",
     "load_faces",
     "preset",

@@ -98,13 +98,23 @@ def principal_directions(codes: torch.Tensor, k: int) -> tuple[torch.Tensor, tor
     return v[:k].contiguous(), std
 
 
-def labelled_direction(codes: torch.Tensor, positive: torch.Tensor) -> torch.Tensor:
-    """Unit vector from the mean code of the other faces to the mean code of faces where `positive`."""
-    positive = positive.bool()
-    if positive.all() or not positive.any():
-        raise ValueError("a labelled direction needs faces both with and without the label")
-    direction = codes[positive].mean(0) - codes[~positive].mean(0)
-    return direction / direction.norm().clamp_min(1e-8)
+def labelled_directions(codes: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Unit directions [k, latent_dim] for binary labels [n, k], fitted together: each is the shift
+    of the mean code that its label brings with the other labels held fixed (least squares on an
+    intercept and the labels). For one label, the step from the mean code of the faces without it
+    to that of the faces with it.
+
+    Labels that go together in the data would otherwise each carry the other: UTKFace's faces aged
+    18 to 30 are 72% female, those of 50 and over 50%, so an "older" slider fitted alone also turns
+    women into men.
+    """
+    labels = labels.reshape(len(labels), -1).double()
+    counts = labels.sum(0)
+    if ((counts == 0) | (counts == len(labels))).any():
+        raise ValueError("a labelled direction needs faces both with and without each label")
+    design = torch.cat([torch.ones(len(labels), 1, dtype=torch.float64), labels], 1)
+    shifts = torch.linalg.lstsq(design, codes.double()).solution[1:]
+    return (shifts / shifts.norm(dim=1, keepdim=True).clamp_min(1e-12)).float()
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: float | torch.Tensor) -> torch.Tensor:
