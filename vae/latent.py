@@ -105,8 +105,8 @@ def labelled_directions(codes: torch.Tensor, labels: torch.Tensor) -> torch.Tens
     to that of the faces with it.
 
     Labels that go together in the data would otherwise each carry the other: UTKFace's faces aged
-    18 to 30 are 72% female, those of 50 and over 50%, so an "older" slider fitted alone also turns
-    women into men.
+    18 to 30 are 72% female, those of 50 and over 50%, so an "older" slider fitted alone also makes
+    faces more male (checkpoints/README.md measures how much).
     """
     labels = labels.reshape(len(labels), -1).double()
     counts = labels.sum(0)
