@@ -99,7 +99,7 @@ class ExploreTab:
 
     # -- layout ---------------------------------------------------------------------------------
     def build(self) -> None:
-        first = self.store.get(self.store.choices()[0][1])
+        first = self.store.first
         limit = self.config.slider_range
         start = gr.State(None)
         with gr.Row():

@@ -40,7 +40,7 @@ class GalleryTab:
         return tile(faces, columns=math.ceil(math.sqrt(count)), size=self.config.tile_size)
 
     def build(self) -> None:
-        first = self.store.get(self.store.choices()[0][1])
+        first = self.store.first
         count_value, temperature_value, seed_value = 16, 0.8, 0
         # The tab opens on the faces that "Sample" would draw with its settings, not on an empty box.
         opening = self.grid(first, None, count_value, temperature_value, seed_value)

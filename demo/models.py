@@ -108,6 +108,11 @@ class ModelStore:
         """(title, key) pairs for a dropdown."""
         return [(m.spec.title, key) for key, m in self.models.items() if m.expressions or not multi_only]
 
+    @property
+    def first(self) -> DemoModel:
+        """The model every tab opens on (its pickers start on the first choice)."""
+        return self.get(self.choices()[0][1])
+
     def get(self, key: str) -> DemoModel:
         """A loaded model by its registry key; an unknown key is a message for the user (gr.Error).
 

@@ -158,7 +158,7 @@ def realism_metrics(
     real = as_float(faces.images)
     fitted = CodeDistribution.fit(*encode_posteriors(model, as_float(train_faces.images)))
     # Reconstructions use each face's own expression (a single-decoder model ignores it).
-    mu = torch.cat([model.encode(b)[0] for b in real.split(512)])
+    mu, _ = encode_posteriors(model, real, batch_size=512)
     generated = {
         "samples": sample_faces(
             model, CodeDistribution.prior(fitted.latent_dim).sample(num_samples, 1.0, seed)
