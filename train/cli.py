@@ -9,7 +9,7 @@ from dataclasses import replace
 from train.config import PRECISIONS, SwapConfig, TrainConfig
 from train.trainer import STATE_FILE, train
 from vae.checkpoint import CheckpointError, load_training_state
-from vae.config import DECODER_NORMS, LIKELIHOODS, PRESETS, ConfigError
+from vae.config import LIKELIHOODS, PRESETS, ConfigError
 from vae.data import DataError
 from vae.losses import LossConfig
 
@@ -50,7 +50,6 @@ def parser() -> argparse.ArgumentParser:
         "--output-scale", type=float, help="fix the decoder scale (default: calibrated, sigma-VAE)"
     )
     p.add_argument("--decoder-sharing", default=d.decoder_sharing, choices=["none", "trunk"])
-    p.add_argument("--decoder-norm", default=d.decoder_norm, choices=list(DECODER_NORMS))
     p.add_argument("--epochs", type=int, help=f"default: {d.epochs}")
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--lr", type=float, default=d.lr)
@@ -125,7 +124,6 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         likelihood=args.likelihood,
         output_scale=args.output_scale,
         decoder_sharing=args.decoder_sharing,
-        decoder_norm=args.decoder_norm,
         epochs=args.epochs or TrainConfig.epochs,
         batch_size=args.batch_size,
         lr=args.lr,

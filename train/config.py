@@ -61,7 +61,6 @@ class TrainConfig:
     likelihood: str = "gaussian"
     output_scale: float | None = None  # None: calibrated (sigma-VAE)
     decoder_sharing: str = "trunk"
-    decoder_norm: str = "batch"
     epochs: int = 10
     batch_size: int = 128
     lr: float = 2e-3

@@ -89,7 +89,6 @@ def resolve_model_config(config: TrainConfig, layout: str) -> ModelConfig:
         "likelihood": config.likelihood,
         "output_scale": config.output_scale,
         "decoder_sharing": config.decoder_sharing,
-        "decoder_norm": config.decoder_norm,
     }
     if config.model == "multi":
         if not native:

@@ -1,13 +1,12 @@
 """The convolutional backbone shared by every model: a strided encoder and its mirrored decoder.
 
 The decoder can carry several *heads*: one set of expression-specific parameters (input projection,
-normalisation affines, output layer) around a shared trunk of transposed convolutions. One head is the
+BatchNorm affines, output layer) around a shared trunk of transposed convolutions. One head is the
 plain decoder; seven heads are seven expression decoders that cost little more than one.
 """
 
 from __future__ import annotations
 
-import math
 from itertools import pairwise
 
 import torch
@@ -38,18 +37,12 @@ class Encoder(nn.Module):
         return self.features(x).flatten(1)
 
 
-GROUPS = 8  # GroupNorm groups (at most): 4 to 32 channels each at the presets' widths
+class HeadBatchNorm(nn.Module):
+    """BatchNorm whose scale and shift belong to the head that decodes each sample."""
 
-
-class HeadNorm(nn.Module):
-    """BatchNorm or GroupNorm whose scale and shift belong to the head that decodes each sample."""
-
-    def __init__(self, channels: int, num_heads: int, kind: str = "batch") -> None:
+    def __init__(self, channels: int, num_heads: int) -> None:
         super().__init__()
-        if kind == "group":
-            self.norm: nn.Module = nn.GroupNorm(math.gcd(GROUPS, channels), channels, affine=False)
-        else:
-            self.norm = nn.BatchNorm2d(channels, affine=False)
+        self.norm = nn.BatchNorm2d(channels, affine=False)
         self.scale = nn.Embedding(num_heads, channels)
         self.shift = nn.Embedding(num_heads, channels)
         nn.init.ones_(self.scale.weight)
@@ -71,13 +64,13 @@ class Decoder(nn.Module):
         bottom_features = config.widths[-1] * config.bottom_size**2
         # Every head's projection and output layer live in one wide layer; forward picks each sample's.
         self.project = nn.Linear(config.latent_dim, num_heads * bottom_features)
-        self.project_norm = HeadNorm(config.widths[-1], num_heads, config.decoder_norm)
+        self.project_norm = HeadBatchNorm(config.widths[-1], num_heads)
         widths = config.widths[::-1]
         self.upsample = nn.ModuleList(
             nn.ConvTranspose2d(w_in, w_out, 4, stride=2, padding=1, bias=False)
             for w_in, w_out in pairwise(widths)
         )
-        self.norms = nn.ModuleList(HeadNorm(w, num_heads, config.decoder_norm) for w in widths[1:])
+        self.norms = nn.ModuleList(HeadBatchNorm(w, num_heads) for w in widths[1:])
         self.to_image = nn.ConvTranspose2d(widths[-1], num_heads * config.channels, 4, stride=2, padding=1)
         self.channels = config.channels
 

@@ -12,7 +12,6 @@ from typing import Any
 MODEL_KINDS = ("vae", "ae", "multi")
 LIKELIHOODS = ("gaussian", "laplace")
 DECODER_SHARING = ("none", "trunk")
-DECODER_NORMS = ("batch", "group")
 
 
 class ConfigError(ValueError):
@@ -44,10 +43,6 @@ class ModelConfig:
     output_scale: float | None = None
     expressions: tuple[str, ...] = ()  # decoder names, for kind == "multi"
     decoder_sharing: str = "trunk"  # multi: none (separate decoders) | trunk (shared trunk, own heads)
-    # batch: BatchNorm, whose eval mode uses running averages of the training batches; group:
-    # GroupNorm, which normalises each face on its own, so a decoder draws in eval mode exactly as
-    # it drew in training (a multi-decoder's swap batches otherwise mix into those averages).
-    decoder_norm: str = "batch"
 
     def __post_init__(self) -> None:
         # JSON round trips turn tuples into lists; normalise so configs compare equal.
@@ -73,7 +68,6 @@ class ModelConfig:
             (self.kind in MODEL_KINDS, f"kind must be one of {MODEL_KINDS}, got {self.kind!r}"),
             (self.likelihood in LIKELIHOODS, f"likelihood must be one of {LIKELIHOODS}"),
             (self.decoder_sharing in DECODER_SHARING, f"decoder_sharing must be one of {DECODER_SHARING}"),
-            (self.decoder_norm in DECODER_NORMS, f"decoder_norm must be one of {DECODER_NORMS}"),
             (self.channels in (1, 3), f"channels must be 1 or 3, got {self.channels}"),
             (self.depth >= 1 and min(self.widths) > 0, f"widths must be positive, got {self.widths}"),
             (self.output_scale is None or self.output_scale > 0, "output_scale must be positive or None"),
