@@ -54,7 +54,7 @@ def exaggerate(decoded: torch.Tensor, strength: float) -> torch.Tensor:
 def _blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
     """Gaussian blur of [..., H, W] over 3 sigma with reflected borders: torchvision's gaussian_blur
     (tests/test_models.py checks they agree), written out because importing torchvision for it
-    alone added 160 MB to the demo's memory at its first swap (python -m bench.app)."""
+    alone added 164 MiB to the demo's memory at its first swap (README: Benchmarks)."""
     radius = math.ceil(3 * sigma)
     x = torch.arange(-radius, radius + 1, dtype=images.dtype, device=images.device)
     kernel = torch.exp(-0.5 * (x / sigma) ** 2)
