@@ -28,6 +28,7 @@ from torch import nn
 from vae.classifier import ClassifierConfig, ExpressionClassifier
 from vae.config import ConfigError, ModelConfig
 from vae.models import build_model
+from vae.shape_model import ShapeConfig, ShapeVAE
 
 FORMAT = "facevae/1"
 MODEL_PREFIX = "model."
@@ -38,12 +39,12 @@ class CheckpointError(RuntimeError):
     """A checkpoint that is missing, corrupt, or not the model that was asked for."""
 
 
-AnyConfig = ModelConfig | ClassifierConfig
+AnyConfig = ModelConfig | ClassifierConfig | ShapeConfig
 
 
 @dataclass
 class Checkpoint:
-    model: nn.Module  # a ConvVAE (or subclass) or an ExpressionClassifier, in eval mode
+    model: nn.Module  # a ConvVAE (or subclass), an ExpressionClassifier or a ShapeVAE, in eval mode
     metadata: dict[str, Any]
     extras: dict[str, torch.Tensor] = field(default_factory=dict)
     path: Path | None = None
@@ -56,12 +57,16 @@ class Checkpoint:
 def config_from_dict(data: dict[str, Any]) -> AnyConfig:
     if data.get("kind") == "classifier":
         return ClassifierConfig.from_dict(data)
+    if data.get("kind") == "shape":
+        return ShapeConfig.from_dict(data)
     return ModelConfig.from_dict(data)
 
 
 def build(config: AnyConfig) -> nn.Module:
     if isinstance(config, ClassifierConfig):
         return ExpressionClassifier(config)
+    if isinstance(config, ShapeConfig):
+        return ShapeVAE(config)
     return build_model(config)
 
 

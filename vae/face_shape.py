@@ -1,0 +1,262 @@
+"""Face geometry: 68 landmarks normalised for position, scale and rotation, and the warps between shapes.
+
+A face's shape is its landmarks mapped by the similarity that puts its rigid points (eye corners,
+nose) onto a template's. The template is the mean FER2013 face in that data set's 48x48 framing, so
+a normalised shape is in FER2013 pixels, and the same similarity cuts a FER2013-framed crop out of
+any photo (what the expression models and judges were trained on).
+
+Shapes are warped piecewise-affinely over one triangulation of the template (plus a ring of
+points around the face that never move), so each triangle of one face maps to the same triangle of
+another, and motion fades to nothing at the ring.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy.spatial import Delaunay
+
+POINTS = 68
+JAW = np.arange(0, 17)
+BROWS = np.arange(17, 27)
+NOSE = np.arange(27, 36)
+EYES = np.arange(36, 48)
+OUTER_LIPS = np.arange(48, 60)
+INNER_LIPS = np.arange(60, 68)
+MOUTH = np.arange(48, 68)
+# Points an expression barely moves: eye corners and the nose. Aligning on these, the jaw, lips and
+# brows keep their expression's displacement instead of sharing it with the head's pose.
+RIGID = np.array([27, 28, 29, 30, 31, 33, 35, 36, 39, 42, 45])
+# The mirror image of each point (a face flipped left-right), for flip-consistency checks.
+MIRROR = np.array(
+    [*range(16, -1, -1), *range(26, 16, -1), 27, 28, 29, 30, 35, 34, 33, 32, 31,
+     45, 44, 43, 42, 47, 46, 39, 38, 37, 36, 41, 40,
+     54, 53, 52, 51, 50, 49, 48, 59, 58, 57, 56, 55,
+     64, 63, 62, 61, 60, 67, 66, 65]
+)  # fmt: skip
+RING_POINTS = 20  # fixed points around the face that anchor the warp
+RING_SCALE = 1.6  # the ring's radius in units of the face's radius about the nose
+EYE_DISTANCE = (36, 45)  # outer eye corners: the face's scale for tolerances
+
+
+def similarity(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """The 2x3 rotation + uniform scale + translation taking points `source` [N, 2] closest to
+    `target` in least squares (Umeyama, 1991), without reflection."""
+    mu_s, mu_t = source.mean(0), target.mean(0)
+    s, t = source - mu_s, target - mu_t
+    a = (s * t).sum()  # sum of x x' + y y'
+    b = (s[:, 0] * t[:, 1] - s[:, 1] * t[:, 0]).sum()  # sum of x y' - y x'
+    norm = max((s**2).sum(), 1e-12)
+    linear = np.array([[a, -b], [b, a]]) / norm
+    return np.hstack([linear, (mu_t - linear @ mu_s)[:, None]])
+
+
+def apply(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Points [N, 2] through a 2x3 affine."""
+    return points @ matrix[:, :2].T + matrix[:, 2]
+
+
+def invert(matrix: np.ndarray) -> np.ndarray:
+    return cv2.invertAffineTransform(matrix)
+
+
+def normalise(points: np.ndarray, template: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(shape in the template's frame, the 2x3 photo -> template similarity) of landmarks [68, 2]."""
+    matrix = similarity(points[RIGID], template[RIGID])
+    return apply(matrix, points), matrix
+
+
+def mean_shape(shapes: np.ndarray, rounds: int = 5) -> np.ndarray:
+    """Generalised Procrustes mean of shapes [N, 68, 2] on their rigid points, in the first shapes'
+    mean position and scale (the data set's own framing)."""
+    template = shapes.mean(0)
+    for _ in range(rounds):
+        aligned = np.stack([normalise(shape, template)[0] for shape in shapes])
+        template = aligned.mean(0)
+    return template
+
+
+def eye_distance(points: np.ndarray) -> float:
+    """Outer eye corner to outer eye corner: the scale of a face."""
+    return float(np.linalg.norm(points[EYE_DISTANCE[1]] - points[EYE_DISTANCE[0]]))
+
+
+def ring(points: np.ndarray, count: int = RING_POINTS, scale: float = RING_SCALE) -> np.ndarray:
+    """Fixed anchor points [count, 2] on an ellipse around the face, wider than the face by `scale`.
+
+    The ellipse follows the face's own axes (about the nose tip, through the brows and the chin),
+    so it sits the same way round a tilted face; it reaches above the brows, where the forehead
+    takes up a brow's movement.
+    """
+    centre = points[30]
+    up = points[27] - points[8]  # chin to nose bridge: the face's vertical axis
+    up = up / max(np.linalg.norm(up), 1e-9)
+    right = np.array([-up[1], up[0]])
+    offsets = points - centre
+    half_width = np.abs(offsets @ right).max() * scale
+    half_height = np.abs(offsets @ up).max() * scale
+    angles = np.linspace(0, 2 * np.pi, count, endpoint=False)
+    return centre + np.outer(np.cos(angles) * half_width, right) + np.outer(np.sin(angles) * half_height, up)
+
+
+@functools.cache
+def _mesh_triangles(template_key: bytes) -> np.ndarray:
+    """Delaunay triangles [T, 3] over a template's landmarks and ring (cached per template)."""
+    template = np.frombuffer(template_key, dtype=np.float64).reshape(POINTS, 2)
+    return Delaunay(np.vstack([template, ring(template)])).simplices.astype(np.int32)
+
+
+@dataclass(frozen=True)
+class Mesh:
+    """One triangulation shared by every face: a template's landmarks plus its ring."""
+
+    template: np.ndarray  # [68, 2]
+
+    @property
+    def triangles(self) -> np.ndarray:
+        return _mesh_triangles(np.ascontiguousarray(self.template, dtype=np.float64).tobytes())
+
+    def vertices(self, points: np.ndarray) -> np.ndarray:
+        """A face's landmarks and its ring [68 + RING_POINTS, 2], in the mesh's vertex order.
+
+        The ring comes from the template mapped onto the face (by the rigid similarity), so it is
+        the same for any expression of the same face.
+        """
+        matrix = invert(similarity(points[RIGID], self.template[RIGID]))
+        return np.vstack([points, apply(matrix, ring(self.template))])
+
+
+MOUTH_GAP = 0.12  # the canonical shape's inner-lip gap, in eye distances (see canonical_shape)
+
+
+def canonical_shape(template: np.ndarray) -> np.ndarray:
+    """The template with its inner lips parted by MOUTH_GAP eye distances: the shape every face's
+    texture is warped to. With the lips apart, an open mouth's inside (dark, teeth) keeps some pixels
+    in the shape-free frame instead of being squeezed into a line; a closed mouth fills them with its
+    lip line."""
+    shape = template.copy()
+    gap = MOUTH_GAP * eye_distance(template)
+    upper, lower = [61, 62, 63], [67, 66, 65]
+    middle = (shape[upper] + shape[lower]) / 2
+    half_gap = np.array([0.0, gap / 2])
+    shape[upper] = middle - half_gap
+    shape[lower] = middle + half_gap
+    return shape
+
+
+@dataclass(frozen=True)
+class Raster:
+    """Which mesh triangle covers each pixel of a target grid, and where in it (barycentric).
+
+    Computing this once per target shape lets any number of source vertex sets (the photo's shape,
+    the canonical shape) be sampled at the same pixels: an affine map per triangle is a weighted sum
+    of its vertices.
+    """
+
+    triangle: np.ndarray  # [H, W] int32 triangle index, -1 outside the mesh
+    weights: np.ndarray  # [H, W, 3] barycentric weights of the triangle's vertices
+    xs: np.ndarray  # [H, W] the grid's x, y in target pixels
+    ys: np.ndarray
+
+    @classmethod
+    def of(cls, target: np.ndarray, triangles: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> Raster:
+        triangle = np.full(xs.shape, -1, dtype=np.int32)
+        weights = np.zeros((*xs.shape, 3), dtype=np.float32)
+        step_x = xs[0, 1] - xs[0, 0] if xs.shape[1] > 1 else 1.0
+        step_y = ys[1, 0] - ys[0, 0] if ys.shape[0] > 1 else 1.0
+        for index, tri in enumerate(triangles):
+            corners = target[tri]
+            basis = np.array([corners[1] - corners[0], corners[2] - corners[0]]).T
+            det = np.linalg.det(basis)
+            if abs(det) < 1e-9:
+                continue  # a collapsed triangle covers no pixel
+            lo, hi = corners.min(0), corners.max(0)
+            cols = slice(*np.clip(np.searchsorted(xs[0], [lo[0] - step_x, hi[0] + step_x]), 0, xs.shape[1]))
+            rows = slice(
+                *np.clip(np.searchsorted(ys[:, 0], [lo[1] - step_y, hi[1] + step_y]), 0, xs.shape[0])
+            )
+            px, py = xs[rows, cols] - corners[0, 0], ys[rows, cols] - corners[0, 1]
+            inverse = np.linalg.inv(basis)
+            b1 = inverse[0, 0] * px + inverse[0, 1] * py
+            b2 = inverse[1, 0] * px + inverse[1, 1] * py
+            inside = (b1 >= -1e-6) & (b2 >= -1e-6) & (b1 + b2 <= 1 + 1e-6)
+            triangle[rows, cols] = np.where(inside, index, triangle[rows, cols])
+            block = weights[rows, cols]
+            block[inside] = np.stack([1 - b1 - b2, b1, b2], -1)[inside]
+        return cls(triangle, weights, xs, ys)
+
+    def sample(self, source: np.ndarray, triangles: np.ndarray, outside: np.ndarray | None = None) -> tuple:
+        """(map_x, map_y) float32: each grid pixel's position in the source whose mesh vertices are
+        `source` [V, 2]; outside the mesh, the 2x3 affine `outside` of the pixel (default: itself)."""
+        fallback = np.eye(2, 3) if outside is None else outside
+        map_x = fallback[0, 0] * self.xs + fallback[0, 1] * self.ys + fallback[0, 2]
+        map_y = fallback[1, 0] * self.xs + fallback[1, 1] * self.ys + fallback[1, 2]
+        covered = self.triangle >= 0
+        corners = source[triangles[self.triangle[covered]]]  # [n, 3, 2]
+        position = (corners * self.weights[covered][..., None]).sum(1)
+        map_x[covered], map_y[covered] = position[:, 0], position[:, 1]
+        return map_x.astype(np.float32), map_y.astype(np.float32)
+
+
+def pixel_grid(window: tuple[int, int, int, int], step: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """x, y of the pixels of `window` (x0, y0, x1, y1), every `step` pixels, as two [H, W] arrays."""
+    x0, y0, x1, y1 = window
+    xs = np.arange(x0, x1, step, dtype=np.float64)
+    ys = np.arange(y0, y1, step, dtype=np.float64)
+    return np.meshgrid(xs, ys)
+
+
+@functools.lru_cache(maxsize=8)
+def _canonical_raster(canonical_key: bytes, size: int, oversample: int) -> tuple[Raster, np.ndarray]:
+    """The raster of the canonical frame at `oversample` x `size` pixels, and its mesh vertices there."""
+    canonical = np.frombuffer(canonical_key, dtype=np.float64).reshape(POINTS, 2)
+    mesh = Mesh(canonical)
+    target = (mesh.vertices(canonical) + 0.5) * oversample - 0.5
+    xs, ys = pixel_grid((0, 0, size * oversample, size * oversample))
+    return Raster.of(target, mesh.triangles, xs, ys), target
+
+
+def shape_free(image: np.ndarray, points: np.ndarray, canonical: np.ndarray, size: int = 48) -> np.ndarray:
+    """The face with landmarks `points` in `image`, warped so its landmarks land on `canonical`
+    (a size x size frame): the texture without the face's shape or expression geometry.
+
+    The warp is rendered at an integer multiple of `size` near the face's own scale, then area-averaged,
+    so a large face is not aliased; outside the mesh the face's rigid similarity applies.
+    """
+    canonical = np.ascontiguousarray(canonical, dtype=np.float64)
+    mesh = Mesh(canonical)
+    oversample = int(np.clip(round(eye_distance(points) / eye_distance(canonical)), 2, 8))
+    raster, _ = _canonical_raster(canonical.tobytes(), size, oversample)
+    to_canonical = similarity(points[RIGID], canonical[RIGID])  # photo -> canonical frame
+    scale_down = np.array(
+        [[1 / oversample, 0, 0.5 / oversample - 0.5], [0, 1 / oversample, 0.5 / oversample - 0.5]]
+    )
+    outside = _compose(invert(to_canonical), scale_down)  # oversampled frame pixel -> photo pixel
+    map_x, map_y = raster.sample(mesh.vertices(points), mesh.triangles, outside)
+    warped = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+    return cv2.resize(warped, (size, size), interpolation=cv2.INTER_AREA)
+
+
+def _compose(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
+    """The 2x3 affine of `outer` after `inner`."""
+    return np.hstack([outer[:, :2] @ inner[:, :2], (outer[:, :2] @ inner[:, 2] + outer[:, 2])[:, None]])
+
+
+def framed_face(image: np.ndarray, points: np.ndarray, template: np.ndarray, size: int = 48) -> np.ndarray:
+    """The face cut out by its rigid similarity onto `template` (a size x size frame): framed as the
+    template's data set frames faces (FER2013 for the shipped models), area-averaged, no aliasing."""
+    return warp_down(image, similarity(points[RIGID], template[RIGID]), size)
+
+
+def warp_down(source: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
+    """warpAffine to `size`; when shrinking by 2x or more, warp at k x size then area-average by k."""
+    k = max(1, int(1 / np.hypot(*matrix[0, :2])))
+    big_matrix = k * matrix  # photo -> k x crop pixel; pixel centres shift by (k - 1) / 2
+    big_matrix[:, 2] += (k - 1) / 2
+    big = cv2.warpAffine(
+        source, big_matrix, (size * k, size * k), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101
+    )
+    return cv2.resize(big, (size, size), interpolation=cv2.INTER_AREA) if k > 1 else big
