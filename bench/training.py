@@ -54,9 +54,9 @@ from train.augment import random_flip
 from train.config import SwapConfig
 from train.objectives import Objective
 from vae.config import ConfigError, preset
+from vae.conv_vae import build_model, count_parameters
 from vae.data import EXPRESSIONS, as_float
 from vae.losses import LossConfig
-from vae.models import build_model, count_parameters
 
 DEFAULT, SIMPSONS, VANILLA, MULTI = "FaceVAE default", "Simpsons seed", "VanillaVAE", "FaceVAE multi (FER)"
 MODELS = {"default": DEFAULT, "simpsons": SIMPSONS, "vanilla": VANILLA, "multi": MULTI}

@@ -3,6 +3,7 @@ import math
 import torch
 
 from vae.config import ModelConfig
+from vae.conv_vae import build_model
 from vae.losses import (
     LossConfig,
     active_units,
@@ -12,7 +13,6 @@ from vae.losses import (
     reconstruction_nll,
     vae_loss,
 )
-from vae.models import build_model
 
 
 def test_kl_matches_closed_form_and_monte_carlo() -> None:

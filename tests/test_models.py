@@ -5,7 +5,7 @@ import torch
 from torchvision.transforms.functional import gaussian_blur
 
 from vae.config import PRESETS, ConfigError, ModelConfig, preset
-from vae.models import build_model, count_parameters
+from vae.conv_vae import build_model, count_parameters
 from vae.multi_decoder import keep_detail
 
 EXPRESSIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")

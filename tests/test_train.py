@@ -14,6 +14,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from train.augment import random_flip
 from train.cli import main, parser, resumed_config
 from train.config import TrainConfig
 from train.heldout import heldout_metrics
@@ -21,7 +22,7 @@ from train.trainer import STATE_FILE, Process, Trainer
 from train.warm_start import warm_start
 from vae.checkpoint import CheckpointError, save_model, save_training_state
 from vae.config import ConfigError, ModelConfig
-from vae.models import build_model
+from vae.conv_vae import build_model
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = ["--widths", "8,16,32,32", "--latent-dim", "16", "--batch-size", "32", "--threads", "1"]
@@ -63,6 +64,15 @@ def test_one_epoch_lowers_the_heldout_loss_and_writes_every_artifact(fer_csv, tm
         "metrics.json",
     ):
         assert (run / name).stat().st_size > 0, name
+
+
+def test_random_flip_mirrors_some_faces_of_a_batch_and_leaves_the_others() -> None:
+    torch.manual_seed(0)
+    faces = torch.randn(64, 1, 8, 8)
+    flipped = random_flip(faces)
+    mirrored = torch.stack([torch.equal(f, x.flip(-1)) for f, x in zip(flipped, faces)])
+    kept = torch.stack([torch.equal(f, x) for f, x in zip(flipped, faces)])
+    assert (mirrored | kept).all() and mirrored.any() and kept.any()
 
 
 def test_multi_decoder_trains_with_the_swap_terms(fer_csv, tmp_path) -> None:
