@@ -87,7 +87,7 @@ class TrainConfig:
     precision: str = option(
         "fp32",
         "bf16: convolutions in bfloat16 under autocast, weights and losses in float32; 1.4-1.7x the "
-        "images/s on a CPU with AVX512-BF16 (docs/design.md, section 'Precision')",
+        "images/s on a CPU with AVX512-BF16 (python -m bench.training)",
         choices=PRECISIONS,
     )
     init: str | None = option(

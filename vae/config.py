@@ -49,15 +49,16 @@ class ModelConfig:
     widths: tuple[int, ...] = (32, 64, 128, 256)  # encoder widths; the decoder mirrors them
     latent_dim: int = 128
     # Output distribution p(x|z): gaussian | laplace. No shipped model uses the Laplace decoder: it is
-    # kept for its comparison with the Gaussian (docs/design.md, section 'A Laplace decoder').
+    # kept for its comparison with the Gaussian (docs/design.md, section 'Likelihood, KL weight,
+    # normalisation, swap share: the realism gap').
     likelihood: str = "gaussian"
     # Scale of p(x|z) in [-1, 1] pixel units. None calibrates it (sigma-VAE): the maximum-likelihood
     # scale of each batch, which balances reconstruction against KL without a hand-tuned weight.
     output_scale: float | None = None
     expressions: tuple[str, ...] = ()  # decoder names, for kind == "multi"
     # multi: trunk (one shared trunk, a head per expression: every shipped model) | none (independent
-    # decoders: the plain design of docs/design.md, section 'Decoders: shared trunk or separate';
-    # tests/test_train.py trains it under torchrun, where some decoders sit out a step).
+    # decoders: the baseline of docs/design.md, section 'Seven decoders on a shared trunk, and the
+    # terms that make them differ'; tests/test_train.py trains them under torchrun).
     decoder_sharing: str = "trunk"
 
     def __post_init__(self) -> None:

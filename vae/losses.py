@@ -3,7 +3,8 @@
 Every per-image quantity is in nats and *summed* over pixels and latent units. Averaging the
 reconstruction over pixels instead, with the KL still summed (`--loss mse`), makes it as many times
 smaller as there are pixels (2,304 at 48x48), and the KL collapses: every face decodes to the same
-average face (docs/design.md, section 'The loss').
+average face (docs/design.md, section 'The loss: the ELBO summed over pixels, with a calibrated
+decoder scale').
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ class LossConfig:
 
     kind: str = option(
         "elbo",
-        "elbo: the ELBO, summed over pixels; mse: MSE averaged over pixels + --mse-kl-weight x KL, "
-        "the objective whose KL collapses (docs/design.md, section 'The loss')",
+        "elbo: the ELBO, summed over pixels; mse: MSE averaged over pixels + --mse-kl-weight x KL "
+        "(its KL collapses: kept to show it)",
         flag="--loss",
         choices=LOSS_KINDS,
     )
@@ -51,8 +52,9 @@ def kl_per_unit(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 def reconstruction_nll(
     x: torch.Tensor, recon: torch.Tensor, log_scale: torch.Tensor, likelihood: str = "gaussian"
 ) -> torch.Tensor:
-    """-log p(x|z) per image, summed over pixels, for a Gaussian or Laplace decoder (the Laplace
-    one is kept for its comparison: docs/design.md, section 'Likelihood, KL weight, normalisation')."""
+    """-log p(x|z) per image, summed over pixels, for a Gaussian or Laplace decoder (the Laplace one
+    is kept for its comparison with the Gaussian: docs/design.md, section 'Likelihood, KL weight,
+    normalisation, swap share: the realism gap')."""
     error = (x - recon).flatten(1)
     if likelihood == "laplace":
         per_pixel = math.log(2.0) + log_scale + error.abs() * torch.exp(-log_scale)
