@@ -1,4 +1,5 @@
-"""Model architecture configuration: one dataclass, named presets, validation.
+"""Model architecture configuration: one dataclass, named presets, validation; `option`, how every
+config field (model, loss, training) is declared with its doc.
 
 The config travels inside every checkpoint, so a model can always be rebuilt from its file and a
 mismatch between what a user asks for and what a file holds is caught before any tensor is touched.
@@ -18,12 +19,12 @@ class ConfigError(ValueError):
     """A model configuration that cannot be built, or that disagrees with another."""
 
 
-def option(default: Any, doc: str, **flag: Any) -> Any:
+def option(default: Any, doc: str, **cli: Any) -> Any:
     """A config field with the one line that documents it; `python -m train` makes it a flag
-    (train/cli.py). `flag` holds what the flag needs beyond the field's name and type: `flag` (the
-    flag's name, when not the field's), `choices`, and `resume=True` for a field that a resumed run
+    (train/cli.py). `cli` holds what the flag needs beyond the field's name, type and doc: `flag`
+    (its name, when not the field's), `choices`, and `resume=True` for a field that a resumed run
     takes from the command line instead of keeping its own."""
-    return field(default=default, metadata={"doc": doc, **flag})
+    return field(default=default, metadata={"doc": doc, **cli})
 
 
 REQUIRED: Any = MISSING  # option(REQUIRED, ...): a field without a default
