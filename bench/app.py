@@ -47,7 +47,7 @@ from bench.common import (
 )
 from bench.server import SLIDERS, SWAP_STRENGTH, DemoServer, GradioApi
 
-SLIDER_P95_MS = 60.0  # issue 5's targets on the project's 2-core machine
+SLIDER_P95_MS = 60.0  # the demo's targets on a 2-core CPU
 COLD_START_S = 10.0
 RSS_MIB = 1024.0
 SLIDER_RANGE = 3.0

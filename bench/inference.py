@@ -63,7 +63,7 @@ from vae.swap import PreparedPhoto, encode_faces, swap_faces, to_model_input
 
 CHECKPOINTS = REPO / "checkpoints"
 FER, UTK = "fer-multi", "utkface-vae"
-DECODE_ONE_MS = 3.0  # issue 5's targets on the project's 2-core machine
+DECODE_ONE_MS = 3.0  # the library's targets on a 2-core CPU
 SWAP_MS = 250.0
 EXPRESSION = "happy"
 

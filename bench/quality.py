@@ -50,7 +50,7 @@ from train.trainer import resolve_model_config
 from vae.checkpoint import load_checkpoint, read_header
 from vae.data import DataConfig, as_float, detect_layout, load_faces
 
-MSE_RATIO = 0.8  # issue 5's target: ours <= 0.8 x theirs
+MSE_RATIO = 0.8  # the target: ours <= 0.8 x theirs
 OURS, THEIRS = "facevae", "vanilla"
 
 

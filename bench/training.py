@@ -10,7 +10,7 @@ Models, each at 64x64 RGB (the default preset's size) and 48x48 grey (FER2013's)
 
 - FaceVAE default: preset ``cpu`` (4x4 stride-2 convolutions, widths 32-64-128-256, latent 128),
   the project's ELBO with the calibrated decoder; channels-last (as the trainer runs it) and not;
-- Simpsons seed: preset ``simpsons``'s architecture (widths 128-2048, latent 512) at the same
+- FaceVAE large128: preset ``large128``'s architecture (widths 128-2048, latent 512) at the same
   resolution, same loss (only 64x64: five halvings do not divide 48);
 - VanillaVAE of PyTorch-VAE (bench/vanilla_vae.py: 3x3 stride-2 convolutions, widths 32-512,
   latent 128, MSE + 0.00025 KL), in its own layout and channels-last;
@@ -54,12 +54,12 @@ from train.augment import random_flip
 from train.config import SwapConfig
 from train.objectives import Objective
 from vae.config import ConfigError, preset
+from vae.conv_vae import build_model, count_parameters
 from vae.data import EXPRESSIONS, as_float
 from vae.losses import LossConfig
-from vae.models import build_model, count_parameters
 
-DEFAULT, SIMPSONS, VANILLA, MULTI = "FaceVAE default", "Simpsons seed", "VanillaVAE", "FaceVAE multi (FER)"
-MODELS = {"default": DEFAULT, "simpsons": SIMPSONS, "vanilla": VANILLA, "multi": MULTI}
+DEFAULT, LARGE, VANILLA, MULTI = "FaceVAE default", "FaceVAE large128", "VanillaVAE", "FaceVAE multi (FER)"
+MODELS = {"default": DEFAULT, "large128": LARGE, "vanilla": VANILLA, "multi": MULTI}
 
 
 @dataclass
@@ -140,7 +140,7 @@ def build(model: str, size: int, channels: int, layout: str, precision: str, bat
     torch.manual_seed(0)
     if model == VANILLA:
         return vanilla_setup(size, channels, layout, batch)
-    kind, name = {DEFAULT: ("vae", "cpu"), SIMPSONS: ("vae", "simpsons"), MULTI: ("multi", "cpu")}[model]
+    kind, name = {DEFAULT: ("vae", "cpu"), LARGE: ("vae", "large128"), MULTI: ("multi", "cpu")}[model]
     return facevae_setup(kind, name, size, channels, layout, precision, batch)
 
 

@@ -30,7 +30,7 @@ Nothing is logged or stored.
 
 def model_card(model: DemoModel) -> str:
     meta = model.metadata
-    config = model.model.config
+    config = model.vae.config
     epochs = meta.get("epochs")
     source = str(meta.get("data", "?")).split(":")[0]  # the layout name; not the trainer's own file paths
     trained = f"trained {epochs:.3g} epochs on {source}" if epochs is not None else "trained"

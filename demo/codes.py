@@ -23,8 +23,8 @@ def seed_code(model: DemoModel, seed: int, temperature: float) -> torch.Tensor:
 def face_code(model: DemoModel, photo: np.ndarray) -> torch.Tensor:
     """The code of the largest face in an RGB photo; a photo without a face is a message (gr.Error)."""
     try:
-        faces = align_faces(photo, model.model, model.spec.crop)
+        faces = align_faces(photo, model.vae, model.spec.crop)
     except NoFaceError as error:
         raise gr.Error(str(error)) from None
     largest = max(faces, key=lambda face: face.box.w * face.box.h)
-    return encode_faces(model.model, [largest])[0]
+    return encode_faces(model.vae, [largest])[0]

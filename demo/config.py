@@ -27,10 +27,11 @@ class DemoConfig:
     photo_ttl: int = 600  # seconds an uploaded photo stays in memory for re-rendering a swap
     # The swap tab's starting expression strength (vae.multi_decoder.exaggerate): the strongest
     # expression on the validation split whose textures stay below a visible level (spectral excess
-    # under 0.017; docs/swap-design.md, Session 13).
+    # under 0.017; docs/design.md, section 'After training: expression strength and the photo's own
+    # detail', as is the next).
     swap_strength: float = 1.3
     # Pixels of each face's own fine detail the swap keeps where the decoders agree
-    # (vae.multi_decoder.keep_detail); chosen on the validation split (docs/swap-design.md, Session 10).
+    # (vae.multi_decoder.keep_detail); chosen on the validation split.
     swap_detail: float = 0.75
     max_sliders: int = 16  # slider widgets per model; further stored directions are not shown
     slider_range: float = 3.0  # sliders span -range..range in units of each direction's spread

@@ -46,11 +46,11 @@ REGISTRY: tuple[ModelSpec, ...] = (
 
 @dataclass(frozen=True)
 class DemoModel:
-    """A loaded model plus its slider directions (unit rows), each direction's spread, and the
-    distribution its random faces are drawn from."""
+    """A loaded network (`vae`: a ConvVAE or one of its kinds) plus its slider directions (unit rows),
+    each direction's spread, and the distribution its random faces are drawn from."""
 
     spec: ModelSpec
-    model: ConvVAE
+    vae: ConvVAE
     metadata: dict[str, Any]
     directions: torch.Tensor  # [k, latent_dim]
     scales: torch.Tensor  # [k]
@@ -59,12 +59,12 @@ class DemoModel:
 
     @property
     def latent_dim(self) -> int:
-        return self.model.config.latent_dim
+        return self.vae.config.latent_dim
 
     @property
     def expressions(self) -> tuple[str, ...]:
         """Decoder names of a multi-decoder model; empty for a model with one decoder."""
-        return self.model.config.expressions if self.model.config.kind == "multi" else ()
+        return self.vae.config.expressions if self.vae.config.kind == "multi" else ()
 
     @property
     def default_expression(self) -> str | None:
@@ -90,7 +90,7 @@ class DemoModel:
     @torch.inference_mode()
     def decode(self, z: torch.Tensor, expression: str | None = None) -> np.ndarray:
         """Codes [N, latent_dim] -> uint8 faces [N, H, W(, 3)]."""
-        return to_uint8(self.model.decode(z.float(), self.decoder_for(expression)))
+        return to_uint8(self.vae.decode(z.float(), self.decoder_for(expression)))
 
     def offset(self, amounts: list[float]) -> torch.Tensor:
         """The latent shift for slider positions given in units of each direction's spread."""

@@ -66,7 +66,7 @@ class SwapTab:
         pixels = read_upload(photo, self.config.limits)  # first: the upload is deleted whatever follows
         settings = self._settings(expression, intensity, strength)
         try:
-            prepared = prepare_photo(pixels, self.model.model, self.model.spec.crop, self.config.swap_detail)
+            prepared = prepare_photo(pixels, self.model.vae, self.model.spec.crop, self.config.swap_detail)
         except NoFaceError as error:
             gr.Warning(str(error))
             return None, [], [], f"**{error}**", gr.Dropdown(choices=face_choices(0), value=ALL), None

@@ -1,4 +1,4 @@
-"""Bad input, case by case, through the handlers and through the running demo's API (issue 6).
+"""Bad input, case by case, through the handlers and through the running demo's API.
 
 One table of named cases. Each runs twice: through the Python handlers (demo/*.py, called as the
 page calls them) and through the live demo's HTTP API on loopback (gradio_client; raw JSON for NaN

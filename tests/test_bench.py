@@ -79,7 +79,7 @@ def test_app(tmp_path: Path) -> None:
 
 
 def test_training(tmp_path: Path) -> None:
-    # The Simpsons architecture (102M parameters) costs seconds per step even in --quick: left out.
+    # The large128 preset (102M parameters at 64x64) costs seconds per step even in --quick: left out.
     result = run_bench("training", tmp_path, "--threads", "1", "--models", "default,vanilla,multi")
     timed = [r for r in result["rows"] if "skipped" not in r]
     models = {(r["model"], r["size"], r["layout"], r["precision"]) for r in timed}

@@ -22,7 +22,7 @@ from vae.checkpoint import (
 )
 from vae.classifier import ClassifierConfig, ExpressionClassifier
 from vae.config import ModelConfig
-from vae.models import build_model
+from vae.conv_vae import build_model
 
 CONFIG = ModelConfig(image_size=48, channels=1, widths=(8, 16, 32, 32), latent_dim=16)
 
@@ -143,7 +143,7 @@ import safetensors.torch
 import vae.checkpoint
 from vae.checkpoint import save_model, save_training_state
 from vae.config import PRESETS
-from vae.models import build_model
+from vae.conv_vae import build_model
 
 def slowly(data, filename):
     with open(filename, "wb") as f:

@@ -271,7 +271,7 @@ def test_the_demo_never_imports_torchvision() -> None:
         "from vae.swap import prepare_photo\n"
         "build_demo(DemoConfig())\n"
         "model = load_models(DemoConfig().checkpoint_dir).get('fer-multi')\n"
-        "prepare_photo(data.astronaut(), model.model, model.spec.crop, 0.75).render('happy', 1.0)\n"
+        "prepare_photo(data.astronaut(), model.vae, model.spec.crop, 0.75).render('happy', 1.0)\n"
         "print(sorted(name for name in sys.modules if name.startswith('torchvision')))\n"
     )
     done = subprocess.run(

@@ -3,6 +3,7 @@ import torch
 
 from vae.checkpoint import CheckpointError, load_checkpoint, save_model
 from vae.config import ModelConfig
+from vae.conv_vae import build_model
 from vae.latent import (
     CodeDistribution,
     interpolate,
@@ -11,7 +12,6 @@ from vae.latent import (
     sample_latents,
     slerp,
 )
-from vae.models import build_model
 
 
 def test_same_seed_same_latents() -> None:

@@ -5,7 +5,7 @@ import torch
 from torchvision.transforms.functional import gaussian_blur
 
 from vae.config import PRESETS, ConfigError, ModelConfig, preset
-from vae.models import build_model, count_parameters
+from vae.conv_vae import build_model, count_parameters
 from vae.multi_decoder import keep_detail
 
 EXPRESSIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
@@ -43,8 +43,8 @@ def test_cpu_preset_is_about_three_million_parameters() -> None:
     assert 2.5e6 < count_parameters(build_model(PRESETS["cpu"])) < 3.5e6
 
 
-def test_simpsons_preset_is_the_seed_architecture() -> None:
-    config = PRESETS["simpsons"]
+def test_large128_preset_is_128x128_with_five_wide_halvings() -> None:
+    config = PRESETS["large128"]
     assert (config.image_size, config.widths, config.latent_dim) == (128, (128, 256, 512, 1024, 2048), 512)
 
 

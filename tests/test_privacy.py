@@ -1,4 +1,4 @@
-"""Uploaded selfies do not outlive their request, checked through the running demo's API (issue 6).
+"""Uploaded selfies do not outlive their request, checked through the running demo's API.
 
 A distinctive photo (the astronaut with a seeded noise band) goes through every endpoint that takes
 a photo. The upload is gone from Gradio's cache as soon as it has been read; every result drawn from

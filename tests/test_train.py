@@ -7,21 +7,23 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 
 import pytest
 import torch
 from safetensors.torch import load_file
 
-from train.cli import main, parser, resumed_config
-from train.config import TrainConfig
+from train.augment import random_flip
+from train.cli import config_from_args, main, parser, resumed_config
+from train.config import SwapConfig, TrainConfig
 from train.heldout import heldout_metrics
 from train.trainer import STATE_FILE, Process, Trainer
 from train.warm_start import warm_start
 from vae.checkpoint import CheckpointError, save_model, save_training_state
 from vae.config import ConfigError, ModelConfig
-from vae.models import build_model
+from vae.conv_vae import build_model
+from vae.losses import LossConfig
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = ["--widths", "8,16,32,32", "--latent-dim", "16", "--batch-size", "32", "--threads", "1"]
@@ -63,6 +65,15 @@ def test_one_epoch_lowers_the_heldout_loss_and_writes_every_artifact(fer_csv, tm
         "metrics.json",
     ):
         assert (run / name).stat().st_size > 0, name
+
+
+def test_random_flip_mirrors_some_faces_of_a_batch_and_leaves_the_others() -> None:
+    torch.manual_seed(0)
+    faces = torch.randn(64, 1, 8, 8)
+    flipped = random_flip(faces)
+    mirrored = (flipped == faces.flip(-1)).flatten(1).all(1)
+    kept = (flipped == faces).flatten(1).all(1)
+    assert (mirrored | kept).all() and mirrored.any() and kept.any()
 
 
 def test_multi_decoder_trains_with_the_swap_terms(fer_csv, tmp_path) -> None:
@@ -207,6 +218,35 @@ def test_resume_keeps_the_run_config_but_takes_a_new_budget_and_swap_weight(tmp_
     config = resumed_config(args)
     expected_swap = replace(original.swap, guidance=0.2)
     assert config == replace(original, out=str(tmp_path), epochs=12, swap=expected_swap)
+
+
+def test_every_config_field_is_a_flag_and_a_bare_command_line_gives_the_defaults() -> None:
+    args = ["--data", "faces.csv"]
+    assert config_from_args(parser().parse_args(args)) == TrainConfig(data="faces.csv")
+    given = [
+        *args, "--widths", "8,16", "--half", "--loss", "mse", "--mse-kl-weight", "2",
+        "--swap-warmup", "7", "--swap-fraction", "0.25", "--swap-blur", "1", "--channels", "3",
+    ]  # fmt: skip
+    config = config_from_args(parser().parse_args(given))
+    assert (config.widths, config.half, config.channels) == ((8, 16), True, 3)
+    assert config.loss == LossConfig(kind="mse", mse_kl_weight=2.0)
+    assert config.swap == replace(SwapConfig(), warmup_steps=7, fraction=0.25, blur=1.0)
+    flags = {a.dest for a in parser()._actions}
+    for section, config_type in (("", TrainConfig), ("loss.", LossConfig), ("swap.", SwapConfig)):
+        options = {f.name for f in fields(config_type)} - {"loss", "swap"}
+        assert {section + name for name in options} <= flags
+
+
+def test_a_run_saved_under_the_old_option_names_resumes() -> None:
+    saved = TrainConfig(data="faces.csv", preset="large128", loss=LossConfig(kind="mse")).to_dict()
+    saved["preset"] = "simpsons"
+    saved["loss"] = {"kind": "seed", "beta": 1.0, "warmup_steps": 0, "free_bits": 0.0, "seed_kl_weight": 1.7}
+    assert TrainConfig.from_dict(saved) == TrainConfig(
+        data="faces.csv", preset="large128", loss=LossConfig("mse")
+    )
+    saved["loss"]["free_bits"] = 0.5  # a run that used an option this version no longer has
+    with pytest.raises(ConfigError, match="free_bits"):
+        TrainConfig.from_dict(saved)
 
 
 def test_resuming_a_run_saved_with_an_option_this_version_lacks_is_a_one_line_error(tmp_path, capsys) -> None:

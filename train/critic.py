@@ -5,7 +5,8 @@ expression. The critic learns to tell real faces of expression k from faces deco
 decoder k, so such patterns get penalised as soon as they appear (a projection discriminator,
 Miyato & Koyama 2018, with the hinge loss). Spectral normalisation keeps the critic smooth, so
 its gradients describe faces rather than chase pixel patterns; without it the decoders learned
-blotches and dotted textures within a few epochs (measured, see README).
+blotches and dotted textures within a few epochs (docs/design.md, section 'Blur every face the
+swap path judges, by 2 px').
 """
 
 from __future__ import annotations

@@ -1,7 +1,19 @@
 """What training minimises, as one module, so DistributedDataParallel can wrap all of it.
 
-The model plus the helpers that exist only while training (the latent adversary and the guidance
-classifier of the expression swap) live here; checkpoints export the model alone.
+The loss, term by term (each by the name it is logged under), and where each lives:
+      nll + beta * kl                    the ELBO: vae/losses.py (--loss mse: mse + mse_kl_weight * kl)
+    + pixels * swap_loss                 the swap's terms, multi model only, each sized per pixel:
+        adversary * adversary_ce         a latent classifier, its gradient reversed into the encoder
+      + guide_real_ce                    the guide (vae/classifier.py) learning the real faces
+      + ramp * guidance * guide_swap_ce  the frozen guide reading the target off swapped faces
+      + ramp * cycle * cycle_mse         swapped faces re-encoded to the codes they came from
+      + critic_loss                      the critic (train/critic.py) telling real from swapped
+      + ramp * realism * realism         the frozen critic scoring swapped faces
+The swap's terms are computed here (Objective._swap_terms); their weights and the ramp (0 to 1 over
+--swap-warmup steps) are SwapConfig's (train/config.py).
+
+The model and the helpers that exist only while training (the adversary, the guide, the critic)
+live here; checkpoints export the model alone.
 """
 
 from __future__ import annotations
@@ -41,7 +53,7 @@ class Objective(nn.Module):
         self.model = model
         self.bf16 = precision == "bf16"  # TrainConfig.precision: autocast, weights stay float32
         self.loss_config = loss
-        self.swap = swap
+        self.swap_config = swap
         config = model.config
         multi = config.kind == "multi"
         num_expressions = len(config.expressions)
@@ -60,16 +72,17 @@ class Objective(nn.Module):
             )
             self.guide = ExpressionClassifier(guide_config)
         self.critic = Critic(config.channels, num_expressions) if multi and swap.realism > 0 else None
-        self.swaps = multi and (swap.guidance > 0 or swap.cycle > 0 or swap.realism > 0)
+        # Whether faces go through other expressions' decoders (the swap path) in each step.
+        self.decodes_swaps = multi and (swap.guidance > 0 or swap.cycle > 0 or swap.realism > 0)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
         """Loss to minimise plus the terms worth logging (all scalars)."""
         model = self.model
         with torch.autocast(x.device.type, torch.bfloat16, enabled=self.bf16):
             out = model(x, labels if model.config.kind == "multi" else None)
-            terms = vae_loss(x, out, model.config.likelihood, self.loss_config, step)
+            terms = vae_loss(x, out, model.config.likelihood, self.loss_config)
             logs = {"loss": terms.loss, "nll": terms.nll, "kl": terms.kl, "mse": terms.mse}
-            if self.adversary is not None or self.swaps:
+            if self.adversary is not None or self.decodes_swaps:
                 logs.update(self._swap_terms(x, labels, out.mu, out.z, step))
                 logs["loss"] = logs["loss"] + model.config.num_pixels * logs.pop("swap_loss")
         return logs
@@ -78,13 +91,13 @@ class Objective(nn.Module):
         self, x: torch.Tensor, labels: torch.Tensor, mu: torch.Tensor, z: torch.Tensor, step: int
     ) -> dict[str, torch.Tensor]:
         """Per-pixel-sized terms; helpers (adversary, guide, critic) learn from their own terms only."""
-        swap, logs = self.swap, {}
+        swap, logs = self.swap_config, {}
         ramp = min(1.0, step / swap.warmup_steps) if swap.warmup_steps > 0 else 1.0
         total = x.new_zeros(())
         if self.adversary is not None:
             logs["adversary_ce"] = F.cross_entropy(self.adversary(_ReverseGradient.apply(mu)), labels)
             total = total + swap.adversary * logs["adversary_ce"]
-        if not self.swaps:
+        if not self.decodes_swaps:
             logs["swap_loss"] = total
             return logs
         n = max(1, int(len(x) * swap.fraction))

@@ -32,8 +32,8 @@ from train.objectives import Objective
 from train.warm_start import warm_start
 from vae.checkpoint import CheckpointError, load_training_state, save_model, save_training_state
 from vae.config import ModelConfig, preset
+from vae.conv_vae import build_model, count_parameters
 from vae.data import EXPRESSIONS, DataConfig, DataError, FaceData, as_float, detect_layout, load_faces
-from vae.models import build_model, count_parameters
 
 STATE_FILE = "train_state.pt"
 MODEL_FILE = "model.safetensors"

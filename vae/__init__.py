@@ -6,10 +6,9 @@ codes = CodeDistribution.of(checkpoint)  # where the training faces' codes lie (
 faces = checkpoint.model.decode(codes.sample(16, temperature=0.8, seed=0))
 """
 
-from vae.autoencoder import AutoEncoder
 from vae.checkpoint import CheckpointError, load_checkpoint, save_model
 from vae.config import PRESETS, ConfigError, ModelConfig, preset
-from vae.conv_vae import ConvVAE
+from vae.conv_vae import AutoEncoder, ConvVAE, build_model
 from vae.data import EXPRESSIONS, DataConfig, DataError, load_faces
 from vae.latent import (
     CodeDistribution,
@@ -19,7 +18,6 @@ from vae.latent import (
     sample_latents,
     slerp,
 )
-from vae.models import build_model
 from vae.multi_decoder import MultiDecoderVAE
 
 __all__ = [

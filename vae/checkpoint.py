@@ -27,7 +27,7 @@ from torch import nn
 
 from vae.classifier import ClassifierConfig, ExpressionClassifier
 from vae.config import ConfigError, ModelConfig
-from vae.models import build_model
+from vae.conv_vae import build_model
 from vae.shape_model import ShapeConfig, ShapeVAE
 
 FORMAT = "facevae/1"

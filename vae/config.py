@@ -1,4 +1,5 @@
-"""Model architecture configuration: one dataclass, named presets, validation.
+"""Model architecture configuration: one dataclass, named presets, validation; `option`, how every
+config field (model, loss, training) is declared with its doc.
 
 The config travels inside every checkpoint, so a model can always be rebuilt from its file and a
 mismatch between what a user asks for and what a file holds is caught before any tensor is touched.
@@ -6,7 +7,7 @@ mismatch between what a user asks for and what a file holds is caught before any
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from typing import Any
 
 MODEL_KINDS = ("vae", "ae", "multi")
@@ -16,6 +17,17 @@ DECODER_SHARING = ("none", "trunk")
 
 class ConfigError(ValueError):
     """A model configuration that cannot be built, or that disagrees with another."""
+
+
+def option(default: Any, doc: str, **cli: Any) -> Any:
+    """A config field with the one line that documents it; `python -m train` makes it a flag
+    (train/cli.py). `cli` holds what the flag needs beyond the field's name, type and doc: `flag`
+    (its name, when not the field's), `choices`, and `resume=True` for a field that a resumed run
+    takes from the command line instead of keeping its own."""
+    return field(default=default, metadata={"doc": doc, **cli})
+
+
+REQUIRED: Any = MISSING  # option(REQUIRED, ...): a field without a default
 
 
 def checked_fields(cls: type, data: dict[str, Any], what: str) -> dict[str, Any]:
@@ -37,12 +49,18 @@ class ModelConfig:
     channels: int = 3
     widths: tuple[int, ...] = (32, 64, 128, 256)  # encoder widths; the decoder mirrors them
     latent_dim: int = 128
-    likelihood: str = "gaussian"  # output distribution p(x|z): gaussian | laplace
+    # Output distribution p(x|z): gaussian | laplace. No shipped model uses the Laplace decoder: it is
+    # kept for its comparison with the Gaussian (docs/design.md, section 'Likelihood, KL weight,
+    # normalisation, swap share: the realism gap').
+    likelihood: str = "gaussian"
     # Scale of p(x|z) in [-1, 1] pixel units. None calibrates it (sigma-VAE): the maximum-likelihood
     # scale of each batch, which balances reconstruction against KL without a hand-tuned weight.
     output_scale: float | None = None
     expressions: tuple[str, ...] = ()  # decoder names, for kind == "multi"
-    decoder_sharing: str = "trunk"  # multi: none (separate decoders) | trunk (shared trunk, own heads)
+    # multi: trunk (one shared trunk, a head per expression: every shipped model) | none (independent
+    # decoders: the baseline of docs/design.md, section 'Seven decoders on a shared trunk, and the
+    # terms that make them differ'; tests/test_train.py trains them under torchrun).
+    decoder_sharing: str = "trunk"
 
     def __post_init__(self) -> None:
         # JSON round trips turn tuples into lists; normalise so configs compare equal.
@@ -100,8 +118,8 @@ class ModelConfig:
 PRESETS: dict[str, ModelConfig] = {
     # About 3M parameters at 64x64 RGB: trains at a few hundred images/s on two CPU cores.
     "cpu": ModelConfig(image_size=64, channels=3, widths=(32, 64, 128, 256), latent_dim=128),
-    # The seed architecture of the Simpsons faces project, for GPU users.
-    "simpsons": ModelConfig(image_size=128, channels=3, widths=(128, 256, 512, 1024, 2048), latent_dim=512),
+    # About 140M parameters at 128x128 RGB (five halvings of wide layers): a model for a GPU.
+    "large128": ModelConfig(image_size=128, channels=3, widths=(128, 256, 512, 1024, 2048), latent_dim=512),
 }
 
 

@@ -1,4 +1,5 @@
-"""The convolutional VAE: encoder, Gaussian posterior, reparameterisation, decoder."""
+"""The convolutional VAE (encoder, Gaussian posterior, reparameterisation, decoder), its
+deterministic twin the autoencoder, and `build_model`, which builds any FaceVAE model from its config."""
 
 from __future__ import annotations
 
@@ -82,3 +83,23 @@ class ConvVAE(nn.Module):
         z = self.sample_posterior(mu, logvar)
         recon = self.decode(z, expression)
         return ModelOutput(recon, mu, logvar, z, self.output_scale(x, recon))
+
+
+class AutoEncoder(ConvVAE):
+    """The VAE's backbone without the posterior, for the AE-versus-VAE comparison: deterministic
+    codes, no log-variance head, no sampling noise, no KL term."""
+
+    stochastic = False
+
+
+def build_model(config: ModelConfig) -> ConvVAE:
+    """The model `config.kind` names: vae, ae or multi (one decoder per expression)."""
+    # MultiDecoderVAE subclasses ConvVAE, so its module imports this one: imported here, not on top.
+    from vae.multi_decoder import MultiDecoderVAE
+
+    kinds: dict[str, type[ConvVAE]] = {"vae": ConvVAE, "ae": AutoEncoder, "multi": MultiDecoderVAE}
+    return kinds[config.kind](config)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

@@ -44,7 +44,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from torch.utils.data import Dataset
 
 from vae.ferplus import FERPLUS_FILE, majority_labels, read_votes
 
@@ -135,23 +134,6 @@ class FaceData:
 def as_float(images: torch.Tensor) -> torch.Tensor:
     """uint8 images in [0, 255] -> float in [-1, 1], the range every model works in."""
     return images.float().div(127.5).sub(1.0)
-
-
-class FaceDataset(Dataset):
-    """Serves FaceData as (float image in [-1, 1] of shape [C, H, W], int64 label) pairs."""
-
-    def __init__(self, data: FaceData, augment: bool = False) -> None:
-        self.data = data
-        self.augment = augment
-
-    def __len__(self) -> int:
-        return len(self.data)
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        image = self.data.images[index].float() / 127.5 - 1.0
-        if self.augment and torch.rand(()) < 0.5:  # faces are near-symmetric: a free doubling of the data
-            image = image.flip(-1)
-        return image, self.data.labels[index]
 
 
 def load_faces(config: DataConfig) -> FaceData:
