@@ -6,7 +6,8 @@ FER2013 faces are 48 px: each is enlarged 4x (bicubic), found by dlib's HOG dete
 its 68-point predictor. A fit is kept when the detector finds the face and the fit of the mirrored
 face, mirrored back, lands within `--max-mirror-error` eye distances of it: a predictor that is
 unsure (a hand over the mouth, a profile, not a face) answers differently for the two. The archive
-holds every face's points in 48x48 pixels, whether it was kept, its split and label, and the
+holds every face's points in 48x48 pixels, whether it was kept, its split, its FER2013 label and its
+FER+ vote majority (where Microsoft's fer2013new.csv lies beside the csv), and the
 template (the Procrustes mean shape of the kept training faces) that vae.face_shape normalises to.
 """
 
@@ -20,8 +21,9 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from vae.data import EXPRESSIONS, SPLITS, DataConfig, DataError, load_faces
+from vae.data import EXPRESSIONS, FER_USAGE, SPLITS, DataConfig, DataError, load_faces
 from vae.face_shape import MIRROR, eye_distance, mean_shape
+from vae.ferplus import FERPLUS_FILE, majority_labels, read_votes
 from vae.landmarks import FaceBox, detect_boxes, face_landmarks
 
 UPSCALE = 4
@@ -43,6 +45,21 @@ def fit_face(face: np.ndarray) -> tuple[np.ndarray, float] | None:
     mirrored[:, 0] = width - 1 - mirrored[:, 0]
     error = np.linalg.norm(points - mirrored[MIRROR], axis=1).mean() / max(eye_distance(points), 1e-6)
     return (points + 0.5) / UPSCALE - 0.5, float(error)  # pixel centres stay at integers
+
+
+def ferplus_labels(data: str, labels: np.ndarray, split: np.ndarray) -> np.ndarray:
+    """The FER+ vote majority of each face (rows as the archive orders them), from Microsoft's
+    fer2013new.csv beside the FER2013 csv; -1 where no vote names an expression or the file is absent."""
+    path = Path(data).with_name(FERPLUS_FILE)
+    if not path.is_file():
+        return np.full_like(labels, -1)
+    votes, usage = read_votes(path, EXPRESSIONS)
+    usage = np.array(usage)
+    per_split = [votes[usage == FER_USAGE[name]] for name in SPLITS]
+    ordered = np.concatenate([v for v in per_split])
+    if len(ordered) != len(labels):
+        raise SystemExit(f"error: {path} has {len(ordered)} faces, the CSV {len(labels)}")
+    return majority_labels(ordered, labels)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -69,6 +86,7 @@ def main(argv: list[str] | None = None) -> None:
             columns["labels"].append(int(label))
             columns["split"].append(split_index)
     arrays = {name: np.asarray(values) for name, values in columns.items()}
+    arrays["ferplus_labels"] = ferplus_labels(args.data, arrays["labels"], arrays["split"])
     kept = arrays["found"] & (arrays["mirror_error"] <= args.max_mirror_error)
     train = kept & (arrays["split"] == 0)
     template = mean_shape(arrays["points"][train])

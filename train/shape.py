@@ -41,7 +41,9 @@ class ShapeTrainConfig:
     epochs: int = 60
     batch_size: int = 256
     lr: float = 2e-3
+    labels: str = "ferplus"  # fer | ferplus: FER2013's own labels or the FER+ vote majority
     adversary: float = 1.0  # weight of the reversed expression cross-entropy on the code
+    beta: float = 1.0  # weight of the KL: more squeezes the code, so the decoders must carry the expression
     latent_dim: int = 16
     hidden: int = 256
     seed: int = 0
@@ -53,12 +55,16 @@ class ShapeData:
     labels: torch.Tensor  # [N]
 
 
-def load_shapes(path: str | Path, split: int, mirror: bool) -> tuple[ShapeData, np.ndarray, tuple[str, ...]]:
-    """Kept faces of one split, normalised to the archive's template (and mirrored, for training)."""
-    archive = np.load(path)
+def load_shapes(
+    path: str | Path, split: int, mirror: bool, labels: str = "ferplus"
+) -> tuple[ShapeData, np.ndarray, tuple[str, ...]]:
+    """Kept faces of one split that have a label, normalised to the archive's template (and
+    mirrored, for training)."""
+    archive = dict(np.load(path))
+    column = archive["ferplus_labels" if labels == "ferplus" else "labels"]
     template = archive["template"]
-    chosen = archive["kept"] & (archive["split"] == split)
-    points, labels = archive["points"][chosen], archive["labels"][chosen]
+    chosen = archive["kept"] & (archive["split"] == split) & (column >= 0)
+    points, labels = archive["points"][chosen], column[chosen]
     if mirror:
         flipped = points[:, MIRROR].copy()
         flipped[..., 0] = 47 - flipped[..., 0]  # FER2013 faces are 48 px wide, pixel centres at integers
@@ -105,8 +111,8 @@ def validate(model: ShapeVAE, data: ShapeData) -> dict[str, float]:
 def train_shape_model(config: ShapeTrainConfig) -> Path:
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
-    train, template, expressions = load_shapes(config.landmarks, split=0, mirror=True)
-    val, _, _ = load_shapes(config.landmarks, split=1, mirror=False)
+    train, template, expressions = load_shapes(config.landmarks, 0, mirror=True, labels=config.labels)
+    val, _, _ = load_shapes(config.landmarks, 1, mirror=False, labels=config.labels)
     model = ShapeVAE(ShapeConfig(latent_dim=config.latent_dim, hidden=config.hidden, expressions=expressions))
     model.set_frame(torch.tensor(template, dtype=torch.float32), eye_distance(template))
     adversary = nn.Sequential(nn.Linear(config.latent_dim, 128), nn.SiLU(), nn.Linear(128, len(expressions)))
@@ -121,7 +127,7 @@ def train_shape_model(config: ShapeTrainConfig) -> Path:
         order = epoch_order(train.labels, generator)
         for batch in order[: batches * config.batch_size].view(batches, -1):
             terms = step_losses(model, adversary, train.shapes[batch], train.labels[batch])
-            loss = terms["nll"] + terms["kl"] + config.adversary * terms["adversary_ce"]
+            loss = terms["nll"] + config.beta * terms["kl"] + config.adversary * terms["adversary_ce"]
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
