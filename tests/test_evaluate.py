@@ -10,6 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
+from tests.broken import scrambled_decoder
 from train import classifier as classifier_cli
 from train import directions as directions_cli
 from train import evaluate as evaluate_cli
@@ -19,7 +20,6 @@ from train.cli import main as train_main
 from train.evaluate import reidentification
 from vae import EXPRESSIONS
 from vae.checkpoint import load_checkpoint, save_model
-from vae.conv_vae import ConvVAE
 from vae.data import FaceData
 from vae.latent import CodeDistribution
 from vae.metrics import frechet_distance, psnr, sharpness_ratio, spectral_excess
@@ -65,18 +65,6 @@ def trained(fer_csv, tmp_path_factory):
         ]
     )
     return root
-
-
-def scrambled_decoder(model: ConvVAE) -> ConvVAE:
-    """The model with each decoder weight tensor's values shuffled: the statistics of trained
-    weights, none of their structure."""
-    generator = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for weight in model.decoder.parameters():
-            weight.copy_(
-                weight.flatten()[torch.randperm(weight.numel(), generator=generator)].view_as(weight)
-            )
-    return model
 
 
 def judged(trained, fer_csv) -> list[str]:
