@@ -261,6 +261,7 @@ def test_shipped_checkpoints_swap_the_astronaut(astronaut, gradio_cache) -> None
     assert len(store.get("fer-multi").direction_names) > 8  # principal and labelled directions stored
 
 
+@pytest.mark.slow
 @needs_shipped_checkpoints
 def test_the_demo_never_imports_torchvision() -> None:
     """`import torchvision` costs 164 MiB of resident memory (README: Benchmarks); the demo, from

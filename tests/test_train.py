@@ -119,6 +119,7 @@ def test_multi_decoder_trains_with_the_swap_terms(fer_csv, tmp_path) -> None:
     assert {"adversary_ce", "guide_swap_ce", "cycle_mse", "critic_loss", "realism"} <= set(logged)
 
 
+@pytest.mark.slow
 def test_bf16_mixed_precision_learns_keeps_float32_weights_and_resumes_in_bf16(fer_csv, tmp_path) -> None:
     run = ["--out", str(tmp_path), "--threads", "1"]
     main(["--data", str(fer_csv), "--model", "multi", "--epochs", "1", "--precision", "bf16", *TINY, *run])
@@ -157,6 +158,7 @@ def test_init_puts_a_trained_vae_in_every_expression_decoder(tmp_path) -> None:
         warm_start(multi, tmp_path / "ae.safetensors")
 
 
+@pytest.mark.slow
 def test_a_warm_started_run_resumes_without_its_init_file(fer_csv, tmp_path) -> None:
     main(["--data", str(fer_csv), "--out", str(tmp_path / "vae"), "--epochs", "1", *TINY])
     init = tmp_path / "vae.safetensors"
@@ -168,6 +170,7 @@ def test_a_warm_started_run_resumes_without_its_init_file(fer_csv, tmp_path) -> 
     assert torch.load(tmp_path / "multi" / STATE_FILE, weights_only=True)["epoch"] == 2
 
 
+@pytest.mark.slow
 def test_resume_after_sigkill_matches_an_uninterrupted_run(fer_csv, tmp_path) -> None:
     args = ["--data", str(fer_csv), "--epochs", "4", *TINY]
     assert run_cli(*args, "--out", str(tmp_path / "whole")).returncode == 0
@@ -194,6 +197,7 @@ def test_resume_after_sigkill_matches_an_uninterrupted_run(fer_csv, tmp_path) ->
     assert all(torch.equal(whole[k], again[k]) for k in whole)
 
 
+@pytest.mark.slow
 def test_a_run_stopped_mid_epoch_by_its_budget_resumes_exactly(fer_csv, tmp_path) -> None:
     args = ["--data", str(fer_csv), "--epochs", "2", *TINY]
     main([*args, "--out", str(tmp_path / "whole")])
