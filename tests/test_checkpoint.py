@@ -64,13 +64,18 @@ def test_classifier_checkpoints_round_trip(tmp_path) -> None:
     assert isinstance(loaded, ExpressionClassifier) and torch.equal(loaded(x), classifier(x))
 
 
+def rewrite_header(path: Path, **changes: str | None) -> None:
+    """Rewrite `path` with the same tensors and its header changed (a None value drops the key)."""
+    with safe_open(str(path), framework="pt") as f:
+        header, tensors = f.metadata(), {name: f.get_tensor(name) for name in f.keys()}  # noqa: SIM118
+    header = {k: v for k, v in {**header, **changes}.items() if v is not None}
+    save_file(tensors, str(path), metadata=header)
+
+
 def test_a_classifier_written_by_another_version_is_refused_by_name(tmp_path) -> None:
     path = tmp_path / "c.safetensors"
     save_model(path, ExpressionClassifier(ClassifierConfig()))
-    with safe_open(str(path), framework="pt") as f:
-        header, tensors = f.metadata(), {name: f.get_tensor(name) for name in f.keys()}  # noqa: SIM118
-    config = json.loads(header["config"])
-    save_file(tensors, str(path), metadata={**header, "config": json.dumps({**config, "attention": True})})
+    rewrite_header(path, config=json.dumps({**ClassifierConfig().to_dict(), "attention": True}))
     message = r"c\.safetensors.*unknown classifier config fields \['attention'\]"
     with pytest.raises(CheckpointError, match=message):
         load_checkpoint(path)
@@ -80,6 +85,76 @@ def test_mismatched_architecture_is_refused_with_the_differences(saved) -> None:
     _, path = saved
     with pytest.raises(CheckpointError, match=r"latent_dim=16 \(expected 32\)"):
         load_checkpoint(path, expect=CONFIG.with_(latent_dim=32))
+
+
+def test_a_safetensors_file_from_another_project_is_refused_as_such(tmp_path) -> None:
+    """Weights without FaceVAE's header: no metadata at all, or that of another library ('pt')."""
+    weights = {"encoder.weight": torch.randn(4, 4)}
+    for name, metadata in (("bare", None), ("transformers", {"format": "pt"})):
+        path = tmp_path / f"{name}.safetensors"
+        save_file(weights, str(path), metadata=metadata)
+        with pytest.raises(CheckpointError, match=rf"{name}\.safetensors: not a FaceVAE checkpoint"):
+            load_checkpoint(path)
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (None, "no model config in header"),
+        ("{latent_dim: 16", "invalid model config in header .*Expecting property name"),
+        ("[16, 32]", r"invalid model config in header \(expected a JSON object, got list\)"),
+        (json.dumps({**CONFIG.to_dict(), "latent_dim": 0}), "latent_dim must be positive, got 0"),
+        (json.dumps({**CONFIG.to_dict(), "widths": ["wide"]}), "invalid model config in header .*'wide'"),
+        (json.dumps({**CONFIG.to_dict(), "kind": "gan"}), "kind must be one of"),
+        (json.dumps({**CONFIG.to_dict(), "image_size": 40}), "image_size 40 must be divisible by 2\\*\\*4"),
+    ],
+)
+def test_a_header_with_an_invalid_config_is_refused_with_the_reason(saved, config, message) -> None:
+    _, path = saved
+    rewrite_header(path, config=config)
+    for read in (read_header, load_checkpoint):
+        with pytest.raises(CheckpointError, match=rf"model\.safetensors: .*{message}"):
+            read(path)
+
+
+def test_a_header_with_invalid_metadata_is_refused(saved) -> None:
+    _, path = saved
+    rewrite_header(path, metadata='["epochs", 3]')
+    with pytest.raises(CheckpointError, match=r"invalid metadata in header \(expected a JSON object"):
+        load_checkpoint(path)
+
+
+def test_weights_that_do_not_fit_the_stored_config_are_refused_with_what_differs(saved, tmp_path) -> None:
+    """A header that describes another model than its weights: each kind of mismatch is named."""
+    _, path = saved
+    cases = [
+        (
+            CONFIG.with_(latent_dim=32),
+            r"wrong shape: decoder\.project\.weight \[\d+, 16\] \(config: \[\d+, 32\]\)",
+        ),
+        (CONFIG.with_(kind="ae"), r"unexpected: to_logvar\.bias, to_logvar\.weight\)"),
+    ]
+    for config, message in cases:
+        rewrite_header(path, config=json.dumps(config.to_dict()))
+        with pytest.raises(
+            CheckpointError, match=rf"model\.safetensors: weights do not fit the stored config \({message}"
+        ):
+            load_checkpoint(path)
+    classifier = tmp_path / "classifier.safetensors"
+    save_model(classifier, ExpressionClassifier(ClassifierConfig()))
+    rewrite_header(classifier, config=json.dumps(CONFIG.to_dict()))
+    with pytest.raises(
+        CheckpointError, match=r"\(missing: decoder\..* \.\.\.; unexpected: features\..* \.\.\.\)"
+    ):
+        load_checkpoint(classifier)
+
+
+def test_a_header_claiming_a_huge_model_is_refused_before_building_it(saved) -> None:
+    """Checked on the meta device: a terabyte-sized model is refused without allocating it."""
+    _, path = saved
+    rewrite_header(path, config=json.dumps(CONFIG.with_(latent_dim=2**36).to_dict()))
+    with pytest.raises(CheckpointError, match=r"wrong shape: .*\(config: \[68719476736"):
+        load_checkpoint(path)
 
 
 def test_missing_truncated_and_corrupt_files_name_the_file(saved, tmp_path) -> None:

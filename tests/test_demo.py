@@ -190,7 +190,9 @@ def test_swap_without_a_face_or_photo_is_a_message(
             str(upload(faceless, gradio_cache)), "happy", 1, "all", 1
         )
     assert photo is None and aligned == grid == [] and "No face" in status and prepared is None
-    assert tab.swap(None, "happy", 1.0, "all", 1.0)[0] is None
+    photo, aligned, grid, status, faces, prepared = tab.swap(None, "happy", 1.0, "all", 1.0)  # cleared
+    assert photo is None and aligned == grid == [] and status == "" and prepared is None
+    assert faces.value == "all" and [value for _, value in faces.choices] == ["all"]
     with pytest.raises(gr.Error, match="not an image"):
         bad = gradio_cache / "x" / "notes.jpg"
         bad.parent.mkdir(parents=True)
@@ -259,6 +261,7 @@ def test_shipped_checkpoints_swap_the_astronaut(astronaut, gradio_cache) -> None
     assert len(store.get("fer-multi").direction_names) > 8  # principal and labelled directions stored
 
 
+@pytest.mark.slow
 @needs_shipped_checkpoints
 def test_the_demo_never_imports_torchvision() -> None:
     """`import torchvision` costs 164 MiB of resident memory (README: Benchmarks); the demo, from

@@ -6,6 +6,7 @@ import hashlib
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
@@ -46,9 +47,11 @@ def test_explore_endpoints(
     sliders = [0.0] * demo_config.max_sliders
     mean = _image(client.predict("fer-multi", "happy", *sliders, api_name="/explore"))
     assert mean.size == (demo_config.face_size, demo_config.face_size)
-    image, *values = client.predict("fer-multi", "neutral", 5, api_name="/explore_random")
+    image, *values = client.predict("fer-multi", "happy", 5, api_name="/explore_random")
     assert values == sliders and _image(image).size == mean.size
-    assert client.predict("fer-multi", "neutral", api_name="/explore_reset")[0]
+    assert not np.array_equal(np.asarray(_image(image)), np.asarray(mean))
+    image, *values = client.predict("fer-multi", "happy", api_name="/explore_reset")
+    assert values == sliders and np.array_equal(np.asarray(_image(image)), np.asarray(mean))  # the mean face
     photo = save_photo(astronaut, tmp_path / "me.png")
     image, *_ = client.predict("utkface-vae", None, handle_file(str(photo)), api_name="/explore_photo")
     assert _image(image).mode == "RGB"

@@ -10,6 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
+from tests.broken import scrambled_decoder
 from train import classifier as classifier_cli
 from train import directions as directions_cli
 from train import evaluate as evaluate_cli
@@ -18,11 +19,13 @@ from train import strength as strength_cli
 from train.cli import main as train_main
 from train.evaluate import reidentification
 from vae import EXPRESSIONS
-from vae.checkpoint import load_checkpoint
+from vae.checkpoint import load_checkpoint, save_model
 from vae.data import FaceData
 from vae.latent import CodeDistribution
 from vae.metrics import frechet_distance, psnr, sharpness_ratio, spectral_excess
+from vae.models import build_model
 
+VAE_EPOCHS = 8  # enough for the tiny VAE to draw faces that every number tells from an untrained one
 TINY = [
     "--widths",
     "8,16,32,32",
@@ -32,17 +35,23 @@ TINY = [
     "32",
     "--threads",
     "1",
-    "--epochs",
-    "1",
 ]
 
 
 @pytest.fixture(scope="module")
 def trained(fer_csv, tmp_path_factory):
-    """A tiny multi-decoder model, a tiny single VAE and a classifier, trained one epoch each."""
+    """A tiny multi-decoder model and a classifier trained one epoch each; a tiny single VAE trained
+    long enough to draw faces, the same VAE untrained, and the trained one with its decoder's
+    weights scrambled (it draws noise). About ten seconds: the tests that use it are marked slow."""
     root = tmp_path_factory.mktemp("trained")
-    train_main(["--data", str(fer_csv), "--out", str(root / "multi"), "--model", "multi", *TINY])
-    train_main(["--data", str(fer_csv), "--out", str(root / "vae"), *TINY])
+    train_main(
+        ["--data", str(fer_csv), "--out", str(root / "multi"), "--model", "multi", *TINY, "--epochs", "1"]
+    )
+    train_main(["--data", str(fer_csv), "--out", str(root / "vae"), *TINY, "--epochs", str(VAE_EPOCHS)])
+    vae = load_checkpoint(root / "vae" / "model.safetensors").model
+    torch.manual_seed(0)
+    save_model(root / "untrained.safetensors", build_model(vae.config))
+    save_model(root / "scrambled.safetensors", scrambled_decoder(vae))
     classifier_cli.main(
         [
             "--data",
@@ -63,6 +72,7 @@ def judged(trained, fer_csv) -> list[str]:
     return ["--data", str(fer_csv), "--classifier", str(trained / "classifier.safetensors")]
 
 
+@pytest.mark.slow
 def test_evaluate_reports_every_number_for_every_checkpoint(trained, fer_csv, capsys) -> None:
     out = trained / "results.json"
     models = [str(trained / "multi" / "model.safetensors"), str(trained / "vae" / "model.safetensors")]
@@ -70,21 +80,7 @@ def test_evaluate_reports_every_number_for_every_checkpoint(trained, fer_csv, ca
     multi, single = json.loads(out.read_text())
     for result in (multi, single):
         assert result["faces"] == 56
-        assert result["neg_elbo"] == pytest.approx(result["nll"] + result["kl"])
-        for key in (
-            "bits_per_dim",
-            "mse",
-            "psnr",
-            "active_units",
-            "fd_samples",
-            "fd_samples_fitted",
-            "fd_recon",
-            "sharpness_samples",
-            "sharpness_samples_fitted",
-            "spectral_excess_samples",
-            "spectral_excess_recon",
-        ):
-            assert result[key] is not None, key
+        assert_in_range(result)
     assert set(multi["swap_accuracy_per_target"]) == {
         "angry",
         "disgust",
@@ -106,6 +102,57 @@ def test_evaluate_reports_every_number_for_every_checkpoint(trained, fer_csv, ca
     assert "| model |" in printed and "swap accuracy per target" in printed
 
 
+# Each number of `python -m train.evaluate` that is a distance, a ratio or a divergence: never negative.
+FRECHET = ("fd_samples", "fd_samples_fitted", "fd_recon")
+SHARPNESS = ("sharpness_samples", "sharpness_samples_fitted", "sharpness_recon")
+EXCESS = ("spectral_excess_samples", "spectral_excess_samples_fitted", "spectral_excess_recon")
+NONNEGATIVE = ("kl", *FRECHET, *SHARPNESS, *EXCESS)
+
+
+def assert_in_range(result: dict[str, float], latent_dim: int = 16) -> None:
+    """Every number `python -m train.evaluate` reports for a model: finite and within its range."""
+    for key in ("neg_elbo", "nll", "bits_per_dim", "mse", "psnr", *NONNEGATIVE):
+        assert math.isfinite(result[key]), key
+    for key in NONNEGATIVE:
+        assert result[key] >= 0, key
+    assert result["neg_elbo"] == pytest.approx(result["nll"] + result["kl"])
+    assert result["bits_per_dim"] > 0
+    assert 0 < result["mse"] <= 4  # pixels in [-1, 1]
+    assert 0 < result["psnr"] <= 10 * math.log10(4 / 1e-10)  # psnr caps the MSE of identical images
+    assert isinstance(result["active_units"], int) and 0 <= result["active_units"] <= latent_dim
+
+
+@pytest.mark.slow
+def test_every_number_is_better_for_a_trained_model_than_an_untrained_one(trained, fer_csv) -> None:
+    """Each number moves the right way from an untrained VAE (flat grey faces) to the same VAE
+    trained; the sharpness and the spectral excess also from the trained VAE with its decoder
+    scrambled (noise)."""
+    out = trained / "quality.json"
+    models = [
+        str(trained / name)
+        for name in ("vae/model.safetensors", "untrained.safetensors", "scrambled.safetensors")
+    ]
+    evaluate_cli.main([*models, *judged(trained, fer_csv), "--samples", "64", "--json", str(out)])
+    results = json.loads(out.read_text())
+    for result in results:
+        assert_in_range(result)
+    good, untrained, scrambled = results
+    for key in ("neg_elbo", "bits_per_dim", "mse", *FRECHET):
+        assert good[key] < untrained[key], key
+    assert good["bits_per_dim"] < 8 < untrained["bits_per_dim"]  # 8: uniform over the 256 grey levels
+    assert good["psnr"] > untrained["psnr"]
+    assert good["active_units"] > untrained["active_units"]
+    for key in SHARPNESS:  # 1: as sharp as real faces; flat faces are far below, noise far above
+        assert abs(math.log(good[key])) < min(abs(math.log(untrained[key])), abs(math.log(scrambled[key])))
+    # Blur is no texture: flat faces have no frequency stronger than real ones. Faces drawn from
+    # where the codes lie follow the real faces' spectrum closer than noise does (samples from
+    # the prior of so small a model carry textures of their own).
+    assert [untrained[key] for key in EXCESS] == [0, 0, 0]
+    for key in ("spectral_excess_samples_fitted", "spectral_excess_recon"):
+        assert good[key] < scrambled[key], key
+
+
+@pytest.mark.slow
 def test_swaps_at_strength_zero_are_at_chance(trained, fer_csv) -> None:
     """At strength 0 every decoder draws the same face, so exactly one target in 7 can be right."""
     out = trained / "strength0.json"
@@ -125,6 +172,7 @@ def test_swaps_at_strength_zero_are_at_chance(trained, fer_csv) -> None:
             evaluate_cli.main([multi, *common, *bad])
 
 
+@pytest.mark.slow
 def test_strength_sweep_gives_one_row_per_strength(trained, fer_csv, capsys) -> None:
     out = trained / "sweep.json"
     judge = [*judged(trained, fer_csv), "--split", "test"]
@@ -152,6 +200,7 @@ def test_reidentification_finds_sources_and_the_mean_face_is_at_chance() -> None
     assert reidentification(sources, mean_face)[0] <= 0.05
 
 
+@pytest.mark.slow
 def test_directions_are_stored_in_the_checkpoint(trained, fer_csv) -> None:
     path = trained / "multi" / "model.safetensors"
     directions_cli.main([str(path), "--data", str(fer_csv), "--principal", "4"])
@@ -214,6 +263,7 @@ def test_spectral_excess_sees_textures_not_blur() -> None:
     assert sharpness_ratio(striped, real) > sharpness_ratio(blurred, real)
 
 
+@pytest.mark.slow
 def test_figures_are_drawn_for_both_model_kinds(trained, fer_csv, tmp_path, capsys) -> None:
     for kind in ("multi", "vae"):
         figures_cli.main(
@@ -252,6 +302,8 @@ def test_ferplus_model_is_judged_on_the_labels_it_was_trained_on(fer_csv, tmp_pa
             "--model",
             "multi",
             *TINY,
+            "--epochs",
+            "1",
         ]
     )
     for labels, faces in (("ferplus", 42), ("fer", 56)):  # 56 PrivateTest rows, every 4th not a face

@@ -82,11 +82,22 @@ def test_grey_with_alpha(tmp_path):
     assert np.all(np.abs(rgb.astype(int) - 127) <= 1)
 
 
-@pytest.mark.parametrize("mode", ["L", "CMYK", "1"])
-def test_other_modes(tmp_path, mode):
-    image = _halves(RED, BLUE).convert(mode)
-    rgb = read_image(_save(tmp_path, image, "a.tiff"))
+@pytest.mark.parametrize(("mode", "left", "right"), [("L", (76,) * 3, (29,) * 3), ("CMYK", RED, BLUE)])
+def test_other_modes(tmp_path, mode, left, right):
+    """Grey keeps each half's luma (ITU-R 601: red 76, blue 29); CMYK comes back as the same colours."""
+    rgb = read_image(_save(tmp_path, _halves(RED, BLUE).convert(mode), "a.tiff"))
     _assert_rgb(rgb, (30, 40))
+    assert np.all(rgb[:, :20] == left) and np.all(rgb[:, 20:] == right)
+
+
+def test_1_bit_images_are_black_and_white_dots_as_bright_as_each_half(tmp_path):
+    """Pillow dithers red | blue to 1 bit: the share of white dots is each half's luma (76 and 29 of 255)."""
+    rgb = read_image(_save(tmp_path, _halves(RED, BLUE).convert("1"), "a.tiff"))
+    _assert_rgb(rgb, (30, 40))
+    assert set(np.unique(rgb)) == {0, 255} and np.all(rgb == rgb[..., :1])
+    white = rgb[..., 0] == 255
+    assert white[:, :20].mean() == pytest.approx(76 / 255, abs=0.05)
+    assert white[:, 20:].mean() == pytest.approx(29 / 255, abs=0.05)
 
 
 def test_16_bit_grey_is_scaled_not_clipped(tmp_path):

@@ -78,6 +78,7 @@ def holds(path: Path, selfie: np.ndarray, digests: set[str]) -> bool:
     return float(np.abs(pixels[-BAND:] - selfie[-BAND:]).mean()) < 20  # JPEG-compressed is still a match
 
 
+@pytest.mark.slow
 def test_uploads_and_results_are_gone_and_never_logged(
     server: tuple[str, Path],
     selfie: np.ndarray,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -10,8 +11,10 @@ import time
 from dataclasses import fields, replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 from safetensors.torch import load_file
 
 from train.augment import random_flip
@@ -20,9 +23,17 @@ from train.config import SwapConfig, TrainConfig
 from train.heldout import heldout_metrics
 from train.trainer import STATE_FILE, Process, Trainer
 from train.warm_start import warm_start
-from vae.checkpoint import CheckpointError, save_model, save_training_state
+from vae.checkpoint import (
+    CheckpointError,
+    load_checkpoint,
+    load_training_state,
+    save_model,
+    save_training_state,
+)
 from vae.config import ConfigError, ModelConfig
 from vae.conv_vae import build_model
+from vae.data import as_float
+from vae.latent import sample_latents
 from vae.losses import LossConfig
 
 REPO = Path(__file__).resolve().parents[1]
@@ -56,15 +67,49 @@ def test_one_epoch_lowers_the_heldout_loss_and_writes_every_artifact(fer_csv, tm
     assert after["neg_elbo"] < before["neg_elbo"] and after["mse"] < before["mse"]
     assert [h["split"] for h in history] == ["train", "val"]
     run = tmp_path / "run"
-    for name in (
-        "model.safetensors",
-        "train_state.pt",
-        "recon_001.png",
-        "samples_001.png",
-        "loss_curves.png",
-        "metrics.json",
-    ):
-        assert (run / name).stat().st_size > 0, name
+    model = trainer.model.eval()
+
+    saved = load_checkpoint(run / "model.safetensors", expect=trainer.model_config)
+    assert saved.metadata["epochs"] == 1 and saved.metadata["metrics"] == history[-1]
+    for name, value in model.state_dict().items():
+        assert torch.equal(saved.model.state_dict()[name], value), name
+    state = load_training_state(run / STATE_FILE)
+    assert (state["epoch"], state["step"], state["history"]) == (1, trainer.steps_per_epoch, history)
+    assert json.loads((run / "metrics.json").read_text()) == history
+    assert history[-1] == {"epoch": 1, "split": "val", **after}
+
+    # The grids show what the model draws: inputs over their reconstructions, and prior samples.
+    preview = trainer.val_data.images[:8]
+    with torch.inference_mode():
+        recon = model.decode(model.encode(as_float(preview))[0])
+        samples = model.decode(sample_latents(64, config.latent_dim, seed=config.seed))
+    inputs, reconstructions = grid_faces(run / "recon_001.png", columns=8).split(8)
+    assert torch.equal(inputs, preview[:, 0])  # 8-bit faces survive the PNG exactly
+    assert (reconstructions.int() - to_uint8(recon)).abs().max() <= 1
+    assert (grid_faces(run / "samples_001.png", columns=8).int() - to_uint8(samples)).abs().max() <= 1
+    with Image.open(run / "loss_curves.png") as curves:  # one panel per logged quantity
+        assert curves.width > 4 * curves.height and len(curves.getcolors(2**16)) > 16
+
+
+def grid_faces(path: Path, columns: int, side: int = 48) -> torch.Tensor:
+    """The grey faces of a torchvision grid (1-pixel padding), row by row: uint8 [N, side, side]."""
+    with Image.open(path) as image:
+        grid = torch.from_numpy(np.array(image.convert("L")))
+    step = side + 1
+    rows = (grid.shape[0] - 1) // step
+    assert grid.shape == (rows * step + 1, columns * step + 1)
+    return torch.stack(
+        [
+            grid[1 + r * step : r * step + step, 1 + c * step : c * step + step]
+            for r in range(rows)
+            for c in range(columns)
+        ]
+    )
+
+
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """Model output in [-1, 1] as the grids store it: [N, side, side], 0..255."""
+    return (images.clamp(-1, 1)[:, 0] + 1).mul(127.5).round().int()
 
 
 def test_random_flip_mirrors_some_faces_of_a_batch_and_leaves_the_others() -> None:
@@ -85,6 +130,7 @@ def test_multi_decoder_trains_with_the_swap_terms(fer_csv, tmp_path) -> None:
     assert {"adversary_ce", "guide_swap_ce", "cycle_mse", "critic_loss", "realism"} <= set(logged)
 
 
+@pytest.mark.slow
 def test_bf16_mixed_precision_learns_keeps_float32_weights_and_resumes_in_bf16(fer_csv, tmp_path) -> None:
     run = ["--out", str(tmp_path), "--threads", "1"]
     main(["--data", str(fer_csv), "--model", "multi", "--epochs", "1", "--precision", "bf16", *TINY, *run])
@@ -123,6 +169,7 @@ def test_init_puts_a_trained_vae_in_every_expression_decoder(tmp_path) -> None:
         warm_start(multi, tmp_path / "ae.safetensors")
 
 
+@pytest.mark.slow
 def test_a_warm_started_run_resumes_without_its_init_file(fer_csv, tmp_path) -> None:
     main(["--data", str(fer_csv), "--out", str(tmp_path / "vae"), "--epochs", "1", *TINY])
     init = tmp_path / "vae.safetensors"
@@ -134,6 +181,7 @@ def test_a_warm_started_run_resumes_without_its_init_file(fer_csv, tmp_path) -> 
     assert torch.load(tmp_path / "multi" / STATE_FILE, weights_only=True)["epoch"] == 2
 
 
+@pytest.mark.slow
 def test_resume_after_sigkill_matches_an_uninterrupted_run(fer_csv, tmp_path) -> None:
     args = ["--data", str(fer_csv), "--epochs", "4", *TINY]
     assert run_cli(*args, "--out", str(tmp_path / "whole")).returncode == 0
@@ -160,6 +208,7 @@ def test_resume_after_sigkill_matches_an_uninterrupted_run(fer_csv, tmp_path) ->
     assert all(torch.equal(whole[k], again[k]) for k in whole)
 
 
+@pytest.mark.slow
 def test_a_run_stopped_mid_epoch_by_its_budget_resumes_exactly(fer_csv, tmp_path) -> None:
     args = ["--data", str(fer_csv), "--epochs", "2", *TINY]
     main([*args, "--out", str(tmp_path / "whole")])

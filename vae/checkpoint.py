@@ -26,7 +26,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 from vae.classifier import ClassifierConfig, ExpressionClassifier
-from vae.config import ConfigError, ModelConfig
+from vae.config import ModelConfig
 from vae.conv_vae import build_model
 from vae.shape_model import ShapeConfig, ShapeVAE
 
@@ -178,14 +178,27 @@ def read_header(path: str | Path) -> tuple[AnyConfig, dict[str, Any]]:
         raise CheckpointError(f"{path}: not a readable safetensors checkpoint ({exc})") from exc
     if header.get("format") != FORMAT:
         raise CheckpointError(
-            f"{path}: not a FaceVAE checkpoint (format {header.get('format')!r}, want {FORMAT})"
+            f"{path}: not a FaceVAE checkpoint (header format {header.get('format')!r}, want {FORMAT!r}); "
+            "safetensors files of other projects hold no config to rebuild a FaceVAE model from"
         )
+    if "config" not in header:
+        raise CheckpointError(f"{path}: no model config in header")
     try:
-        config = config_from_dict(json.loads(header["config"]))
-        metadata = json.loads(header.get("metadata", "{}"))
-    except (KeyError, json.JSONDecodeError, TypeError, ConfigError) as exc:
+        config = config_from_dict(_json_object(header["config"]))
+    except (ValueError, TypeError) as exc:  # ConfigError and JSONDecodeError are ValueErrors
         raise CheckpointError(f"{path}: invalid model config in header ({exc})") from exc
+    try:
+        metadata = _json_object(header.get("metadata", "{}"))
+    except ValueError as exc:
+        raise CheckpointError(f"{path}: invalid metadata in header ({exc})") from exc
     return config, metadata
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise ValueError(f"expected a JSON object, got {type(value).__name__}")
+    return value
 
 
 def config_differences(found: AnyConfig, expected: AnyConfig) -> list[str]:
@@ -214,20 +227,38 @@ def load_checkpoint(
     if stored_digest != _digest(tensors):
         raise CheckpointError(f"{path}: checksum mismatch, the file is corrupt")
 
+    state = {k[len(MODEL_PREFIX) :]: v for k, v in tensors.items() if k.startswith(MODEL_PREFIX)}
+    _check_weights_fit(path, config, state)
     model = build(config)
     own = model.state_dict()
-    state = {k[len(MODEL_PREFIX) :]: v for k, v in tensors.items() if k.startswith(MODEL_PREFIX)}
-    missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
-    wrong_shape = [k for k in set(own) & set(state) if own[k].shape != state[k].shape]
-    if missing or unexpected or wrong_shape:
-        raise CheckpointError(
-            f"{path}: weights do not fit the stored config "
-            f"(missing {missing[:3]}, unexpected {unexpected[:3]}, wrong shape {wrong_shape[:3]})"
-        )
     model.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()})
     model.to(device).eval()
     extras = {k[len(EXTRA_PREFIX) :]: v.float() for k, v in tensors.items() if k.startswith(EXTRA_PREFIX)}
     return Checkpoint(model=model, metadata=metadata, extras=extras, path=path)
+
+
+def _check_weights_fit(path: Path, config: AnyConfig, state: dict[str, torch.Tensor]) -> None:
+    """Refuse weights that are not those of the model `config` describes.
+
+    The model is built on the meta device, which allocates nothing, so a header that claims a huge
+    model beside small weights is refused before any memory is spent on it.
+    """
+    with torch.device("meta"):
+        own = build(config).state_dict()
+    found = {
+        "missing": sorted(set(own) - set(state)),
+        "unexpected": sorted(set(state) - set(own)),
+        "wrong shape": sorted(
+            f"{k} {list(state[k].shape)} (config: {list(own[k].shape)})"
+            for k in set(own) & set(state)
+            if own[k].shape != state[k].shape
+        ),
+    }
+    problems = [
+        f"{what}: {', '.join(names[:3])}{' ...' * (len(names) > 3)}" for what, names in found.items() if names
+    ]
+    if problems:
+        raise CheckpointError(f"{path}: weights do not fit the stored config ({'; '.join(problems)})")
 
 
 def save_training_state(path: str | Path, state: dict[str, Any]) -> None:
