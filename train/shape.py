@@ -113,7 +113,13 @@ def train_shape_model(config: ShapeTrainConfig) -> Path:
     generator = torch.Generator().manual_seed(config.seed)
     train, template, expressions = load_shapes(config.landmarks, 0, mirror=True, labels=config.labels)
     val, _, _ = load_shapes(config.landmarks, 1, mirror=False, labels=config.labels)
-    model = ShapeVAE(ShapeConfig(latent_dim=config.latent_dim, hidden=config.hidden, expressions=expressions))
+    model = ShapeVAE(
+        ShapeConfig(
+            latent_dim=config.latent_dim,
+            hidden=config.hidden,
+            expressions=expressions,
+        )
+    )
     model.set_frame(torch.tensor(template, dtype=torch.float32), eye_distance(template))
     adversary = nn.Sequential(nn.Linear(config.latent_dim, 128), nn.SiLU(), nn.Linear(128, len(expressions)))
     optimiser = torch.optim.AdamW([*model.parameters(), *adversary.parameters()], lr=config.lr)

@@ -163,29 +163,32 @@ class Raster:
 
     @classmethod
     def of(cls, target: np.ndarray, triangles: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> Raster:
-        triangle = np.full(xs.shape, -1, dtype=np.int32)
-        weights = np.zeros((*xs.shape, 3), dtype=np.float32)
+        """Rasterise the mesh `target` [V, 2] on a regular grid (`xs`, `ys` from pixel_grid): OpenCV
+        fills each triangle's pixels, then every pixel's barycentric weights come in one pass."""
         step_x = xs[0, 1] - xs[0, 0] if xs.shape[1] > 1 else 1.0
         step_y = ys[1, 0] - ys[0, 0] if ys.shape[0] > 1 else 1.0
-        for index, tri in enumerate(triangles):
-            corners = target[tri]
-            basis = np.array([corners[1] - corners[0], corners[2] - corners[0]]).T
-            det = np.linalg.det(basis)
-            if abs(det) < 1e-9:
-                continue  # a collapsed triangle covers no pixel
-            lo, hi = corners.min(0), corners.max(0)
-            cols = slice(*np.clip(np.searchsorted(xs[0], [lo[0] - step_x, hi[0] + step_x]), 0, xs.shape[1]))
-            rows = slice(
-                *np.clip(np.searchsorted(ys[:, 0], [lo[1] - step_y, hi[1] + step_y]), 0, xs.shape[0])
-            )
-            px, py = xs[rows, cols] - corners[0, 0], ys[rows, cols] - corners[0, 1]
-            inverse = np.linalg.inv(basis)
-            b1 = inverse[0, 0] * px + inverse[0, 1] * py
-            b2 = inverse[1, 0] * px + inverse[1, 1] * py
-            inside = (b1 >= -1e-6) & (b2 >= -1e-6) & (b1 + b2 <= 1 + 1e-6)
-            triangle[rows, cols] = np.where(inside, index, triangle[rows, cols])
-            block = weights[rows, cols]
-            block[inside] = np.stack([1 - b1 - b2, b1, b2], -1)[inside]
+        grid = (target - (xs[0, 0], ys[0, 0])) / (step_x, step_y)  # vertices in grid cells
+        corners = target[triangles]  # [T, 3, 2]
+        edges = np.stack([corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]], axis=2)  # [T, 2, 2]
+        determinant = edges[:, 0, 0] * edges[:, 1, 1] - edges[:, 0, 1] * edges[:, 1, 0]
+        triangle = np.full(xs.shape, -1, dtype=np.int32)
+        fixed = np.round(grid * 16).astype(np.int32)  # 4 fractional bits
+        # Smallest first, so a sliver's pixels go to its neighbours wherever they touch it: a pixel only
+        # grazed by a nearly collapsed triangle would otherwise read far from where it should.
+        # A collapsed triangle covers no pixel.
+        for index in np.argsort(np.abs(determinant)):
+            if abs(determinant[index]) > 1e-9:
+                cv2.fillConvexPoly(
+                    triangle, fixed[triangles[index]], int(index), lineType=cv2.LINE_8, shift=4
+                )
+        covered = triangle >= 0
+        index = triangle[covered]
+        inverse = np.linalg.inv(np.where(np.abs(determinant)[:, None, None] > 1e-9, edges, np.eye(2)))
+        offset = np.stack([xs[covered], ys[covered]], axis=1) - corners[index, 0]
+        b = np.einsum("nij,nj->ni", inverse[index], offset)
+        inside = np.clip(np.stack([1 - b[:, 0] - b[:, 1], b[:, 0], b[:, 1]], axis=1), 0, None)
+        weights = np.zeros((*xs.shape, 3), dtype=np.float32)  # a rim pixel just outside: the nearest edge
+        weights[covered] = inside / inside.sum(1, keepdims=True)
         return cls(triangle, weights, xs, ys)
 
     def sample(self, source: np.ndarray, triangles: np.ndarray, outside: np.ndarray | None = None) -> tuple:
@@ -199,6 +202,18 @@ class Raster:
         position = (corners * self.weights[covered][..., None]).sum(1)
         map_x[covered], map_y[covered] = position[:, 0], position[:, 1]
         return map_x.astype(np.float32), map_y.astype(np.float32)
+
+    def area_ratio(self, source: np.ndarray, target: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+        """[H, W] how much the covering triangle grows from `source` to `target` (1 outside the mesh)."""
+
+        def areas(vertices: np.ndarray) -> np.ndarray:
+            a, b, c = (vertices[triangles[:, i]] for i in range(3))
+            return 0.5 * np.abs(
+                (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
+            )
+
+        ratio = areas(target) / np.maximum(areas(source), 1e-9)
+        return np.where(self.triangle >= 0, ratio[self.triangle], 1.0).astype(np.float32)
 
 
 def pixel_grid(window: tuple[int, int, int, int], step: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
@@ -234,13 +249,13 @@ def shape_free(image: np.ndarray, points: np.ndarray, canonical: np.ndarray, siz
     scale_down = np.array(
         [[1 / oversample, 0, 0.5 / oversample - 0.5], [0, 1 / oversample, 0.5 / oversample - 0.5]]
     )
-    outside = _compose(invert(to_canonical), scale_down)  # oversampled frame pixel -> photo pixel
+    outside = compose(invert(to_canonical), scale_down)  # oversampled frame pixel -> photo pixel
     map_x, map_y = raster.sample(mesh.vertices(points), mesh.triangles, outside)
     warped = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
     return cv2.resize(warped, (size, size), interpolation=cv2.INTER_AREA)
 
 
-def _compose(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
+def compose(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
     """The 2x3 affine of `outer` after `inner`."""
     return np.hstack([outer[:, :2] @ inner[:, :2], (outer[:, :2] @ inner[:, 2] + outer[:, 2])[:, None]])
 
@@ -260,3 +275,59 @@ def warp_down(source: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
         source, big_matrix, (size * k, size * k), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101
     )
     return cv2.resize(big, (size, size), interpolation=cv2.INTER_AREA) if k > 1 else big
+
+
+@dataclass(frozen=True)
+class WarpField:
+    """The backward map of a window of a target image: where each of its pixels reads from, for any
+    source mesh. Rasterised every `step` pixels and interpolated, since a piecewise-affine map is
+    smooth inside its triangles; but exactly, pixel by pixel, inside `sharp` (x0, y0, x1, y1), where
+    triangles may collapse (a mouth closing) and interpolating across the seam would read what lay
+    between the lips."""
+
+    window: tuple[int, int, int, int]
+    coarse: Raster
+    fine: Raster | None
+    sharp: tuple[int, int, int, int] | None
+
+    @classmethod
+    def of(
+        cls,
+        target: np.ndarray,
+        triangles: np.ndarray,
+        window: tuple[int, int, int, int],
+        sharp: tuple[int, int, int, int] | None = None,
+        step: int = 4,
+    ) -> WarpField:
+        x0, y0, x1, y1 = window
+        half = (step - 1) / 2  # coarse samples at the centres of step x step blocks, as cv2.resize expects
+        coarse = Raster.of(target, triangles, *pixel_grid((x0 + half, y0 + half, x1, y1), step))
+        if sharp is not None:
+            sharp = (max(sharp[0], x0), max(sharp[1], y0), min(sharp[2], x1), min(sharp[3], y1))
+            sharp = sharp if sharp[2] > sharp[0] and sharp[3] > sharp[1] else None
+        fine = Raster.of(target, triangles, *pixel_grid(sharp)) if sharp else None
+        return cls(window, coarse, fine, sharp)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.window[2] - self.window[0], self.window[3] - self.window[1]
+
+    def _dense(self, coarse: np.ndarray, fine: np.ndarray | None) -> np.ndarray:
+        dense = cv2.resize(coarse, self.size, interpolation=cv2.INTER_LINEAR)
+        if fine is not None:
+            x0, y0 = self.window[:2]
+            sx0, sy0, sx1, sy1 = self.sharp
+            dense[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = fine
+        return dense
+
+    def sample(
+        self, source: np.ndarray, triangles: np.ndarray, outside: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(map_x, map_y) over the window at full resolution, for cv2.remap (see Raster.sample)."""
+        coarse = self.coarse.sample(source, triangles, outside)
+        fine = self.fine.sample(source, triangles, outside) if self.fine else (None, None)
+        return self._dense(coarse[0], fine[0]), self._dense(coarse[1], fine[1])
+
+    def area_ratio(self, source: np.ndarray, target: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+        fine = self.fine.area_ratio(source, target, triangles) if self.fine else None
+        return self._dense(self.coarse.area_ratio(source, target, triangles), fine)

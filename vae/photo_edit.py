@@ -11,7 +11,7 @@ Two multi-decoder models supply the change, and nothing else:
 
 The edit warps the photo at full resolution from its landmarks to the new ones (piecewise affine over
 a mesh whose outer ring never moves, so motion fades out around the face), then adds the appearance
-change to luminance only, low-pass and inside the face: the person, the colour and the sharpness all
+change to luminance only, band-pass and inside the face: the person, the colour and the sharpness all
 stay the photo's. What changes is the difference between the target expression's decoding and the
 face's present expression's decoding (the decoders that reconstruct the face best), so a smiling face
 asked to smile changes little, and the face keeps whatever the decoders do not model.
@@ -24,7 +24,7 @@ photo (0) to the full edit (1).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -34,17 +34,21 @@ import torch
 from vae.checkpoint import CheckpointError, load_checkpoint
 from vae.face_shape import (
     JAW,
+    MOUTH,
     RIGID,
     Mesh,
-    Raster,
+    WarpField,
+    apply,
     canonical_shape,
+    compose,
     eye_distance,
     invert,
     normalise,
-    pixel_grid,
     shape_free,
+    warp_down,
 )
 from vae.landmarks import FaceBox, detect_faces, face_landmarks, gray
+from vae.mouth import MouthOpening, close_mouth, extra_opening, lips_meet_inside, repaint_stray_opening
 from vae.multi_decoder import MultiDecoderVAE, check_strength
 from vae.shape_model import ShapeVAE
 
@@ -53,9 +57,15 @@ FaceChoice = str | int | Sequence[int]  # "all", one index, or several indices (
 MIN_EYE_DISTANCE = 24.0  # px between the outer eye corners: smaller faces are too small to edit
 MAX_RIGID_ERROR = 0.12  # eye distances: landmarks whose rigid points fit the template worse are a failed fit
 MAP_STEP = 4  # px: the warp is computed on this grid and interpolated (it is smooth between landmarks)
-APPEARANCE_BLUR = 1.0  # px of the 48 px frame: the appearance change is low-pass
+# The appearance change is band-pass, in pixels of the models' 48 px frame: finer than APPEARANCE_BLUR
+# is the decoders' blur, not the face; coarser than APPEARANCE_SCALE is a tone over a whole cheek or
+# forehead, which differs between expressions' training photos (lighting) rather than between faces.
+APPEARANCE_BLUR = 1.0
+APPEARANCE_SCALE = 5.0
+RATIO_FLOOR = 16.0  # luminance (0..255) added to both sides of the ratio: black pixels do not explode it
 SOURCE_TEMPERATURE = 1e-4  # squared eye distances: how sharply the best-fitting decoders are preferred
 DETAIL_SIGMA = 1.0  # px: finer detail than this is copied pixel for pixel by the warp
+CUT_OUT_SCALE = 1.6  # a face's cut-out (the strip's tiles) spans this many times its detected box
 
 
 class NoFaceError(ValueError):
@@ -114,9 +124,10 @@ class PreparedFace:
     points: np.ndarray  # [68, 2] landmarks in photo pixels
     to_frame: np.ndarray  # 2x3 photo -> the models' frame (the rigid similarity onto the template)
     shapes: np.ndarray  # [E, 68, 2] the shape decoders' landmarks, in the models' frame
-    textures: np.ndarray  # [E, H, W] the appearance decoders' shape-free luminance, 0..255 units
+    textures: np.ndarray  # [E, H, W] the appearance decoders' shape-free luminance, 0..255
     present: np.ndarray  # [E] weights of the decoders that best explain the face as it is (sum 1)
     canonical: np.ndarray  # [68, 2] the shape of the appearance model's textures
+    opening: MouthOpening  # the photo pixels inside the open mouth, if it is open
 
     @property
     def mesh(self) -> Mesh:
@@ -125,13 +136,27 @@ class PreparedFace:
     def target_points(self, k: int, intensity: float, strength: float) -> np.ndarray:
         """The landmarks [68, 2] in photo pixels, moved to expression k."""
         change = _change(self.shapes, self.present, k, strength)  # models' frame
-        return self.points + intensity * change @ invert(self.to_frame)[:, :2].T
+        present = np.tensordot(self.present, self.shapes, 1)
+        extra = extra_opening(apply(self.to_frame, self.points), present) * (1 - self.present[k])
+        return close_mouth(self.points + intensity * (change - extra) @ invert(self.to_frame)[:, :2].T)
 
     def appearance_change(self, k: int, intensity: float, strength: float) -> np.ndarray:
-        """The luminance to add [H, W] in the appearance frame: low-pass, and zero outside the face."""
-        change = _change(self.textures, self.present, k, strength).astype(np.float32)
-        change = cv2.GaussianBlur(change, (0, 0), APPEARANCE_BLUR)
-        return intensity * change * face_mask(self.canonical, change.shape)
+        """The log of the factor [H, W] that multiplies the photo's brightness, in the appearance frame:
+        band-pass, and zero outside the face.
+
+        An expression ratio image (Liu, Shan and Zhang, 2001): the target decoding over the present
+        one. A factor, not a difference, so an open mouth darkens white teeth as much as it darkens
+        a lip, a furrow shades any skin alike, and the photo's own colours and detail ride on top.
+        """
+        target = exaggerate(self.textures, strength)[k]
+        present = np.tensordot(self.present, self.textures, 1)
+        ratio = (np.log(np.maximum(target, 0) + RATIO_FLOOR) - np.log(present + RATIO_FLOOR)).astype(
+            np.float32
+        )
+        band = cv2.GaussianBlur(ratio, (0, 0), APPEARANCE_BLUR) - cv2.GaussianBlur(
+            ratio, (0, 0), APPEARANCE_SCALE
+        )
+        return intensity * band * face_mask(self.canonical, ratio.shape)
 
     def window(self, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
         """The photo pixels the edit may touch: the box of the mesh's ring, clipped to the photo."""
@@ -140,45 +165,82 @@ class PreparedFace:
         x1, y1 = np.minimum(np.ceil(vertices.max(0)).astype(int) + 1, (shape[1], shape[0]))
         return int(x0), int(y0), int(x1), int(y1)
 
+    def cut_out(self, photo: np.ndarray, size: int) -> tuple[PreparedFace, np.ndarray]:
+        """This face cut out of `photo` as a size x size image (the face and a margin around it), and
+        the face as it lies in that image: editing the pair costs what a face of that size costs."""
+        centre = self.points[[*JAW, *range(17, 27)]].mean(0)
+        side = CUT_OUT_SCALE * max(self.box.w, self.box.h)
+        to_crop = np.array([[size / side, 0, 0], [0, size / side, 0]])
+        to_crop[:, 2] = (size - 1) / 2 - to_crop[:, :2] @ centre
+        crop = warp_down(photo, to_crop, size)
+        points = apply(to_crop, self.points)
+        x, y = apply(to_crop, np.array([[self.box.x, self.box.y]]))[0]
+        scale = size / side
+        face = replace(
+            self,
+            box=FaceBox(round(x), round(y), round(self.box.w * scale), round(self.box.h * scale)),
+            points=points,
+            to_frame=compose(self.to_frame, invert(to_crop)),
+            opening=MouthOpening.of(crop, points),
+        )
+        return face, crop
+
     def edit(self, photo: np.ndarray, k: int, intensity: float, strength: float) -> np.ndarray:
         """`photo` (RGB uint8, the one this face was found in) with this face given expression k."""
         if intensity == 0.0:
             return photo
         mesh = self.mesh
-        source = mesh.vertices(self.points)
-        target = source.copy()
-        target[: len(self.points)] = self.target_points(k, intensity, strength)
-        x0, y0, x1, y1 = self.window(photo.shape)
-        half = (MAP_STEP - 1) / 2  # coarse samples at the centres of MAP_STEP x MAP_STEP blocks
-        raster = Raster.of(target, mesh.triangles, *pixel_grid((x0 + half, y0 + half, x1, y1), MAP_STEP))
-        size = (x1 - x0, y1 - y0)
+        target_points = self.target_points(k, intensity, strength)
+        source, target = mesh.vertices(self.points), mesh.vertices(self.points)
+        source[: len(target_points)] = lips_meet_inside(self.points, target_points)
+        target[: len(target_points)] = target_points
+        window = x0, y0, x1, y1 = self.window(photo.shape)
+        mouth = _box(target_points[MOUTH], margin=4)
+        field = WarpField.of(target, mesh.triangles, window, mouth, MAP_STEP)
         to_window = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0]])  # outside the mesh: no motion
-        photo_x, photo_y = (_enlarge(m, size) for m in raster.sample(source - (x0, y0), mesh.triangles, to_window))
-        warped = warp_keeping_detail(photo[y0:y1, x0:x1], photo_x, photo_y)
-        frame = raster.sample(mesh.vertices(self.canonical), mesh.triangles, outside=self.to_frame)
-        frame_x, frame_y = (_enlarge(m, size) for m in frame)
+        photo_x, photo_y = field.sample(source - (x0, y0), mesh.triangles, to_window)
+        scale = field.area_ratio(source, target, mesh.triangles)
+        warped = warp_keeping_detail(photo[y0:y1, x0:x1], photo_x, photo_y, detail_weight(scale))
+        if field.sharp is not None:  # repaint what the warp leaves of the old opening outside the new
+            mx0, my0, mx1, my1 = field.sharp
+            rows, cols = slice(my0 - y0, my1 - y0), slice(mx0 - x0, mx1 - x0)
+            warped[rows, cols] = repaint_stray_opening(
+                warped[rows, cols], self.opening, photo_x[rows, cols] + x0, photo_y[rows, cols] + y0,
+                target_points - (mx0, my0),
+            )  # fmt: skip
+        frame_x, frame_y = field.sample(mesh.vertices(self.canonical), mesh.triangles, outside=self.to_frame)
         change = cv2.remap(
             self.appearance_change(k, intensity, strength), frame_x, frame_y, cv2.INTER_LINEAR,
             borderMode=cv2.BORDER_CONSTANT, borderValue=0.0,
         )  # fmt: skip
         result = photo.copy()
-        result[y0:y1, x0:x1] = np.clip(warped + change[..., None], 0, 255).round().astype(np.uint8)
+        result[y0:y1, x0:x1] = np.clip(warped * np.exp(change)[..., None], 0, 255).round().astype(np.uint8)
         return result
 
 
-def warp_keeping_detail(image: np.ndarray, map_x: np.ndarray, map_y: np.ndarray) -> np.ndarray:
+def detail_weight(scale: np.ndarray) -> np.ndarray:
+    """How much of the photo's finest detail a warp copies where areas scale by `scale`: all of it
+    where the warp barely stretches, fading out where it squeezes or stretches a region by more than
+    about 2x (copying pixels there would alias or repeat them)."""
+    return np.clip((np.minimum(scale, 1 / np.maximum(scale, 1e-6)) - 0.3) / 0.4, 0, 1)
+
+
+def warp_keeping_detail(
+    image: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, weight: np.ndarray | None = None
+) -> np.ndarray:
     """cv2.remap of `image` that copies its finest detail instead of interpolating it.
 
     Interpolating at a fraction of a pixel averages neighbours, which halves a photo's pixel-level
     detail (grain, pores, hair) at half a pixel even with Lanczos. So the image is split into a smooth
     base (Gaussian of DETAIL_SIGMA px), warped with cubic interpolation, and the rest, each pixel
-    copied from the nearest source pixel: the output is as sharp as the photo.
+    copied from the nearest source pixel (times `weight`, [H, W], where given): the output is as
+    sharp as the photo.
     """
     pixels = image.astype(np.float32)
     base = cv2.GaussianBlur(pixels, (0, 0), DETAIL_SIGMA)
     smooth = cv2.remap(base, map_x, map_y, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT_101)
     fine = cv2.remap(pixels - base, map_x, map_y, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REFLECT_101)
-    return smooth + fine
+    return smooth + (fine if weight is None else fine * weight[..., None])
 
 
 def _change(decoded: np.ndarray, present: np.ndarray, k: int, strength: float) -> np.ndarray:
@@ -196,8 +258,11 @@ def face_mask(shape: np.ndarray, size: tuple[int, int], feather: float = 1.5) ->
     return cv2.GaussianBlur(mask.astype(np.float32) / 255, (0, 0), feather)
 
 
-def _enlarge(coarse: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    return cv2.resize(coarse, size, interpolation=cv2.INTER_LINEAR)
+def _box(points: np.ndarray, margin: int) -> tuple[int, int, int, int]:
+    """The pixel box around `points`, `margin` pixels wider on each side."""
+    x0, y0 = np.floor(points.min(0)).astype(int) - margin
+    x1, y1 = np.ceil(points.max(0)).astype(int) + margin + 1
+    return int(x0), int(y0), int(x1), int(y1)
 
 
 def present_weights(errors: np.ndarray) -> np.ndarray:
@@ -231,11 +296,12 @@ def prepare_face(
     x = torch.tensor(texture, dtype=torch.float32)[None, None] / 127.5 - 1
     textures = models.appearance.decode_all(models.appearance.encode(x)[0])[0, :, 0]
     return PreparedFace(
+        opening=MouthOpening.of(photo, points),
         box=box,
         points=points,
         to_frame=to_frame,
         shapes=shapes.double().numpy(),
-        textures=textures.double().numpy() * 127.5,
+        textures=(textures.double().numpy() + 1) * 127.5,
         present=present_weights(errors),
         canonical=canonical,
     )
@@ -277,14 +343,27 @@ class PreparedPhoto:
         self, expression: str, intensity: float = 1.0, faces: FaceChoice = "all", strength: float = 1.0
     ) -> np.ndarray:
         """The photo with the chosen faces given `expression`."""
-        if not 0.0 <= intensity <= 1.0:
-            raise ValueError(f"intensity must lie in 0..1, not {intensity}")
-        check_strength(strength)
         k = self.expression_index(expression)
+        check_settings(intensity, strength)
         result = self.photo
         for i in self.chosen(faces):
             result = self.faces[i].edit(result, k, intensity, strength)
         return result
+
+    def strip(self, face: int, intensity: float = 1.0, strength: float = 1.0, size: int = 160) -> np.ndarray:
+        """Face `face` edited into every expression, cut out at `size` pixels: [E, size, size, 3].
+
+        Edited on a cut-out of the face at that size, so all of them cost less than one edit of the
+        photo."""
+        check_settings(intensity, strength)
+        small, crop = self.faces[self.chosen(face)[0]].cut_out(self.photo, size)
+        return np.stack([small.edit(crop, k, intensity, strength) for k in range(len(self.expressions))])
+
+
+def check_settings(intensity: float, strength: float) -> None:
+    if not 0.0 <= intensity <= 1.0:
+        raise ValueError(f"intensity must lie in 0..1, not {intensity}")
+    check_strength(strength)
 
 
 def prepare_photo(photo: np.ndarray, models: ExpressionModels) -> PreparedPhoto:

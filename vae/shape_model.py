@@ -74,8 +74,8 @@ class ShapeVAE(nn.Module):
 
     def encode(self, shapes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(mu, logvar) [N, latent_dim] of shapes [N, points, 2]."""
-        flat = ((shapes - self.template) / self.unit).flatten(1)
-        mu, logvar = self.encoder(flat).chunk(2, dim=1)
+        offsets = (shapes - self.template) / self.unit
+        mu, logvar = self.encoder(offsets.flatten(1)).chunk(2, dim=1)
         return mu, logvar.clamp(-12, 8)
 
     def decode_all(self, z: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,132 @@
+"""The mouth in an expression edit: how far it opens, and what happens to its inside when it closes.
+
+Warping a photo moves pixels, so a mouth that closes keeps whatever lay between the lips unless the
+edit takes it away. The 68 landmarks place an open mouth's inner lips only roughly (the inner
+corners sit inside the opening, the lip edges curve between points), so the edit also finds the
+opening by colour and repaints any of it that the warp leaves outside the new, smaller opening.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from vae.face_shape import INNER_LIPS, OUTER_LIPS, eye_distance
+
+INNER_LIP_PAIRS = ((61, 67), (62, 66), (63, 65))  # upper and lower inner-lip points facing each other
+INNER_CORNERS, OUTER_CORNERS = (60, 64), (48, 54)
+MOUTH_CLOSED = 0.05  # eye distances: target inner lips closer than this meet
+LIP_MARGIN = 0.02  # eye distances: where a mouth closes, its lips meet this far inside their edges
+LIP_CONTRAST = 3.0  # an opening pixel differs from the lips' median colour this many times their spread
+MIN_CONTRAST = 12.0  # ... and by at least this much (CIELAB units)
+REPAINT_RADIUS = 3  # px: cv2.inpaint's neighbourhood for the repainted seam
+
+
+def extra_opening(shape: np.ndarray, decoded: np.ndarray) -> np.ndarray:
+    """[68, 2]: how much further apart the inner lips of `shape` are than in its decoding.
+
+    The edit keeps what the decoders do not explain (the person's own features) by moving the photo's
+    landmarks by the change between two decodings. How far a mouth is open is expression alone:
+    taken off, a laughing face asked to look sad closes its mouth to the sad decoder's opening
+    instead of keeping the laugh's extra width.
+    """
+    extra = np.zeros_like(shape)
+    for upper, lower in INNER_LIP_PAIRS:
+        residual = (shape[lower] - shape[upper]) - (decoded[lower] - decoded[upper])
+        extra[upper], extra[lower] = -residual / 2, residual / 2
+    return extra
+
+
+def close_mouth(points: np.ndarray) -> np.ndarray:
+    """Landmarks whose inner lips, where nearly closed, meet; a closed mouth's inner corners are its
+    outer ones. A warp that brings lips almost together leaves a sliver of what was between them."""
+    points = points.copy()
+    limit = MOUTH_CLOSED * eye_distance(points)
+    for upper, lower in INNER_LIP_PAIRS:
+        if np.linalg.norm(points[upper] - points[lower]) < limit:
+            points[upper] = points[lower] = (points[upper] + points[lower]) / 2
+    if mouth_closed(points):
+        points[list(INNER_CORNERS)] = points[list(OUTER_CORNERS)]
+    return points
+
+
+def mouth_closed(points: np.ndarray) -> bool:
+    return all(np.allclose(points[upper], points[lower]) for upper, lower in INNER_LIP_PAIRS)
+
+
+def lips_meet_inside(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Source landmarks whose inner lips, where the target closes them, sit LIP_MARGIN eye distances
+    inside the lips, and whose inner corners, where the target mouth is closed, are the outer ones:
+    the pixels just inside the landmarks (teeth) would otherwise line the seam."""
+    source = source.copy()
+    margin = LIP_MARGIN * eye_distance(source)
+    for upper, lower in INNER_LIP_PAIRS:
+        gap = source[lower] - source[upper]
+        if np.allclose(target[upper], target[lower]) and np.linalg.norm(gap) > 2 * margin:
+            step = margin * gap / np.linalg.norm(gap)
+            source[upper] -= step
+            source[lower] += step
+    if mouth_closed(target):
+        source[list(INNER_CORNERS)] = source[list(OUTER_CORNERS)]
+    return source
+
+
+def _polygon(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    mask = np.zeros(shape, dtype=np.uint8)
+    cv2.fillPoly(mask, [np.round(points * 16).astype(np.int32)], 1, lineType=cv2.LINE_8, shift=4)
+    return mask.astype(bool)
+
+
+@dataclass(frozen=True)
+class MouthOpening:
+    """The photo pixels that show the inside of a mouth (teeth, tongue, shadow): inside the outer
+    lips, connected to the inner-lip polygon, and unlike the lips' own colour."""
+
+    x0: int
+    y0: int
+    mask: np.ndarray  # [h, w] bool, from (x0, y0) in photo pixels
+
+    @classmethod
+    def of(cls, photo: np.ndarray, points: np.ndarray) -> MouthOpening:
+        margin = 2
+        x0, y0 = np.maximum(np.floor(points[OUTER_LIPS].min(0)).astype(int) - margin, 0)
+        x1, y1 = np.ceil(points[OUTER_LIPS].max(0)).astype(int) + margin + 1
+        patch = photo[y0:y1, x0:x1]
+        shape = patch.shape[:2]
+        outer = _polygon(points[OUTER_LIPS] - (x0, y0), shape)
+        inner = _polygon(points[INNER_LIPS] - (x0, y0), shape)
+        lips = outer & ~cv2.dilate(inner.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        if lips.sum() < 20 or not inner.any():
+            return cls(int(x0), int(y0), np.zeros(shape, dtype=bool))
+        lab = cv2.cvtColor(patch, cv2.COLOR_RGB2LAB).astype(np.float32)
+        distance = np.linalg.norm(lab - np.median(lab[lips], axis=0), axis=-1)
+        unlike = outer & (distance > max(LIP_CONTRAST * float(np.median(distance[lips])), MIN_CONTRAST))
+        _, labels = cv2.connectedComponents(unlike.astype(np.uint8))
+        opening = np.isin(labels, np.unique(labels[inner & unlike])) & unlike
+        return cls(int(x0), int(y0), opening | (inner & outer))
+
+    def at(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Whether each photo position (x, y), rounded to its pixel, shows the opening."""
+        col, row = np.rint(x).astype(int) - self.x0, np.rint(y).astype(int) - self.y0
+        h, w = self.mask.shape
+        inside = (col >= 0) & (col < w) & (row >= 0) & (row < h)
+        result = np.zeros(x.shape, dtype=bool)
+        result[inside] = self.mask[row[inside], col[inside]]
+        return result
+
+
+def repaint_stray_opening(
+    warped: np.ndarray, opening: MouthOpening, map_x: np.ndarray, map_y: np.ndarray, target: np.ndarray
+) -> np.ndarray:
+    """`warped` (a float image whose pixel (r, c) was read at photo (map_x, map_y)[r, c], with
+    target landmarks `target` in the same pixels) with every pixel that shows the source's mouth
+    opening outside the target's opening repainted from its neighbours (the lips)."""
+    stray = opening.at(map_x, map_y) & ~_polygon(target[INNER_LIPS], warped.shape[:2])
+    if not stray.any():
+        return warped
+    stray = cv2.dilate(stray.astype(np.uint8), np.ones((3, 3), np.uint8))
+    pixels = np.clip(warped, 0, 255).round().astype(np.uint8)
+    repainted = cv2.inpaint(pixels, stray, REPAINT_RADIUS, cv2.INPAINT_TELEA).astype(np.float32)
+    return np.where(stray[..., None].astype(bool), repainted, warped)
