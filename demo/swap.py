@@ -1,12 +1,13 @@
-"""Expression swap tab: a selfie or group photo, every face redrawn with the chosen expression.
+"""Expression tab: a selfie or group photo, every face (or one) given a new expression.
 
-The photo is read into memory and its upload deleted; detection, encoding and the 7 decodings run
-once per photo (vae.swap.prepare_photo), and the prepared photo stays in session memory for a while
-so the intensity and strength sliders and the expression and face choices only re-paste.
+The photo is read into memory and its upload deleted; its faces are found, fitted and decoded once
+(vae.photo_edit.prepare_photo), and the prepared photo stays in session memory for a while, so
+another expression, amount, strength or face only warps the photo again.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import gradio as gr
@@ -14,16 +15,29 @@ import numpy as np
 
 from demo.config import DemoConfig
 from demo.inputs import number, shown
-from demo.models import DemoModel, ModelStore
-from demo.render import enlarge
+from demo.models import ModelStore
 from demo.uploads import Upload, read_upload
-from demo.widgets import photo_input
+from demo.widgets import on_new_photo, photo_input
+from vae.checkpoint import CheckpointError
 from vae.multi_decoder import MAX_STRENGTH
-from vae.swap import FaceChoice, NoFaceError, PreparedPhoto, prepare_photo
+from vae.photo_edit import ExpressionModels, FaceChoice, NoFaceError, PreparedPhoto, prepare_photo
 
 ALL = "all"
 DEFAULT_EXPRESSION = "happy"
-GALLERY_HEIGHT = 260
+START = "Upload a photo or take one with the webcam to start."
+HOW_IT_WORKS = """
+Your photo is edited, not replaced. Each face's 68 landmarks (dlib) are encoded once by a *shape
+model* and decoded by one decoder per expression, which gives this face's own smile, frown or
+surprise as landmarks; the photo is then warped, at full resolution, from its landmarks to the new
+ones, so the person, the colours and the sharpness stay yours. An *appearance model*, trained on
+faces that were all warped to one shape, adds only what moving pixels cannot draw (a darker open
+mouth, furrows), as a soft change of brightness inside the face. Both are variational autoencoders
+with one shared encoder and seven decoders, trained on FER2013.
+
+**Amount** goes from your photo (0) to the full change (1). **Strength** scales how far each
+expression departs from the average of the seven: 0 takes the expression out of the face, 1 is the
+typical expression, 2 an exaggerated one.
+"""
 
 
 def face_choices(count: int) -> list[tuple[str, str]]:
@@ -32,7 +46,7 @@ def face_choices(count: int) -> list[tuple[str, str]]:
 
 
 def parse_faces(value: str | int | None, count: int) -> FaceChoice:
-    """'all' or a 1-based face number (dropdown and API) -> vae.swap's choice; 'all' for a stale number."""
+    """'all' or a 1-based face number (page and API) -> vae.photo_edit's choice; 'all' if stale."""
     if value in (None, "", ALL):
         return ALL
     try:
@@ -43,42 +57,47 @@ def parse_faces(value: str | int | None, count: int) -> FaceChoice:
 
 
 class Settings(NamedTuple):
-    """What the sliders and the expression choice ask of a swap, checked."""
+    """What the controls ask of an edit, checked."""
 
     expression: str
     intensity: float
     strength: float
 
 
+def load_expression_models(folder: Path) -> tuple[ExpressionModels | None, str | None]:
+    """The shape and appearance models, or None and the reason to show instead of the tab."""
+    try:
+        return ExpressionModels.load(
+            folder / "fer-shape.safetensors", folder / "fer-appearance.safetensors"
+        ), None
+    except CheckpointError as error:
+        return None, f"The expression models could not be loaded ({error})."
+
+
 class SwapTab:
     def __init__(self, store: ModelStore, config: DemoConfig) -> None:
         self.config = config
-        multi = store.choices(multi_only=True)
-        self.model: DemoModel | None = store.get(multi[0][1]) if multi else None
+        self.models, self.problem = load_expression_models(config.checkpoint_dir)
 
     # -- handlers (also the API) ----------------------------------------------------------------
     def swap(
         self, photo: Upload, expression: str, intensity: float, faces: str | None, strength: float
     ) -> tuple[Any, ...]:
-        """Swap a new photo: (photo, aligned faces, expression faces, status, face choices, prepared)."""
+        """Edit a new photo: (photo, every expression of the chosen faces, status, face choices, prepared)."""
         if photo is None:  # the photo was cleared
-            return None, [], [], "", gr.Dropdown(choices=face_choices(0), value=ALL), None
+            return None, [], START, gr.Dropdown(choices=face_choices(0), value=ALL), None
         pixels = read_upload(photo, self.config.limits)  # first: the upload is deleted whatever follows
         settings = self._settings(expression, intensity, strength)
         try:
-            prepared = prepare_photo(pixels, self.model.vae, self.model.spec.crop, self.config.swap_detail)
+            prepared = prepare_photo(pixels, self.models)
         except NoFaceError as error:
             gr.Warning(str(error))
-            return None, [], [], f"**{error}**", gr.Dropdown(choices=face_choices(0), value=ALL), None
+            return None, [], f"**{error}**", gr.Dropdown(choices=face_choices(0), value=ALL), None
         choice = parse_faces(faces, len(prepared.faces))
-        aligned = [
-            (enlarge(face.image, self.config.tile_size), f"Face {i + 1}")
-            for i, face in enumerate(prepared.faces)
-        ]
         value = ALL if choice == ALL else str(choice + 1)
         dropdown = gr.Dropdown(choices=face_choices(len(prepared.faces)), value=value)
-        swapped, grid, status = self._show(prepared, settings, choice)
-        return swapped, aligned, grid, status, dropdown, prepared
+        edited, strip, status = self._show(prepared, settings, choice)
+        return edited, strip, status, dropdown, prepared
 
     def rerender(
         self,
@@ -88,105 +107,125 @@ class SwapTab:
         faces: str | None,
         strength: float,
     ) -> tuple[Any, ...]:
-        """The same photo with another expression, intensity, strength or face choice: only pastes again."""
+        """The same photo with another amount, strength or face: warps the photo and the strip again."""
         if prepared is None:
-            return gr.skip(), gr.skip(), "Upload a photo (or take one with the webcam) to start."
+            return gr.skip(), gr.skip(), START
         settings = self._settings(expression, intensity, strength)
         return self._show(prepared, settings, parse_faces(faces, len(prepared.faces)))
 
+    def reexpress(
+        self,
+        prepared: PreparedPhoto | None,
+        expression: str,
+        intensity: float,
+        faces: str | None,
+        strength: float,
+    ) -> tuple[Any, ...]:
+        """The same photo with another expression: the strip (every expression) stays as it is."""
+        if prepared is None:
+            return gr.skip(), START
+        settings = self._settings(expression, intensity, strength)
+        return self._edited(prepared, settings, parse_faces(faces, len(prepared.faces)))
+
     def _settings(self, expression: object, intensity: object, strength: object) -> Settings:
-        """The target expression, intensity and strength as the API sent them, checked (else gr.Error)."""
+        """The expression, amount and strength as the page or the API sent them, checked (else gr.Error)."""
+        if not isinstance(expression, str) or expression not in self.models.expressions:
+            raise gr.Error(
+                f"Unknown expression {shown(expression)}; choose one of {', '.join(self.models.expressions)}."
+            )
         return Settings(
-            self.model.decoder_for(expression),
-            number(intensity, "The intensity", 0.0, 1.0),
+            expression,
+            number(intensity, "The amount", 0.0, 1.0),
             number(strength, "The strength", 0.0, MAX_STRENGTH),
         )
 
     def _show(
         self, prepared: PreparedPhoto, settings: Settings, choice: FaceChoice
     ) -> tuple[np.ndarray, list[tuple[np.ndarray, str]], str]:
+        """(the edited photo, the strip of every expression, the status line)."""
+        edited, status = self._edited(prepared, settings, choice)
+        return edited, self._strip(prepared, settings, choice), status
+
+    def _edited(
+        self, prepared: PreparedPhoto, settings: Settings, choice: FaceChoice
+    ) -> tuple[np.ndarray, str]:
         expression, intensity, strength = settings
-        chosen = prepared.chosen(choice)
-        several = len(prepared.faces) > 1
-        drawn = prepared.grids(strength)
-        grid = [
-            (
-                enlarge(drawn[i, k], self.config.tile_size),
-                f"Face {i + 1}: {name}" if several else name,
-            )
-            for i in chosen
-            for k, name in enumerate(prepared.expressions)
-        ]
-        count = len(prepared.faces)
+        chosen, count = prepared.chosen(choice), len(prepared.faces)
         which = "every face" if len(chosen) == count else f"face {chosen[0] + 1}"
-        status = (
-            f"Found {count} face{'s' * several}; {which} → **{expression}** at intensity {intensity:.2f}, "
-            f"strength {strength:.2f}. Intensity blends your photo (0) with the model's drawing (1); "
-            "strength scales how far each expression departs from the others (1: as the decoders draw)."
-        )
-        return prepared.render(expression, intensity, choice, strength), grid, status
+        status = f"Found {count} face{'s' * (count > 1)}; {which} now looks **{expression}**."
+        return prepared.render(expression, intensity, choice, strength), status
+
+    def _strip(
+        self, prepared: PreparedPhoto, settings: Settings, choice: FaceChoice
+    ) -> list[tuple[np.ndarray, str]]:
+        """Each chosen face in every expression, labelled."""
+        _, intensity, strength = settings
+        chosen = prepared.chosen(choice)
+        return [
+            (tile, f"Face {i + 1}: {name}" if len(chosen) > 1 else name)
+            for i in chosen
+            for tile, name in zip(
+                prepared.strip(i, intensity, strength, self.config.tile_size), prepared.expressions
+            )
+        ]
 
     # -- layout ---------------------------------------------------------------------------------
     def build(self) -> None:
-        if self.model is None:
-            gr.Markdown("The expression swap needs the multi-decoder FER2013 model, which is not loaded.")
+        if self.models is None:
+            gr.Markdown(f"The expression tab is not available: {self.problem}")
             return
-        expressions = list(self.model.expressions)
+        expressions = list(self.models.expressions)
         prepared = gr.State(None, time_to_live=self.config.photo_ttl)
         with gr.Row():
             with gr.Column(min_width=280):
                 photo = photo_input("Your photo (upload or webcam)", height=320, elem_id="swap-photo")
-                expression = gr.Dropdown(
+                expression = gr.Radio(
                     expressions,
                     value=DEFAULT_EXPRESSION if DEFAULT_EXPRESSION in expressions else expressions[0],
-                    label="Target expression",
+                    label="Expression",
                 )
-                intensity = gr.Slider(0.0, 1.0, value=1.0, step=self.config.slider_step, label="Intensity")
+                intensity = gr.Slider(
+                    0.0, 1.0, value=1.0, step=self.config.slider_step, label="Amount",
+                    info="0: your photo; 1: the full change",
+                )  # fmt: skip
                 strength = gr.Slider(
-                    0.0,
-                    MAX_STRENGTH,
-                    value=self.config.swap_strength,
-                    step=self.config.slider_step,
-                    label="Expression strength",
-                )
+                    0.0, MAX_STRENGTH, value=self.config.swap_strength, step=self.config.slider_step,
+                    label="Strength", info="1: a typical expression; more exaggerates it",
+                )  # fmt: skip
                 faces = gr.Dropdown(face_choices(0), value=ALL, label="Which face", allow_custom_value=True)
-                status = gr.Markdown("Upload a photo (or take one with the webcam) to start.")
+                status = gr.Markdown(START)
             with gr.Column(scale=2):
                 result = gr.Image(
-                    label="Swapped", format="jpeg", interactive=False, height=420, elem_id="swap-result"
+                    label="Edited", format="jpeg", interactive=False, height=420, elem_id="swap-result"
                 )
-        with gr.Row():  # the aligned input narrow on the left, its 7 decodings beside it
-            aligned = gr.Gallery(
-                label="Faces as the model sees them",
-                columns=1,
-                height=GALLERY_HEIGHT,
-                object_fit="contain",
-                scale=1,
-                min_width=160,
-                elem_id="swap-aligned",
-            )
-            grid = gr.Gallery(
-                label="Through every expression decoder",
-                columns=7,
-                height=GALLERY_HEIGHT,
-                object_fit="contain",
-                scale=5,
-                elem_id="swap-grid",
-            )
-        photo.change(
+        strip = gr.Gallery(
+            label="Your face in every expression",
+            columns=7,
+            height="auto",
+            object_fit="contain",
+            elem_id="swap-grid",
+        )
+        with gr.Accordion("How it works", open=False):
+            gr.Markdown(HOW_IT_WORKS)
+        on_new_photo(
+            photo,
             self.swap,
             [photo, expression, intensity, faces, strength],
-            [result, aligned, grid, status, faces, prepared],
+            [result, strip, status, faces, prepared],
             api_name="swap",
-            preprocess=False,  # see photo_input; the other inputs arrive as plain values
         )
+        controls = [prepared, expression, intensity, faces, strength]
+        live = {
+            "trigger_mode": "always_last",
+            "show_progress": "hidden",
+            "api_visibility": "private",
+            "preprocess": False,  # the handlers check their inputs (demo.inputs)
+        }
+        expression.input(self.reexpress, controls, [result, status], **live)
         gr.on(
-            [expression.input, intensity.input, faces.input, strength.input],
+            [intensity.input, faces.input, strength.input],
             self.rerender,
-            [prepared, expression, intensity, faces, strength],
-            [result, grid, status],
-            trigger_mode="always_last",
-            show_progress="hidden",
-            api_visibility="private",
-            preprocess=False,  # the handler checks its inputs (demo.inputs)
+            controls,
+            [result, strip, status],
+            **live,
         )
