@@ -22,6 +22,7 @@ from vae.checkpoint import CheckpointError
 from vae.multi_decoder import MAX_STRENGTH
 from vae.photo_edit import ExpressionModels, FaceChoice, NoFaceError, PreparedPhoto, prepare_photo
 
+SHAPE_FILE, APPEARANCE_FILE = "fer-shape.safetensors", "fer-appearance.safetensors"
 ALL = "all"
 DEFAULT_EXPRESSION = "happy"
 START = "Upload a photo or take one with the webcam to start."

@@ -20,7 +20,11 @@ from skimage import data
 
 from demo import DemoConfig, build_demo, launch
 from demo.models import REGISTRY
+from demo.swap import APPEARANCE_FILE, SHAPE_FILE
 from vae import EXPRESSIONS, ModelConfig, build_model, save_model
+from vae.face_shape import apply, eye_distance, similarity
+from vae.landmarks import detect_faces, face_landmarks
+from vae.shape_model import ShapeConfig, ShapeVAE
 
 FER, UTK = ({spec.key: spec.filename for spec in REGISTRY}[key] for key in ("fer-multi", "utkface-vae"))
 DIRECTION_NAMES = ["PC1", "PC2", "PC3", "PC4", "happy", "sad"]
@@ -44,7 +48,31 @@ def write_tiny_checkpoints(folder: Path) -> Path:
     )
     utk = build_model(ModelConfig(kind="vae", image_size=64, channels=3, widths=(8, 16), latent_dim=16))
     save_model(folder / UTK, utk, {"data": "synthetic", "epochs": 2.0})
+    write_tiny_expression_models(folder)
     return folder
+
+
+def template_shape() -> np.ndarray:
+    """A 68-point face in a 48x48 frame as FER2013 frames faces: the astronaut's, moved there."""
+    photo = data.astronaut()
+    points = face_landmarks(photo, detect_faces(photo)[0])
+    eyes = np.array([points[36], points[45]])
+    return apply(similarity(eyes, np.array([[11.0, 17.0], [36.0, 17.0]])), points)
+
+
+def write_tiny_expression_models(folder: Path) -> None:
+    """The swap's shape and appearance models, tiny, random weights (the frame a real template)."""
+    torch.manual_seed(1)
+    shape = ShapeVAE(ShapeConfig(hidden=16, latent_dim=4))
+    template = template_shape()
+    shape.set_frame(torch.tensor(template, dtype=torch.float32), eye_distance(template))
+    save_model(folder / SHAPE_FILE, shape.eval(), {"data": "synthetic"})
+    appearance = build_model(
+        ModelConfig(
+            kind="multi", image_size=48, channels=1, widths=(8, 16), latent_dim=8, expressions=EXPRESSIONS
+        )
+    )
+    save_model(folder / APPEARANCE_FILE, appearance, {"data": "synthetic"})
 
 
 @pytest.fixture(scope="session")

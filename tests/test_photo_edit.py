@@ -1,0 +1,268 @@
+"""The photo edit (vae.photo_edit) and its geometry (vae.face_shape, vae.mouth), on real faces found in
+real photos, with tiny random-weight models: what is checked is what holds for any model."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from demo.swap import APPEARANCE_FILE, SHAPE_FILE
+from tests.test_demo_support import template_shape, tiny_checkpoints  # noqa: F401
+from vae.checkpoint import CheckpointError, load_checkpoint, save_model
+from vae.config import ConfigError
+from vae.face_shape import (
+    Mesh,
+    Raster,
+    WarpField,
+    apply,
+    canonical_shape,
+    eye_distance,
+    mean_shape,
+    normalise,
+    pixel_grid,
+    shape_free,
+    similarity,
+)
+from vae.landmarks import LandmarkError, detect_faces, face_landmarks, model_file
+from vae.mouth import MouthOpening, close_mouth, extra_opening, lips_meet_inside, mouth_closed
+from vae.photo_edit import ExpressionModels, NoFaceError, prepare_photo
+from vae.shape_model import ShapeConfig, ShapeVAE
+
+
+@pytest.fixture(scope="module")
+def models(tiny_checkpoints) -> ExpressionModels:  # noqa: F811
+    return ExpressionModels.load(tiny_checkpoints / SHAPE_FILE, tiny_checkpoints / APPEARANCE_FILE)
+
+
+@pytest.fixture(scope="module")
+def prepared(models, astronaut):
+    return prepare_photo(astronaut, models)
+
+
+def test_one_face_is_found_in_the_astronaut_with_68_landmarks_on_it(prepared, astronaut) -> None:
+    assert len(prepared.faces) == 1
+    face = prepared.faces[0]
+    box = face.box
+    assert face.points.shape == (68, 2)
+    inside = (face.points[:, 0] >= box.x - 0.2 * box.w) & (face.points[:, 0] <= box.x + 1.2 * box.w)
+    assert inside.all() and 0.3 * box.w < eye_distance(face.points) < box.w
+    assert face.points[8, 1] > face.points[30, 1] > face.points[27, 1]  # chin below nose tip below bridge
+    assert face.present.shape == (7,) and np.isclose(face.present.sum(), 1)
+
+
+def test_no_amount_gives_back_the_photo_itself(prepared, astronaut) -> None:
+    assert np.array_equal(prepared.render("happy", 0.0), astronaut)
+
+
+def test_an_edit_changes_the_face_and_nothing_far_from_it(prepared, astronaut) -> None:
+    edited = prepared.render("surprise", 1.0, strength=2.0)
+    assert edited.shape == astronaut.shape and edited.dtype == np.uint8
+    x0, y0, x1, y1 = prepared.faces[0].window(astronaut.shape)
+    outside = np.ones(astronaut.shape[:2], dtype=bool)
+    outside[y0:y1, x0:x1] = False
+    assert np.array_equal(edited[outside], astronaut[outside])
+    face = prepared.faces[0].points
+    fx0, fy0 = face.min(0).astype(int)
+    fx1, fy1 = face.max(0).astype(int)
+    assert np.abs(edited[fy0:fy1, fx0:fx1].astype(int) - astronaut[fy0:fy1, fx0:fx1]).mean() > 1
+
+
+def test_every_expression_gives_its_own_edit_and_the_strip_shows_them(prepared) -> None:
+    edits = [prepared.render(e, 1.0, strength=1.5) for e in prepared.expressions]
+    assert all(not np.array_equal(a, b) for i, a in enumerate(edits) for b in edits[i + 1 :])
+    strip = prepared.strip(0, 1.0, 1.5, size=96)
+    assert strip.shape == (7, 96, 96, 3) and strip.dtype == np.uint8
+    assert len({tile.tobytes() for tile in strip}) == 7
+
+
+def test_the_strip_is_the_edit_seen_small(prepared, astronaut) -> None:
+    """Each tile is the face cut out of the edited photo, give or take what resizing changes."""
+    face = prepared.faces[0]
+    tile = prepared.strip(0, 1.0, 1.0, size=128)[prepared.expression_index("sad")].astype(int)
+    unchanged = face.cut_out(astronaut, 128)[1]
+    edited = face.cut_out(prepared.render("sad", 1.0, strength=1.0), 128)[1]
+    assert np.abs(tile - edited).mean() < np.abs(tile - unchanged).mean()
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda p: p.render("grumpy"), "unknown expression"),
+        (lambda p: p.render("happy", 1.5), "intensity"),
+        (lambda p: p.render("happy", 1.0, strength=-1.0), "strength"),
+        (lambda p: p.render("happy", 1.0, faces=[1]), "out of range"),
+        (lambda p: p.render("happy", 1.0, faces="some"), "faces must be"),
+        (lambda p: p.strip(3), "out of range"),
+    ],
+)
+def test_bad_settings_are_refused_with_a_reason(prepared, call, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        call(prepared)
+
+
+def test_a_photo_without_a_face_says_so(models, faceless) -> None:
+    with pytest.raises(NoFaceError, match="No face was found"):
+        prepare_photo(faceless, models)
+
+
+def test_a_face_too_small_to_edit_says_so(models, astronaut) -> None:
+    small = cv2.resize(astronaut, None, fx=0.35, fy=0.35, interpolation=cv2.INTER_AREA)
+    with pytest.raises(NoFaceError, match="too small"):
+        prepare_photo(small, models)
+
+
+def test_each_face_of_a_group_is_edited_alone_when_chosen(models, astronaut) -> None:
+    group = np.hstack([astronaut, astronaut[:, ::-1]])
+    prepared = prepare_photo(group, models)
+    assert len(prepared.faces) == 2 and prepared.faces[0].box.x < prepared.faces[1].box.x
+    right = prepared.render("angry", 1.0, faces=1, strength=2.0)
+    assert np.array_equal(right[:, :512], group[:, :512]) and not np.array_equal(
+        right[:, 512:], group[:, 512:]
+    )
+    both = prepared.render("angry", 1.0, strength=2.0)
+    assert np.array_equal(both[:, 512:], right[:, 512:]) and not np.array_equal(both[:, :512], group[:, :512])
+
+
+def test_models_whose_expressions_differ_are_refused(tmp_path, tiny_checkpoints) -> None:  # noqa: F811
+    shape = ShapeVAE(ShapeConfig(hidden=8, latent_dim=2, expressions=("happy", "sad")))
+    save_model(tmp_path / "shape.safetensors", shape)
+    with pytest.raises(CheckpointError, match="expressions"):
+        ExpressionModels.load(tmp_path / "shape.safetensors", tiny_checkpoints / APPEARANCE_FILE)
+    with pytest.raises(CheckpointError, match="not a shape model"):
+        ExpressionModels.load(tiny_checkpoints / APPEARANCE_FILE, tiny_checkpoints / APPEARANCE_FILE)
+
+
+# -- the shape model ----------------------------------------------------------------------------
+
+
+def test_the_shape_model_round_trips_through_its_checkpoint_with_its_frame(tiny_checkpoints) -> None:  # noqa: F811
+    model = load_checkpoint(tiny_checkpoints / SHAPE_FILE).model
+    assert isinstance(model, ShapeVAE) and model.config == ShapeConfig(hidden=16, latent_dim=4)
+    assert float(model.unit) > 10 and model.template.abs().sum() > 0
+    shapes = model.template[None].repeat(3, 1, 1)
+    decoded = model.decode_all(model.encode(shapes)[0])
+    assert decoded.shape == (3, 7, 68, 2)
+    own = model.decode(model.encode(shapes)[0], torch.tensor([0, 3, 6]))
+    assert torch.allclose(own, decoded[torch.arange(3), torch.tensor([0, 3, 6])], atol=1e-5)
+
+
+def test_a_shape_config_from_another_version_is_refused() -> None:
+    with pytest.raises(ConfigError, match="unknown shape model config fields"):
+        ShapeConfig.from_dict({"kind": "shape", "wings": 2})
+    with pytest.raises(ConfigError):
+        ShapeConfig(latent_dim=0)
+
+
+# -- geometry -------------------------------------------------------------------------------------
+
+
+def test_similarity_recovers_a_rotation_scale_and_shift() -> None:
+    rng = np.random.default_rng(0)
+    points = rng.normal(size=(20, 2))
+    angle, scale, shift = 0.3, 1.7, np.array([4.0, -2.0])
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    moved = scale * points @ rotation.T + shift
+    matrix = similarity(points, moved)
+    assert np.allclose(apply(matrix, points), moved, atol=1e-9)
+
+
+def test_normalising_a_moved_face_gives_back_its_shape(astronaut) -> None:
+    points = face_landmarks(astronaut, detect_faces(astronaut)[0])
+    template = normalise(points, points)[0]
+    turned = apply(similarity(points[:3], points[:3] * 0.5 + 7), points)  # any similarity
+    assert np.allclose(normalise(turned, template)[0], template, atol=1e-6)
+    assert np.allclose(mean_shape(np.stack([points, turned])), points, atol=1e-3)
+
+
+def test_a_mesh_mapped_onto_itself_reads_every_pixel_where_it_is(astronaut) -> None:
+    points = face_landmarks(astronaut, detect_faces(astronaut)[0])
+    mesh = Mesh(points)
+    vertices = mesh.vertices(points)
+    xs, ys = pixel_grid((150, 50, 350, 250))
+    map_x, map_y = Raster.of(vertices, mesh.triangles, xs, ys).sample(vertices, mesh.triangles)
+    assert np.abs(map_x - xs).max() < 1e-3 and np.abs(map_y - ys).max() < 1e-3
+
+
+def test_the_warp_field_is_exact_where_asked_and_close_elsewhere(astronaut) -> None:
+    points = face_landmarks(astronaut, detect_faces(astronaut)[0])
+    mesh = Mesh(points)
+    source = mesh.vertices(points)
+    target = source.copy()
+    target[48:68] += [0.0, 6.0]  # the mouth moves down
+    window, sharp = (150, 50, 350, 300), (200, 200, 300, 280)
+    field = WarpField.of(target, mesh.triangles, window, sharp, step=4)
+    _, map_y = field.sample(source, mesh.triangles)
+    exact = Raster.of(target, mesh.triangles, *pixel_grid(window)).sample(source, mesh.triangles)
+    inside = (slice(150, 230), slice(50, 150))  # the sharp box, in window rows and columns
+    assert np.abs(map_y[inside] - exact[1][inside]).max() < 1e-3
+    assert np.abs(map_y - exact[1]).mean() < 0.2
+
+
+def test_a_face_already_in_the_canonical_shape_is_left_as_it_is() -> None:
+    rng = np.random.default_rng(0)
+    canonical = canonical_shape(template_shape())
+    image = cv2.GaussianBlur(rng.integers(0, 255, (48, 48)).astype(np.uint8), (0, 0), 2)
+    assert np.abs(shape_free(image, canonical, canonical).astype(int) - image).mean() < 2.0
+
+
+# -- the mouth ------------------------------------------------------------------------------------
+
+
+MOUTH_CENTRE = np.array([50.0, 100.0])
+
+
+def lips(gap: float) -> np.ndarray:
+    """A 68-point face (eye distance 100) whose mouth is 60 wide, its inner lips `gap` apart."""
+    points = np.zeros((68, 2))
+    points[36], points[45] = (0.0, 0.0), (100.0, 0.0)
+    angles = np.linspace(np.pi, -np.pi, 12, endpoint=False)  # 48 is the left corner, then over the top
+    points[48:60] = MOUTH_CENTRE + np.stack([30 * np.cos(angles), -12 * np.sin(angles)], axis=1)
+    inner_x = np.array([-20.0, -10.0, 0.0, 10.0, 20.0, 10.0, 0.0, -10.0])
+    inner_y = np.array([0.0, -1, -1, -1, 0, 1, 1, 1]) * gap / 2
+    points[60:68] = MOUTH_CENTRE + np.stack([inner_x, inner_y], axis=1)
+    return points
+
+
+def test_nearly_closed_lips_meet_and_an_open_mouth_stays_open() -> None:
+    closed = close_mouth(lips(3.0))
+    assert mouth_closed(closed) and np.allclose(closed[[60, 64]], closed[[48, 54]])
+    opened = close_mouth(lips(20.0))
+    assert not mouth_closed(opened) and np.allclose(opened, lips(20.0))
+
+
+def test_where_a_mouth_closes_the_source_lips_meet_inside_their_edges() -> None:
+    source, target = lips(20.0), close_mouth(lips(1.0))
+    moved = lips_meet_inside(source, target)
+    assert (moved[[61, 62, 63], 1] < source[[61, 62, 63], 1]).all()
+    assert (moved[[65, 66, 67], 1] > source[[65, 66, 67], 1]).all()
+    assert np.allclose(lips_meet_inside(source, lips(20.0)), source)
+
+
+def test_the_extra_opening_is_the_gap_beyond_the_decoded_one() -> None:
+    extra = extra_opening(lips(20.0), lips(8.0))
+    assert np.allclose(extra[62], [0, -6.0]) and np.allclose(extra[66], [0, 6.0])
+    assert np.allclose(extra[:60], 0)
+
+
+def test_the_opening_is_found_by_colour_inside_the_lips() -> None:
+    points = lips(16.0) * 2 - [0, 100]  # a mouth about 120 px wide around (100, 100)
+    image = np.full((200, 200, 3), (200, 160, 140), dtype=np.uint8)  # skin
+    cv2.fillPoly(image, [np.round(points[48:60]).astype(np.int32)], (170, 70, 80))  # red lips
+    cv2.ellipse(image, (100, 100), (38, 14), 0, 0, 360, (30, 20, 20), -1)  # a dark opening
+    opening = MouthOpening.of(image, points)
+    dark = np.all(
+        image[opening.y0 :, opening.x0 :][: opening.mask.shape[0], : opening.mask.shape[1]] < 60, -1
+    )
+    assert (opening.mask & dark).sum() > 0.9 * dark.sum()
+    lip_pixels = np.all(image == (170, 70, 80), -1)[opening.y0 :, opening.x0 :][
+        : opening.mask.shape[0], : opening.mask.shape[1]
+    ]
+    assert (opening.mask & lip_pixels).sum() < 0.1 * lip_pixels.sum()
+
+
+def test_missing_face_models_name_the_package_to_install(monkeypatch) -> None:
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
+    with pytest.raises(LandmarkError, match="pip install face_recognition_models"):
+        model_file("shape_predictor_68_face_landmarks.dat")
