@@ -17,7 +17,7 @@ from demo.inputs import number, shown
 from demo.models import DemoModel, ModelStore
 from demo.render import enlarge
 from demo.uploads import Upload, read_upload
-from demo.widgets import photo_input
+from demo.widgets import on_new_photo, photo_input
 from vae.multi_decoder import MAX_STRENGTH
 from vae.swap import FaceChoice, NoFaceError, PreparedPhoto, prepare_photo
 
@@ -173,12 +173,12 @@ class SwapTab:
                 scale=5,
                 elem_id="swap-grid",
             )
-        photo.change(
+        on_new_photo(
+            photo,
             self.swap,
             [photo, expression, intensity, faces, strength],
             [result, aligned, grid, status, faces, prepared],
             api_name="swap",
-            preprocess=False,  # see photo_input; the other inputs arrive as plain values
         )
         gr.on(
             [expression.input, intensity.input, faces.input, strength.input],
