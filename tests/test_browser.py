@@ -220,6 +220,20 @@ def test_clearing_the_photo_then_sending_it_again_swaps_it_again(page, server, p
     assert leftover_uploads(server[1], photos) == []
 
 
+def test_the_same_photo_on_two_inputs_at_once_shows_no_error(page, server, photos: list[Path]) -> None:
+    """Gradio files both uploads at one path; the first read deletes it before the second reads."""
+    page.evaluate(COUNT_ERROR_TOASTS)
+    page.get_by_role("tab", name="Morph").click()
+    for path in photos[:3]:
+        before = image_source(page, "#morph-strip")
+        page.locator("#morph-photo-a input[type=file]").set_input_files(str(path))
+        page.locator("#morph-photo-b input[type=file]").set_input_files(str(path))
+        new_image(page, "#morph-strip", before)
+    page.wait_for_timeout(1000)
+    assert page.evaluate("window.errorToasts") == 0
+    assert leftover_uploads(server[1], photos) == []
+
+
 def test_a_long_morph_keeps_both_ends_in_sight(page) -> None:
     """With 16 frames and more, the strip fills the width: nothing may lie over its first or last face."""
     page.get_by_role("tab", name="Morph").click()

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import anyio
@@ -25,15 +26,17 @@ from demo.models import REGISTRY, load_models, slider_directions
 from demo.morph import MorphTab
 from demo.render import GAP
 from demo.swap import SwapTab
-from demo.uploads import forget_upload
+from demo.uploads import RecentReads, forget_upload, read_upload
 from tests.test_demo_support import FER, UTK, save_photo
 from vae.checkpoint import load_checkpoint, save_model
 from vae.classifier import ClassifierConfig, ExpressionClassifier
+from vae.images import ImageLimits
 from vae.latent import CodeDistribution
 
 pytest_plugins = ["tests.test_demo_support"]
 
 REPO = Path(__file__).resolve().parents[1]
+PHOTO_INPUTS = {"swap-photo", "explore-photo", "morph-photo-a", "morph-photo-b"}
 ENDPOINTS = {"explore", "explore_reset", "explore_random", "explore_photo", "swap", "gallery", "morph"}
 
 
@@ -125,6 +128,24 @@ def test_demo_builds_with_named_endpoints_and_without_models(demo_config: DemoCo
     assert not bare.get_api_info()["named_endpoints"]
 
 
+def test_each_photo_is_read_once_per_visitor_action(demo_config: DemoConfig) -> None:
+    """On `input`, newest last: `change` comes twice when a photo replaces another (the second read
+    would find the upload gone), and other modes drop or reorder photos (demo.widgets.on_new_photo)."""
+    demo = build_demo(demo_config)
+    photos = {
+        block._id: block.elem_id
+        for block in demo.blocks.values()
+        if isinstance(block, gr.Image) and block.elem_id in PHOTO_INPUTS
+    }
+    wiring = [
+        (photos[target], event, dependency["trigger_mode"])
+        for dependency in demo.config["dependencies"]
+        for target, event in dependency["targets"]
+        if target in photos
+    ]
+    assert sorted(wiring) == [(name, "input", "always_last") for name in sorted(PHOTO_INPUTS)]
+
+
 # -- explore --------------------------------------------------------------------------------------
 def test_explore_sliders_move_the_face(store, demo_config: DemoConfig) -> None:
     tab = ExploreTab(store, demo_config)
@@ -190,6 +211,29 @@ def test_an_uploads_hash_folder_is_removed_on_the_servers_event_loop(
 
     loop_thread = anyio.run(handler_in_a_worker_thread)
     assert removed_on == [loop_thread] and not path.parent.exists()
+
+
+def test_the_same_photo_read_twice_at_once_gives_its_pixels_both_times(
+    astronaut, gradio_cache, monkeypatch
+) -> None:
+    """Gradio files identical uploads at one path: the second read of a photo sent twice at once
+    finds the file deleted by the first, and gets the same pixels from memory, for a while."""
+    monkeypatch.setattr("demo.uploads.RECENT_READS", RecentReads(seconds=0.5, size=2))
+    limits = DemoConfig().limits
+    path = upload(astronaut, gradio_cache)
+    first = read_upload(str(path), limits)
+    assert not path.exists()
+    np.testing.assert_array_equal(read_upload(str(path), limits), first)
+    with pytest.raises(gr.Error, match="no longer on the server"):  # read with other limits: not the same
+        read_upload(str(path), ImageLimits(max_side=256))
+    others = [upload(np.fliplr(astronaut), gradio_cache, f"other-{i}.png") for i in range(2)]
+    for other in others:
+        read_upload(str(other), limits)
+    with pytest.raises(gr.Error, match="no longer on the server"):  # only the last two are kept
+        read_upload(str(path), limits)
+    time.sleep(0.6)
+    with pytest.raises(gr.Error, match="no longer on the server"):  # and only for a while
+        read_upload(str(others[-1]), limits)
 
 
 def test_swap_selfie_gives_seven_faces_and_forgets_the_upload(
