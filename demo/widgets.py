@@ -20,7 +20,7 @@ def expression_dropdown(model: DemoModel) -> gr.Dropdown:
         list(model.expressions),
         value=model.default_expression,
         visible=bool(model.expressions),
-        label="Expression (decoder)",
+        label="Expression",
     )
 
 
