@@ -66,6 +66,18 @@ def code_cells(ax: Axes, code: torch.Tensor, x: float, y: float, caption: str) -
     ax.text(x, y - 1.02, caption, ha="center", va="top", fontsize=10)
 
 
+def encoded(ax: Axes, model: DemoModel, photo: np.ndarray, y: float, title: str) -> torch.Tensor:
+    """A row's start, photo face -> encoder -> code, under its title; the code."""
+    ax.text(0.1, y + 1.65, title, fontsize=13, va="top")
+    face, code = face_and_code(model, photo)
+    show(ax, face, 1.2, y, 1.5, "a face from a photo")
+    arrow(ax, 2.0, 2.6, y)
+    block(ax, 3.5, y, 1.6, 1.0, "encoder", NETWORK)
+    arrow(ax, 4.3, 5.0, y)
+    code_cells(ax, code, 5.5, y, f"its code: {code.numel()} numbers")
+    return code
+
+
 def draw(models: dict[str, DemoModel], photo: np.ndarray, out: Path) -> None:
     colour, grey = models["utkface-vae"], models["fer-multi"]
     fig, ax = plt.subplots(figsize=(16, 8), dpi=80)
@@ -73,15 +85,9 @@ def draw(models: dict[str, DemoModel], photo: np.ndarray, out: Path) -> None:
     ax.set_ylim(0.4, 8.4)
     ax.axis("off")
 
-    # Colour model: photo face -> encoder -> code -> decoder -> face.
+    # Colour model: the code -> decoder -> the face drawn back.
     y = 6.7
-    ax.text(0.1, 8.25, "Colour faces: the face drawn back from its code", fontsize=13, va="top")
-    face, code = face_and_code(colour, photo)
-    show(ax, face, 1.2, y, 1.5, "a face from a photo")
-    arrow(ax, 2.0, 2.6, y)
-    block(ax, 3.5, y, 1.6, 1.0, "encoder", NETWORK)
-    arrow(ax, 4.3, 5.0, y)
-    code_cells(ax, code, 5.5, y, f"its code: {code.numel()} numbers")
+    code = encoded(ax, colour, photo, y, "Colour faces: the face drawn back from its code")
     arrow(ax, 6.05, 6.7, y)
     block(ax, 7.6, y, 1.6, 1.0, "decoder", NETWORK)
     arrow(ax, 8.4, 9.0, y)
@@ -95,15 +101,9 @@ def draw(models: dict[str, DemoModel], photo: np.ndarray, out: Path) -> None:
         va="center",
     )
 
-    # Grey model: photo face -> encoder -> code -> seven decoders, one per expression.
+    # Grey model: the code -> seven decoders, one per expression.
     y = 2.6
-    ax.text(0.1, 4.55, "Grey faces: one code, seven decoders, one per expression", fontsize=13, va="top")
-    face, code = face_and_code(grey, photo)
-    show(ax, face, 1.2, y, 1.5, "a face from a photo")
-    arrow(ax, 2.0, 2.6, y)
-    block(ax, 3.5, y, 1.6, 1.0, "encoder", NETWORK)
-    arrow(ax, 4.3, 5.0, y)
-    code_cells(ax, code, 5.5, y, f"its code: {code.numel()} numbers")
+    code = encoded(ax, grey, photo, y, "Grey faces: one code, seven decoders, one per expression")
     names = grey.expressions
     xs = [7.6 + i * 1.2 for i in range(len(names))]
     arrow(ax, 6.05, xs[0] - 0.7, y)

@@ -12,17 +12,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from docs import screenshots
 from tests.test_demo_support import save_photo
 
 pytest_plugins = ["tests.test_demo_support"]
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(screenshots.CHROMIUM)
 CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
+    *screenshots.CHROMIUM_ARGS,
     "--use-fake-ui-for-media-stream",
     "--use-fake-device-for-media-stream",
 ]
@@ -180,28 +177,31 @@ def test_replacing_the_photo_again_and_again_shows_no_error(
     and no upload stays on the server. The same photo twice in a row is a replacement too."""
     page.evaluate(COUNT_ERROR_TOASTS)
     page.get_by_role("tab", name=tab).click()
-    tries = [*photos, photos[-1], photos[0]]
-    for i, path in enumerate(tries):
-        before = image_source(page, result)
-        page.locator(f"{photo} input[type=file]").set_input_files(str(path))
-        if i == 0 or path != tries[i - 1]:  # the same photo again draws the same picture
-            new_image(page, result, before)
-    page.wait_for_timeout(1000)  # a late duplicate request would fail in this second
-    assert page.evaluate("window.errorToasts") == 0
-    assert leftover_uploads(server[1], photos) == []
+    send_one_after_another(page, photo, result, [*photos, photos[-1], photos[0]])
+    assert_no_error_and_no_upload_left(page, server[1], photos)
 
 
 @pytest.mark.real_data
 def test_replacing_real_photos_shows_no_error(page, server, real_photos: list[Path]) -> None:
     page.evaluate(COUNT_ERROR_TOASTS)
     page.get_by_role("tab", name="Expression swap").click()
-    for path in real_photos + real_photos[:2]:
-        before = image_source(page, "#swap-result")
-        page.locator("#swap-photo input[type=file]").set_input_files(str(path))
-        new_image(page, "#swap-result", before)
-    page.wait_for_timeout(1000)
+    send_one_after_another(page, "#swap-photo", "#swap-result", real_photos + real_photos[:2])
+    assert_no_error_and_no_upload_left(page, server[1], real_photos)
+
+
+def send_one_after_another(page, photo: str, result: str, paths: list[Path]) -> None:
+    """Each photo over the last one, once the page shows what the last one gave."""
+    for i, path in enumerate(paths):
+        before = image_source(page, result)
+        page.locator(f"{photo} input[type=file]").set_input_files(str(path))
+        if i == 0 or path != paths[i - 1]:  # the same photo again draws the same picture
+            new_image(page, result, before)
+
+
+def assert_no_error_and_no_upload_left(page, cache: Path, photos: list[Path]) -> None:
+    page.wait_for_timeout(1000)  # a late second request for an upload would fail within this second
     assert page.evaluate("window.errorToasts") == 0
-    assert leftover_uploads(server[1], real_photos) == []
+    assert leftover_uploads(cache, photos) == []
 
 
 def test_clearing_the_photo_then_sending_it_again_swaps_it_again(page, server, photos: list[Path]) -> None:
@@ -215,9 +215,7 @@ def test_clearing_the_photo_then_sending_it_again_swaps_it_again(page, server, p
         page.get_by_text("Found 2 faces").wait_for()
         photo.get_by_role("button", name="Remove Image").click()
         page.wait_for_function("() => !document.querySelector('#swap-result img')")  # cleared with it
-    page.wait_for_timeout(1000)
-    assert page.evaluate("window.errorToasts") == 0
-    assert leftover_uploads(server[1], photos) == []
+    assert_no_error_and_no_upload_left(page, server[1], photos)
 
 
 def test_the_same_photo_on_two_inputs_at_once_shows_no_error(page, server, photos: list[Path]) -> None:
@@ -229,9 +227,7 @@ def test_the_same_photo_on_two_inputs_at_once_shows_no_error(page, server, photo
         page.locator("#morph-photo-a input[type=file]").set_input_files(str(path))
         page.locator("#morph-photo-b input[type=file]").set_input_files(str(path))
         new_image(page, "#morph-strip", before)
-    page.wait_for_timeout(1000)
-    assert page.evaluate("window.errorToasts") == 0
-    assert leftover_uploads(server[1], photos) == []
+    assert_no_error_and_no_upload_left(page, server[1], photos)
 
 
 def test_a_long_morph_keeps_both_ends_in_sight(page) -> None:
@@ -243,6 +239,8 @@ def test_a_long_morph_keeps_both_ends_in_sight(page) -> None:
     before = image_source(page, "#morph-strip")
     page.get_by_role("button", name="Morph", exact=True).click()
     new_image(page, "#morph-strip", before)
+    # idle: while any morph runs (one an earlier test left queued), the progress cover lies over it all
+    page.wait_for_selector("#morph-strip > [data-testid=status-tracker].hide", state="attached")
     box = page.locator("#morph-strip img").bounding_box()
     corners = [
         (box["x"] + dx, box["y"] + dy) for dx in (4, box["width"] - 4) for dy in (4, box["height"] - 4)
