@@ -45,8 +45,8 @@ class DemoConfig:
     # codes leave where the training faces lie and the faces melt (looked at, both models, up to 1.5).
     temperature_range: tuple[float, float] = (0.2, 1.0)
     morph_max_frames: int = 24
-    # The morph opens between these random faces: on the colour model a pale toddler and a grown,
-    # smiling man with dark hair (looked at among seeds 0..23), so the path shows a change.
+    # The morph opens between these random faces: on the colour model a toddler and a grown, smiling
+    # man (looked at among seeds 0..23), so the path shows a change.
     morph_seeds: tuple[int, int] = (0, 20)
     face_size: int = 256  # pixels a single face is shown at (models draw 48 or 64)
     tile_size: int = 96  # pixels of one face in a gallery grid or morph strip

@@ -8,7 +8,6 @@ while a slider moves, so each update costs milliseconds.
 from __future__ import annotations
 
 import random
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +18,7 @@ import torch
 from demo.codes import face_code, mean_code, seed_code
 from demo.config import DemoConfig
 from demo.inputs import MAX_SEED, number, valid_seed
-from demo.models import DemoModel, ModelStore
+from demo.models import NUMBERED, DemoModel, ModelStore
 from demo.render import enlarge
 from demo.uploads import Upload, read_upload
 from demo.widgets import expression_dropdown, model_picker, on_new_photo, photo_input, seed_input
@@ -27,7 +26,6 @@ from demo.widgets import expression_dropdown, model_picker, on_new_photo, photo_
 # Slider labels for the labelled directions that train.directions stores; principal directions
 # ("PC3") and raw latent axes ("z3") are "Variation 3"; another label is shown as it is stored.
 PLAIN_LABELS = {"older": "Younger ↔ older", "female": "Masculine ↔ feminine"}
-NUMBERED = re.compile(r"(?:PC|z)(\d+)")
 
 HOW_IT_WORKS = """\
 Each model is a **variational autoencoder** (VAE): an *encoder* turns a face into a *code*, a list

@@ -27,6 +27,9 @@ from vae.swap import to_uint8
 log = logging.getLogger(__name__)
 
 FALLBACK_AXES = 8  # sliders along raw latent units when a checkpoint stores no directions
+# The names of directions that carry no label: principal ones ("PC3", train.directions) and raw
+# latent axes ("z3", the fallback); the number is the group's 1-based rank.
+NUMBERED = re.compile(r"(?:PC|z)(\d+)")
 
 
 @dataclass(frozen=True)
@@ -183,9 +186,8 @@ def slider_directions(
     no expression (a latent adversary), its decoders draw it, so an expression slider moves little
     but the lighting; the expression picker is the one control for it.
     """
-    unnamed = re.compile(r"(PC|z)\d+")
     kept = [i for i, name in enumerate(names) if name not in expressions]
-    kept.sort(key=lambda i: bool(unnamed.fullmatch(names[i])))  # stable: each group keeps its order
+    kept.sort(key=lambda i: bool(NUMBERED.fullmatch(names[i])))  # stable: each group keeps its order
     return tuple(names[i] for i in kept), directions[kept]
 
 
