@@ -100,7 +100,7 @@ class GalleryTab:
             preprocess=False,
         )
         gr.on(
-            [model.input, expression.input, count.release, temperature.release, seed.submit],
+            [model.input, expression.input, count.input, temperature.input, seed.submit],
             self.sample,
             inputs,
             outputs,

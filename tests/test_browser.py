@@ -156,6 +156,11 @@ def test_gallery_opens_on_faces_and_samples_a_grid(page) -> None:
     grid = page.locator("#gallery-grid img").bounding_box()
     panel = page.locator("#gallery-grid").bounding_box()
     assert grid["width"] > 0.9 * panel["width"], "small faces in a large empty panel"
+    before = image_source(page, "#gallery-grid")
+    variety = page.get_by_label("range slider for Variety")
+    variety.focus()
+    variety.press("Home")  # a setting moved from the keyboard redraws too
+    new_image(page, "#gallery-grid", before)
     with page.expect_download() as download:
         page.get_by_role("button", name="Download these faces (PNG)").click()
     assert download.value.suggested_filename.endswith(".png")  # named by model, seed, variety, count
