@@ -45,12 +45,11 @@ from bench.common import (
     warn_if_busy,
     write_json,
 )
-from bench.server import SLIDERS, SWAP_STRENGTH, DemoServer, GradioApi
+from bench.server import SLIDER_RANGE, SLIDERS, SWAP_STRENGTH, DemoServer, GradioApi
 
 SLIDER_P95_MS = 60.0  # the demo's targets on a 2-core CPU
 COLD_START_S = 10.0
 RSS_MIB = 1024.0
-SLIDER_RANGE = 3.0
 
 
 def slider_request(api: GradioApi, rng: random.Random, fetch: bool) -> None:

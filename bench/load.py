@@ -38,7 +38,7 @@ from PIL import Image
 from skimage import data as skimage_data
 
 from bench.common import REPO, describe, machine, markdown_table, parser, summarize, warn_if_busy, write_json
-from bench.server import SLIDERS, SWAP_STRENGTH, ApiError, DemoServer, GradioApi
+from bench.server import SLIDER_RANGE, SLIDERS, SWAP_STRENGTH, ApiError, DemoServer, GradioApi
 
 EXPRESSIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 MIX = (("explore", 2), ("swap", 1), ("gallery", 1))  # endpoint, weight
@@ -58,7 +58,7 @@ def request(api: GradioApi, kind: str, rng: random.Random, photo: Path) -> None:
     """One request of the mix, with the download of its image; ApiError if the answer is wrong."""
     expression = rng.choice(EXPRESSIONS)
     if kind == "explore":
-        sliders = [round(rng.uniform(-3, 3), 2) for _ in range(SLIDERS)]
+        sliders = [round(rng.uniform(-SLIDER_RANGE, SLIDER_RANGE), 2) for _ in range(SLIDERS)]
         outputs = api.call("explore", "fer-multi", expression, *sliders)
     elif kind == "swap":
         upload = api.upload(photo, name=f"selfie-{rng.getrandbits(64):016x}.jpg")

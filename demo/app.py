@@ -8,7 +8,7 @@ from typing import Any
 import gradio as gr
 
 from demo import cache_writes
-from demo.about import about_markdown
+from demo.about import build_about
 from demo.config import DemoConfig
 from demo.explore import ExploreTab
 from demo.gallery import GalleryTab
@@ -18,7 +18,28 @@ from demo.swap import SwapTab
 
 TITLE = "FaceVAE"
 TABS = (("Explore", ExploreTab), ("Expression swap", SwapTab), ("Gallery", GalleryTab), ("Morph", MorphTab))
-CSS = ".notice { border-left: 4px solid var(--color-accent); padding-left: 0.75em; }"
+TAGLINE = (
+    "Change faces with sliders, swap the expression in your photo, draw faces that never existed and "
+    "morph one face into another, with small neural networks that run on an ordinary computer."
+)
+CSS = """
+.notice { border-left: 4px solid var(--color-accent); padding-left: 0.75em; }
+/* Explore: the face stays in view while the sliders move, also on a phone where the columns stack.
+   Gradio's container hides its overflow, which would make it the sticky panel's scroller; clip
+   cuts the same overflow without scrolling, so the panel sticks to the window. Its layer lies
+   above the sliders' labels (--layer-4) and below the menu of tabs that a phone folds away (--layer-5). */
+.gradio-container { overflow: clip !important; }
+#explore-face-panel {
+    position: sticky; top: 0; z-index: 45; align-self: flex-start;
+    background: var(--body-background-fill);
+}
+@media (max-width: 640px) { #explore-face { height: 210px !important; } }
+/* Gallery and Morph: the faces fill their panel's width (no small faces in a large empty box),
+   up to the window's height. */
+#gallery-grid .image-frame, #gallery-grid img, #morph-strip .image-frame, #morph-strip img { width: 100%; }
+#gallery-grid img, #morph-strip img { height: auto; max-height: 85vh; object-fit: contain; }
+#about-picture img { max-width: 1000px; }
+"""
 
 
 def build_demo(config: DemoConfig | None = None) -> gr.Blocks:
@@ -27,7 +48,7 @@ def build_demo(config: DemoConfig | None = None) -> gr.Blocks:
     cache_writes.install()
     store = load_models(config.checkpoint_dir)
     with gr.Blocks(title=TITLE, delete_cache=config.cache_cleanup) as demo:
-        gr.Markdown(f"# {TITLE}\nFaces drawn by small variational autoencoders, on a CPU.")
+        gr.Markdown(f"# {TITLE}\n{TAGLINE}")
         for problem in store.problems:
             gr.Markdown(f"⚠️ {problem}", elem_classes="notice")
         if not store.models:
@@ -40,7 +61,7 @@ def build_demo(config: DemoConfig | None = None) -> gr.Blocks:
                 with gr.Tab(name):
                     tab(store, config).build()
             with gr.Tab("About"):
-                gr.Markdown(about_markdown(store, config.checkpoint_dir))
+                build_about(store, config)
     return demo.queue(default_concurrency_limit=config.concurrency, max_size=config.max_queue)
 
 

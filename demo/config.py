@@ -34,11 +34,20 @@ class DemoConfig:
     # (vae.multi_decoder.keep_detail); chosen on the validation split.
     swap_detail: float = 0.75
     max_sliders: int = 16  # slider widgets per model; further stored directions are not shown
-    slider_range: float = 3.0  # sliders span -range..range in units of each direction's spread
+    # Sliders span -range..range in units of the spread of the training codes along each direction
+    # (vae.latent.CodeDistribution.spread): +-2 holds about 95% of the training faces. At +-3 faces
+    # washed out to white or black on both models, at +-2 they stay faces (looked at, from the mean
+    # face and from random ones).
+    slider_range: float = 2.0
     slider_step: float = 0.05  # every continuous slider's step (directions, intensity, strength, temperature)
     explore_temperature: float = 0.8  # "Random" start: a typical face, not an extreme one
     gallery_max: int = 64
-    temperature_range: tuple[float, float] = (0.1, 1.5)  # gallery: spread of the sampled codes
+    # Gallery: the spread of the sampled codes, as a share of the training codes' spread. Above 1 the
+    # codes leave where the training faces lie and the faces melt (looked at, both models, up to 1.5).
+    temperature_range: tuple[float, float] = (0.2, 1.0)
     morph_max_frames: int = 24
+    # The morph opens between these random faces: on the colour model a toddler and a grown, smiling
+    # man (looked at among seeds 0..23), so the path shows a change.
+    morph_seeds: tuple[int, int] = (0, 20)
     face_size: int = 256  # pixels a single face is shown at (models draw 48 or 64)
     tile_size: int = 96  # pixels of one face in a gallery grid or morph strip

@@ -18,10 +18,38 @@ import torch
 from demo.codes import face_code, mean_code, seed_code
 from demo.config import DemoConfig
 from demo.inputs import MAX_SEED, number, valid_seed
-from demo.models import DemoModel, ModelStore
+from demo.models import NUMBERED, DemoModel, ModelStore
 from demo.render import enlarge
 from demo.uploads import Upload, read_upload
-from demo.widgets import expression_dropdown, model_picker, photo_input, seed_input
+from demo.widgets import expression_dropdown, model_picker, on_new_photo, photo_input, seed_input
+
+# Slider labels for the labelled directions that train.directions stores; principal directions
+# ("PC3") and raw latent axes ("z3") are "Variation 3"; another label is shown as it is stored.
+PLAIN_LABELS = {"older": "Younger ↔ older", "female": "Masculine ↔ feminine"}
+
+HOW_IT_WORKS = """\
+Each model is a **variational autoencoder** (VAE): an *encoder* turns a face into a *code*, a list
+of numbers (128 for the shipped models), and a *decoder* turns any code back into a face. Similar
+faces get similar codes, so moving a code a little changes the face a little.
+
+- **Sliders** add a fixed direction to the code. *Variation 1, 2, ...* are the *principal
+  directions* of the codes of the training faces: the directions in which those faces differ most,
+  largest first. *Younger ↔ older* and *masculine ↔ feminine* point from the codes of faces without
+  that label to those with it, fitted together so that neither carries the other.
+- A slider's **unit** is the spread (standard deviation) of the training faces' codes along its
+  direction, measured on a Gaussian fitted to those codes; its range, ±{limit:g}, holds about 95%
+  of them, so the faces stay faces.
+- **Average face** is the centre of that Gaussian, **Random face** a code drawn from it (the
+  number picks which one), and **your photo** the code the encoder gives the largest face in it.
+- On the grey model the expression is not in the code: each of its seven decoders draws one
+  expression from the same code, so **Expression** picks the decoder.
+"""
+
+
+def slider_label(name: str) -> str:
+    """What a visitor reads on a direction's slider."""
+    numbered = NUMBERED.fullmatch(name)
+    return f"Variation {numbered.group(1)}" if numbered else PLAIN_LABELS.get(name, name.capitalize())
 
 
 @dataclass(frozen=True)
@@ -78,7 +106,7 @@ class ExploreTab:
         """Slider positions, each a finite number within the sliders' range (else gr.Error)."""
         limit, names = self.config.slider_range, model.direction_names
         return [
-            number(a, f"The {names[i] if i < len(names) else i + 1} slider", -limit, limit)
+            number(a, f"The {slider_label(names[i]) if i < len(names) else i + 1} slider", -limit, limit)
             for i, a in enumerate(amounts)
         ]
 
@@ -90,7 +118,7 @@ class ExploreTab:
         """Label and visibility of every slider widget: one per stored direction, the rest hidden."""
         names = model.direction_names
         return [
-            {"label": names[i] if i < len(names) else "", "visible": i < len(names)}
+            {"label": slider_label(names[i]) if i < len(names) else "", "visible": i < len(names)}
             for i in range(self.config.max_sliders)
         ]
 
@@ -103,37 +131,39 @@ class ExploreTab:
         limit = self.config.slider_range
         start = gr.State(None)
         with gr.Row():
-            with gr.Column(scale=2, min_width=280):
-                model, expression = model_picker(self.store, follow=False)
+            # The face and its two buttons stay in view while the sliders scroll (CSS in demo.app).
+            with gr.Column(scale=2, min_width=260, elem_id="explore-face-panel"):
                 image = gr.Image(
                     self.face(first.spec.key, first.default_expression, None),
                     label="Face",
+                    show_label=False,
                     format="png",
                     height=self.config.face_size + 20,
                     interactive=False,
                     elem_id="explore-face",
                 )
                 with gr.Row():
-                    reset = gr.Button("Reset", size="sm")
-                    random_button = gr.Button("Random", size="sm", variant="primary")
-                seed = seed_input(0, "Seed")
-                photo = photo_input("Start from my photo", height=200)
+                    reset = gr.Button("Average face", size="sm", min_width=100)
+                    random_button = gr.Button("Random face", size="sm", variant="primary", min_width=100)
             with gr.Column(scale=3):
-                gr.Markdown(
-                    f"Each slider moves the face along one latent direction, in units of how much the "
-                    f"training faces vary along it (−{limit:g}…{limit:g}). **PC** sliders are the "
-                    f"principal axes of the training codes; named ones point from faces without that "
-                    f"label to faces with it."
-                )
-                half = (self.config.max_sliders + 1) // 2  # two columns: principal axes, then labelled ones
-                sliders = []
                 with gr.Row():
-                    for column in range(2):
-                        with gr.Column(min_width=200):
-                            sliders += [
-                                gr.Slider(-limit, limit, value=0.0, step=self.config.slider_step, **props)
-                                for props in self._slider_props(first)[column * half : (column + 1) * half]
-                            ]
+                    model, expression = model_picker(self.store, follow=False)
+                gr.Markdown("Move a slider to change the face; the face is redrawn as you slide.")
+                step = self.config.slider_step
+                with gr.Row():  # two sliders a line where they fit, one on a phone; in reading order
+                    sliders = [
+                        gr.Slider(-limit, limit, value=0.0, step=step, min_width=240, **props)
+                        for props in self._slider_props(first)
+                    ]
+                with gr.Row():
+                    photo = photo_input(
+                        "Start from the face in your photo", height=180, elem_id="explore-photo"
+                    )
+                    seed = seed_input(
+                        0, "Random face number", info="Press Enter to see it; the same number, the same face."
+                    )
+                with gr.Accordion("How it works", open=False):
+                    gr.Markdown(HOW_IT_WORKS.format(limit=limit))
 
         restart_outputs = [start, image, *sliders]
         gr.on(
@@ -163,6 +193,7 @@ class ExploreTab:
             self.random,
             [model, expression, seed],
             restart_outputs,
+            trigger_mode="always_last",  # the face of the number shown, also after quick clicks
             api_name="explore_random",
             preprocess=False,
         )
@@ -173,10 +204,6 @@ class ExploreTab:
             api_visibility="private",
             preprocess=False,
         )
-        photo.change(
-            self.from_photo,
-            [model, expression, photo],
-            restart_outputs,
-            api_name="explore_photo",
-            preprocess=False,  # see photo_input
+        on_new_photo(
+            photo, self.from_photo, [model, expression, photo], restart_outputs, api_name="explore_photo"
         )

@@ -7,7 +7,9 @@ missing or unreadable is reported in the log and the UI, and the demo starts wit
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,9 @@ from vae.swap import to_uint8
 log = logging.getLogger(__name__)
 
 FALLBACK_AXES = 8  # sliders along raw latent units when a checkpoint stores no directions
+# The names of directions that carry no label: principal ones ("PC3", train.directions) and raw
+# latent axes ("z3", the fallback); the number is the group's 1-based rank.
+NUMBERED = re.compile(r"(?:PC|z)(\d+)")
 
 
 @dataclass(frozen=True)
@@ -33,29 +38,49 @@ class ModelSpec:
     filename: str
     title: str
     crop: CropStyle  # how faces in photos are cut out for this model
+    data: str  # what it learnt from and the data's licence, for visitors (the About tab)
     kinds: tuple[str, ...] = ("vae", "ae", "multi")  # the model kinds (ModelConfig.kind) this entry takes
 
 
+# The first entry is the one every tab opens on: the colour model draws the more pleasant faces.
 REGISTRY: tuple[ModelSpec, ...] = (
     ModelSpec(
-        "fer-multi", "fer-multi.safetensors", "FER2013 · 7 expressions · grey", FER2013_CROP, ("multi",)
+        "utkface-vae",
+        "utkface-vae.safetensors",
+        "Colour faces (UTKFace)",
+        UTKFACE_CROP,
+        "8,804 aligned colour photos of faces from UTKFace (Zhang, Song and Qi, CVPR 2017), people of "
+        "many ages, labelled with age and gender. Licence: non-commercial research only; the photos "
+        "belong to their owners.",
     ),
-    ModelSpec("utkface-vae", "utkface-vae.safetensors", "UTKFace · colour", UTKFACE_CROP),
+    ModelSpec(
+        "fer-multi",
+        "fer-multi.safetensors",
+        "Grey faces with 7 expressions (FER2013)",
+        FER2013_CROP,
+        "28,709 small grey faces from FER2013 (Goodfellow et al., 2013), each labelled with one of seven "
+        "expressions. Licence: research and education use.",
+        ("multi",),
+    ),
 )
 
 
 @dataclass(frozen=True)
 class DemoModel:
-    """A loaded network (`vae`: a ConvVAE or one of its kinds) plus its slider directions (unit rows),
-    each direction's spread, and the distribution its random faces are drawn from."""
+    """A loaded model, its slider directions (unit rows, named), and the distribution of the codes
+    of its training faces, from which random faces are drawn and each slider's range is measured."""
 
     spec: ModelSpec
     vae: ConvVAE
     metadata: dict[str, Any]
     directions: torch.Tensor  # [k, latent_dim]
-    scales: torch.Tensor  # [k]
     direction_names: tuple[str, ...]
     codes: CodeDistribution
+
+    @cached_property
+    def scales(self) -> torch.Tensor:
+        """How far one slider unit moves a code: the spread of the training codes along it [k]."""
+        return self.codes.spread(self.directions)
 
     @property
     def latent_dim(self) -> int:
@@ -137,18 +162,33 @@ def load_model(spec: ModelSpec, folder: Path) -> DemoModel:
             f"{path}: holds a {config.kind!r} model; this entry takes {' or '.join(map(repr, spec.kinds))}"
         )
     checkpoint = load_checkpoint(path)
-    extras, metadata = checkpoint.extras, checkpoint.metadata
-    names = metadata.get("direction_names") or []
-    if "directions" in extras and len(names) == len(extras["directions"]):
-        directions, scales = extras["directions"], extras["direction_scales"]
-    else:
+    names = checkpoint.metadata.get("direction_names") or []
+    directions = checkpoint.extras.get("directions")
+    if directions is None or len(names) != len(directions):
         log.warning("%s stores no slider directions (python -m train.directions adds them)", path)
         latent_dim = checkpoint.model.config.latent_dim
         k = min(FALLBACK_AXES, latent_dim)
-        directions, scales = torch.eye(k, latent_dim), torch.ones(k)  # the prior's spread is 1
-        names = [f"z{i + 1}" for i in range(k)]
+        directions, names = torch.eye(k, latent_dim), [f"z{i + 1}" for i in range(k)]
+    model = checkpoint.model
+    expressions = model.config.expressions if model.config.kind == "multi" else ()
+    names, directions = slider_directions(names, directions, expressions)
     codes = CodeDistribution.of(checkpoint)
-    return DemoModel(spec, checkpoint.model, metadata, directions, scales, tuple(names), codes)
+    return DemoModel(spec, model, checkpoint.metadata, directions, names, codes)
+
+
+def slider_directions(
+    names: list[str], directions: torch.Tensor, expressions: tuple[str, ...]
+) -> tuple[tuple[str, ...], torch.Tensor]:
+    """The directions the sliders offer: labelled ones first (a visitor can read "older"), then the
+    principal ones ("PC1"...) and raw latent axes ("z1"...).
+
+    A multi-decoder model's expression directions are left out: its shared code is trained to carry
+    no expression (a latent adversary), its decoders draw it, so an expression slider moves little
+    but the lighting; the expression picker is the one control for it.
+    """
+    kept = [i for i, name in enumerate(names) if name not in expressions]
+    kept.sort(key=lambda i: bool(NUMBERED.fullmatch(names[i])))  # stable: each group keeps its order
+    return tuple(names[i] for i in kept), directions[kept]
 
 
 def load_models(folder: Path, registry: tuple[ModelSpec, ...] = REGISTRY) -> ModelStore:

@@ -17,10 +17,19 @@ from demo.inputs import valid_seed, whole
 from demo.models import ModelStore
 from demo.render import enlarge, save_gif, tile
 from demo.uploads import Upload, read_upload
-from demo.widgets import model_picker, photo_input, seed_input
+from demo.widgets import model_picker, on_new_photo, photo_input, seed_input
 from vae.latent import interpolate
 
 FaceCodes = dict[str, torch.Tensor]  # model key -> code of the uploaded face
+STRIP_COLUMNS = 8  # longer paths wrap into rows, so each face stays large enough on a phone
+
+HOW_IT_WORKS = """\
+Each face is a *code* (a list of numbers) that the model's *decoder* turns into a picture. The
+morph takes the code of face A and the code of face B and draws the codes on the way between them,
+along an arc (*spherical interpolation*) rather than a straight line, so the faces in the middle
+are as typical as the ends instead of a faded average. A face from a photo is the code the
+*encoder* gives the largest face in it; a number draws a random code, as on the Gallery tab.
+"""
 
 
 class MorphTab:
@@ -54,7 +63,7 @@ class MorphTab:
             for face, seed in ((face_a, seed_a), (face_b, seed_b))
         ]
         faces = model.decode(interpolate(*ends, frames), expression)
-        strip = tile(faces, columns=frames, size=self.config.tile_size)
+        strip = tile(faces, columns=min(frames, STRIP_COLUMNS), size=self.config.tile_size)
         gif = save_gif(
             [enlarge(face, self.config.face_size) for face in faces], f"facevae-morph-{frames}.gif"
         )
@@ -62,34 +71,62 @@ class MorphTab:
 
     # -- layout ---------------------------------------------------------------------------------
     def build(self) -> None:
+        first = self.store.first
+        seeds, frames_value = self.config.morph_seeds, 8
+        # The tab opens on a path between two clearly different faces, not on empty boxes.
+        opening_strip, opening_gif = self.morph(first.spec.key, None, None, None, *seeds, frames_value)
         ends = []
         with gr.Row():
+            for name, seed_value in zip("AB", seeds):
+                with gr.Column(min_width=200):
+                    photo = photo_input(
+                        f"Face {name} from a photo", height=180, elem_id=f"morph-photo-{name.lower()}"
+                    )
+                    seed = seed_input(
+                        seed_value, f"…or face {name} by number", info="Used when there is no photo."
+                    )
+                    ends.append((photo, gr.State(None, time_to_live=self.config.photo_ttl), seed))
             with gr.Column(min_width=240):
                 model, expression = model_picker(self.store)
-                frames = gr.Slider(2, self.config.morph_max_frames, value=8, step=1, label="Frames")
+                frames = gr.Slider(2, self.config.morph_max_frames, value=frames_value, step=1, label="Steps")
                 button = gr.Button("Morph", variant="primary")
-            for name, seed_value in (("A", 1), ("B", 2)):
-                with gr.Column(min_width=200):
-                    photo = photo_input(f"Face {name}: a photo…", height=200)
-                    seed = seed_input(seed_value, "…or a seed (used when no photo)")
-                    codes = gr.State(None, time_to_live=self.config.photo_ttl)
-                    photo.change(
-                        self.encode,
-                        photo,
-                        codes,
-                        api_name=f"morph_photo_{name.lower()}",
-                        preprocess=False,  # see photo_input
-                    )
-                    ends.append((codes, seed))
-        strip = gr.Image(label="Path from A to B", format="png", interactive=False, elem_id="morph-strip")
-        gif = gr.Image(
-            label="Animation", type="filepath", interactive=False, height=self.config.face_size + 40
+        # No label or buttons over the strip: a long one fills the width, and they would hide its ends.
+        strip = gr.Image(
+            opening_strip,
+            label="From A to B",
+            show_label=False,
+            buttons=[],
+            format="png",
+            interactive=False,
+            elem_id="morph-strip",
         )
-        (codes_a, seed_a), (codes_b, seed_b) = ends
+        with gr.Row():
+            gif = gr.Image(
+                opening_gif,
+                label="Animation",
+                type="filepath",
+                interactive=False,
+                height=self.config.face_size + 40,
+                elem_id="morph-animation",
+            )
+            with gr.Column(), gr.Accordion("How it works", open=False):
+                gr.Markdown(HOW_IT_WORKS)
+        (photo_a, codes_a, seed_a), (photo_b, codes_b, seed_b) = ends
+        inputs = [model, expression, codes_a, codes_b, seed_a, seed_b, frames]
         button.click(
             self.morph,
-            [model, expression, codes_a, codes_b, seed_a, seed_b, frames],
+            inputs,
             [strip, gif],
             api_name="morph",
             preprocess=False,  # the handler checks its inputs (demo.inputs)
         )
+        for name, photo, codes in (("a", photo_a, codes_a), ("b", photo_b, codes_b)):
+            encoded = on_new_photo(photo, self.encode, [photo], [codes], api_name=f"morph_photo_{name}")
+            encoded.success(  # the newest photo's path, also when it comes while the last one is drawn
+                self.morph,
+                inputs,
+                [strip, gif],
+                trigger_mode="always_last",
+                api_visibility="private",
+                preprocess=False,
+            )

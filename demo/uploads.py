@@ -4,6 +4,11 @@ Gradio writes every upload (and every webcam snapshot) into its cache folder bef
 A photo of a face is personal data, so the file is removed as soon as its pixels are in memory,
 whether reading succeeded or not; nothing here logs pixels or paths.
 
+Gradio files identical uploads at one path (a folder named by a hash of the bytes), so when the same
+photo arrives twice at once (on two of the page's inputs, or from two visitors) the first read
+deletes the file the second is about to read. The pixels of the last few reads are therefore kept
+in memory for a minute (`RecentReads`), and a read that finds its file gone takes them from there.
+
 The payload's path comes from the caller: Gradio only checks it for payloads marked as files, so a
 path outside Gradio's upload folder ("/etc/passwd", "../x") is refused here, by comparing strings,
 before anything on disk is touched (and a link inside the folder that points out of it, after).
@@ -13,6 +18,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
+import time
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -75,16 +83,52 @@ def _inside(path: str, folder: str) -> bool:
     return path != folder and os.path.commonpath([folder, path]) == folder
 
 
+class RecentReads:
+    """The pixels of the last `size` uploads read, each for `seconds`: what a read of the same upload
+    gets when the first read has deleted the file (the module's docstring says when)."""
+
+    def __init__(self, seconds: float = 60.0, size: int = 4) -> None:
+        self.seconds, self.size = seconds, size
+        self._pixels: OrderedDict[tuple[Path, ImageLimits], tuple[float, np.ndarray]] = OrderedDict()
+        self._lock = threading.Lock()  # handlers run in several worker threads
+
+    def remember(self, path: Path, limits: ImageLimits, pixels: np.ndarray) -> None:
+        with self._lock:
+            self._forget_old()
+            self._pixels[path, limits] = (time.monotonic(), pixels)
+            self._pixels.move_to_end((path, limits))
+            while len(self._pixels) > self.size:
+                self._pixels.popitem(last=False)
+
+    def recall(self, path: Path, limits: ImageLimits) -> np.ndarray | None:
+        """A copy (the caller may draw on it) of the pixels read from `path`, if read lately."""
+        with self._lock:
+            self._forget_old()
+            kept = self._pixels.get((path, limits))
+        return None if kept is None else kept[1].copy()
+
+    def _forget_old(self) -> None:
+        now = time.monotonic()
+        for key in [key for key, (read, _) in self._pixels.items() if now - read > self.seconds]:
+            del self._pixels[key]
+
+
+RECENT_READS = RecentReads()
+
+
 def read_upload(upload: Upload, limits: ImageLimits) -> np.ndarray:
     """RGB uint8 pixels of an uploaded photo; a problem becomes a message for the user (gr.Error)."""
     path = uploaded_path(upload)
-    if not path.is_file():  # read and deleted already (Gradio files identical uploads in one place)
-        raise gr.Error(
-            "The photo is no longer on the server (each upload is deleted once read); send it again."
-        )
     try:
-        return read_image(path, limits)
+        if path.is_file():
+            pixels = read_image(path, limits)
+            RECENT_READS.remember(path, limits, pixels)  # before the file goes: no moment without both
+        elif (pixels := RECENT_READS.recall(path, limits)) is None:  # the same photo, read just now?
+            raise gr.Error(
+                "The photo is no longer on the server (each upload is deleted once read); send it again."
+            )
     except ImageError as error:
         raise gr.Error(str(error)) from None
     finally:
         forget_upload(path)
+    return pixels

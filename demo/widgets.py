@@ -1,6 +1,9 @@
-"""The model and expression pickers that several tabs share."""
+"""The widgets that several tabs share: model and expression pickers, photo and seed inputs."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 import gradio as gr
 
@@ -17,7 +20,7 @@ def expression_dropdown(model: DemoModel) -> gr.Dropdown:
         list(model.expressions),
         value=model.default_expression,
         visible=bool(model.expressions),
-        label="Expression (decoder)",
+        label="Expression",
     )
 
 
@@ -42,7 +45,7 @@ def model_picker(store: ModelStore, follow: bool = True) -> tuple[gr.Dropdown, g
 
 
 def photo_input(label: str, height: int, elem_id: str | None = None) -> gr.Image:
-    """An upload or webcam photo. Events that read it must pass ``preprocess=False``.
+    """An upload or webcam photo; its handler is wired with `on_new_photo`.
 
     Gradio's preprocessing opens the file with PIL: a file that is not an image would fail there with
     a bare "Error" and stay in the cache, and other settings than ``type="filepath"`` with
@@ -59,6 +62,23 @@ def photo_input(label: str, height: int, elem_id: str | None = None) -> gr.Image
         height=height,
         elem_id=elem_id,
     )
+
+
+def on_new_photo(
+    photo: gr.Image, fn: Callable[..., Any], inputs: list[Any], outputs: list[Any], **options: Any
+) -> Any:
+    """Run `fn` once for each photo the user gives (upload, drop, webcam) and once when they clear it.
+
+    Not on ``change``: when a photo replaces another, Gradio 6.31's page sends ``change`` twice with
+    the same file, and the second call finds the upload already read and deleted (a false "no longer
+    on the server" error). ``input`` comes once per user action: the new photo, or None when cleared
+    (a webcam snapshot clears the old photo first). ``always_last``, as ``change`` has it: a photo
+    given while the last one is still being worked on waits for it, and the page ends on the photo
+    it shows. (``input``'s own default drops that photo: shown, never used. ``multiple`` runs both
+    at once, and the older one may finish last and overwrite the newer one's result.)
+    Unprocessed, see `photo_input`.
+    """
+    return photo.input(fn, inputs, outputs, preprocess=False, trigger_mode="always_last", **options)
 
 
 def seed_input(value: int, label: str, info: str | None = None) -> gr.Number:

@@ -276,11 +276,15 @@ CASES = [
     swap(Photo("astronaut"), strength=-1, name="strength-negative", error=r"strength .* not -1"),
     swap(Photo("astronaut"), strength=NAN, name="strength-nan", raw=True, error=r"strength .* not nan"),
     # sliders, seeds, temperatures, counts
-    explore(5.0, name="slider-above-range", error=r"The PC1 slider must be a number from -3 to 3, not 5\.0"),
-    explore(0, -4, name="slider-below-range", error=r"PC2 slider .* not -4"),
-    explore(NAN, name="slider-nan", raw=True, error=r"PC1 slider .* not nan"),
-    explore(0, 0, INF, name="slider-infinite", raw=True, error=r"PC3 slider .* not inf"),
-    explore("up", name="slider-text", error=r"PC1 slider .* not 'up'"),
+    explore(
+        5.0,
+        name="slider-above-range",
+        error=r"The Variation 1 slider must be a number from -2 to 2, not 5\.0",
+    ),
+    explore(0, -4, name="slider-below-range", error=r"Variation 2 slider .* not -4"),
+    explore(NAN, name="slider-nan", raw=True, error=r"Variation 1 slider .* not nan"),
+    explore(0, 0, INF, name="slider-infinite", raw=True, error=r"Variation 3 slider .* not inf"),
+    explore("up", name="slider-text", error=r"Variation 1 slider .* not 'up'"),
     explore(
         expression="bored", name="unknown-expression", error=r"Unknown expression 'bored'; this model has"
     ),
@@ -289,7 +293,7 @@ CASES = [
     gallery(10_000, name="gallery-10000", error=r"from 1 to 64, not 10000"),
     gallery(2.5, name="gallery-fraction", error=r"whole number .* not 2\.5"),
     gallery(NAN, name="gallery-nan", raw=True, error=r"number of faces .* not nan"),
-    gallery(4, 99, name="temperature-above-range", error=r"temperature must be a number from 0\.1 to 1\.5"),
+    gallery(4, 99, name="temperature-above-range", error=r"temperature must be a number from 0\.2 to 1,"),
     gallery(4, -1, name="temperature-negative", error=r"temperature .* not -1"),
     gallery(4, NAN, name="temperature-nan", raw=True, error=r"temperature .* not nan"),
     gallery(4, INF, name="temperature-infinite", raw=True, error=r"temperature .* not inf"),

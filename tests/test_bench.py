@@ -108,8 +108,9 @@ def test_quality(tmp_path: Path, fer_csv: Path) -> None:
 
 def test_bench_requests_match_the_page() -> None:
     """The HTTP benches send what the page sends; a changed demo setting must change them too."""
-    from bench.server import SLIDERS, SWAP_STRENGTH
+    from bench.server import SLIDER_RANGE, SLIDERS, SWAP_STRENGTH
     from demo.config import DemoConfig
 
     config = DemoConfig()
     assert config.max_sliders == SLIDERS and config.swap_strength == SWAP_STRENGTH
+    assert config.slider_range == SLIDER_RANGE

@@ -6,27 +6,39 @@ Screenshots land in test-output/browser/ for a human look at the layout.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from docs import screenshots
 from tests.test_demo_support import save_photo
 
 pytest_plugins = ["tests.test_demo_support"]
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(screenshots.CHROMIUM)
 CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
+    *screenshots.CHROMIUM_ARGS,
     "--use-fake-ui-for-media-stream",
     "--use-fake-device-for-media-stream",
 ]
 SHOTS = Path(__file__).resolve().parents[1] / "test-output" / "browser"
 TIMEOUT_MS = 30_000
+REAL_PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "photos"
+PHONE = {"width": 390, "height": 844}
+
+# Counts the error toasts the page shows from now on (they close by themselves, so they are counted
+# as they appear, not looked for afterwards).
+COUNT_ERROR_TOASTS = """() => {
+    window.errorToasts = 0;
+    const error = '.toast-body.error';
+    new MutationObserver(changes => changes.forEach(change => change.addedNodes.forEach(node => {
+        if (node.nodeType === 1 && (node.matches(error) || node.querySelector(error)))
+            window.errorToasts += 1;
+    }))).observe(document.body, {childList: true, subtree: true});
+}"""
 
 # Set by .ci/run: there a missing Chromium fails the browser tests instead of skipping them.
 REQUIRE_BROWSER = "FACEVAE_REQUIRE_BROWSER"
@@ -57,12 +69,57 @@ def page(server: tuple[str, Path]) -> Iterator[object]:
 
 
 def image_source(page, selector: str) -> str:
-    return page.locator(f"{selector} img").first.get_attribute("src") or ""
+    """The address of the image under `selector`; empty while there is none."""
+    return page.evaluate("s => document.querySelector(s + ' img')?.getAttribute('src') ?? ''", selector)
+
+
+def new_image(page, selector: str, before: str) -> None:
+    """Wait until the image under `selector` is another one than `before`, decoded by the browser."""
+    page.wait_for_function(
+        "([selector, before]) => { const i = document.querySelector(selector + ' img');"
+        " return i && i.getAttribute('src') !== before && i.complete && i.naturalWidth > 0; }",
+        arg=[selector, before],
+    )
+
+
+@pytest.fixture(scope="module")
+def photos(
+    astronaut: np.ndarray, group_photo: np.ndarray, tmp_path_factory: pytest.TempPathFactory
+) -> list[Path]:
+    """Six different photos with faces, as a visitor tries one after another (PNG and JPEG); none is
+    the astronaut the other tests send, whose swap the page may show already."""
+    folder = tmp_path_factory.mktemp("photos")
+    variants = [
+        astronaut[:, 8:],
+        np.fliplr(astronaut),
+        group_photo,
+        astronaut[:440],
+        (astronaut * 0.8).astype(np.uint8),
+        np.pad(astronaut, ((40, 40), (40, 40), (0, 0)), constant_values=255),
+    ]
+    return [
+        save_photo(image, folder / f"try-{i}.{'jpg' if i % 2 else 'png'}") for i, image in enumerate(variants)
+    ]
+
+
+@pytest.fixture
+def real_photos() -> list[Path]:
+    """The real photos beside the project (one face or two, small or large in the frame)."""
+    found = sorted(REAL_PHOTOS.glob("*.jpg"))
+    if not found:
+        pytest.skip(f"no real photos in {REAL_PHOTOS}")
+    return found
+
+
+def leftover_uploads(cache: Path, photos: list[Path]) -> list[Path]:
+    """Uploads of these photos still in the server's cache: each must be gone once read."""
+    names = {photo.name for photo in photos}
+    return [path for path in cache.rglob("*") if path.name in names]
 
 
 def test_slider_changes_the_face(page) -> None:
     before = image_source(page, "#explore-face")
-    slider = page.get_by_label("range slider for PC1")
+    slider = page.get_by_label("range slider for Variation 1")
     slider.focus()
     for _ in range(20):  # a drag: many input events, of which only the last must be drawn
         slider.press("ArrowRight")
@@ -100,9 +157,139 @@ def test_swap_tab_gives_seven_faces(page, astronaut, demo_config, tmp_path: Path
 def test_gallery_opens_on_faces_and_samples_a_grid(page) -> None:
     page.get_by_role("tab", name="Gallery").click()
     page.wait_for_selector("#gallery-grid img")  # before any click: the tab never opens empty
-    page.get_by_role("button", name="Sample").click()
-    page.wait_for_selector("text=.png")  # the download file is offered
+    before = image_source(page, "#gallery-grid")
+    page.get_by_role("button", name="New faces").click()
+    new_image(page, "#gallery-grid", before)
+    grid = page.locator("#gallery-grid img").bounding_box()
+    panel = page.locator("#gallery-grid").bounding_box()
+    assert grid["width"] > 0.9 * panel["width"], "small faces in a large empty panel"
+    before = image_source(page, "#gallery-grid")
+    variety = page.get_by_label("range slider for Variety")
+    variety.focus()
+    variety.press("Home")  # a setting moved from the keyboard redraws too
+    new_image(page, "#gallery-grid", before)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download these faces (PNG)").click()
+    assert download.value.suggested_filename.endswith(".png")  # named by model, seed, variety, count
     page.screenshot(path=SHOTS / "gallery.png", full_page=True)
+
+
+@pytest.mark.parametrize(
+    ("tab", "photo", "result"),
+    [
+        ("Expression swap", "#swap-photo", "#swap-result"),
+        ("Explore", "#explore-photo", "#explore-face"),
+        ("Morph", "#morph-photo-a", "#morph-strip"),
+    ],
+)
+def test_replacing_the_photo_again_and_again_shows_no_error(
+    page, server, photos: list[Path], tab: str, photo: str, result: str
+) -> None:
+    """Drop one photo over the other, as people try photos: each is used, none shows an error,
+    and no upload stays on the server. The same photo twice in a row is a replacement too."""
+    page.evaluate(COUNT_ERROR_TOASTS)
+    page.get_by_role("tab", name=tab).click()
+    send_one_after_another(page, photo, result, [*photos, photos[-1], photos[0]])
+    assert_no_error_and_no_upload_left(page, server[1], photos)
+
+
+@pytest.mark.real_data
+def test_replacing_real_photos_shows_no_error(page, server, real_photos: list[Path]) -> None:
+    page.evaluate(COUNT_ERROR_TOASTS)
+    page.get_by_role("tab", name="Expression swap").click()
+    send_one_after_another(page, "#swap-photo", "#swap-result", real_photos + real_photos[:2])
+    assert_no_error_and_no_upload_left(page, server[1], real_photos)
+
+
+def send_one_after_another(page, photo: str, result: str, paths: list[Path]) -> None:
+    """Each photo over the last one, once the page shows what the last one gave."""
+    for i, path in enumerate(paths):
+        before = image_source(page, result)
+        page.locator(f"{photo} input[type=file]").set_input_files(str(path))
+        if i == 0 or path != paths[i - 1]:  # the same photo again draws the same picture
+            new_image(page, result, before)
+
+
+def assert_no_error_and_no_upload_left(page, cache: Path, photos: list[Path]) -> None:
+    page.wait_for_timeout(1000)  # a late second request for an upload would fail within this second
+    assert page.evaluate("window.errorToasts") == 0
+    assert leftover_uploads(cache, photos) == []
+
+
+def test_clearing_the_photo_then_sending_it_again_swaps_it_again(page, server, photos: list[Path]) -> None:
+    page.evaluate(COUNT_ERROR_TOASTS)
+    page.get_by_role("tab", name="Expression swap").click()
+    photo = page.locator("#swap-photo")
+    for _ in range(2):
+        before = image_source(page, "#swap-result")
+        photo.locator("input[type=file]").set_input_files(str(photos[2]))  # two faces
+        new_image(page, "#swap-result", before)
+        page.get_by_text("Found 2 faces").wait_for()
+        photo.get_by_role("button", name="Remove Image").click()
+        page.wait_for_function("() => !document.querySelector('#swap-result img')")  # cleared with it
+    assert_no_error_and_no_upload_left(page, server[1], photos)
+
+
+def test_the_same_photo_on_two_inputs_at_once_shows_no_error(page, server, photos: list[Path]) -> None:
+    """Gradio files both uploads at one path; the first read deletes it before the second reads."""
+    page.evaluate(COUNT_ERROR_TOASTS)
+    page.get_by_role("tab", name="Morph").click()
+    for path in photos[:3]:
+        before = image_source(page, "#morph-strip")
+        page.locator("#morph-photo-a input[type=file]").set_input_files(str(path))
+        page.locator("#morph-photo-b input[type=file]").set_input_files(str(path))
+        new_image(page, "#morph-strip", before)
+    assert_no_error_and_no_upload_left(page, server[1], photos)
+
+
+def test_a_long_morph_keeps_both_ends_in_sight(page) -> None:
+    """With 16 frames and more, the strip fills the width: nothing may lie over its first or last face."""
+    page.get_by_role("tab", name="Morph").click()
+    steps = page.get_by_label("range slider for Steps")
+    steps.focus()
+    steps.press("End")  # the most frames
+    before = image_source(page, "#morph-strip")
+    page.get_by_role("button", name="Morph", exact=True).click()
+    new_image(page, "#morph-strip", before)
+    # idle: while any morph runs (one an earlier test left queued), the progress cover lies over it all
+    page.wait_for_selector("#morph-strip > [data-testid=status-tracker].hide", state="attached")
+    box = page.locator("#morph-strip img").bounding_box()
+    corners = [
+        (box["x"] + dx, box["y"] + dy) for dx in (4, box["width"] - 4) for dy in (4, box["height"] - 4)
+    ]
+    on_top = [page.evaluate("([x, y]) => document.elementFromPoint(x, y).tagName", list(c)) for c in corners]
+    assert on_top == ["IMG"] * 4, f"something lies over the strip's ends: {on_top}"
+    page.screenshot(path=SHOTS / "morph.png", full_page=True)
+
+
+def test_on_a_phone_the_face_stays_in_view_while_a_slider_moves(page, server) -> None:
+    phone = page.context.browser.new_page(viewport=PHONE)
+    try:
+        phone.set_default_timeout(TIMEOUT_MS)
+        phone.goto(server[0])
+        phone.wait_for_selector("#explore-face img")
+        before = image_source(phone, "#explore-face")
+        sliders = phone.get_by_label(re.compile("^range slider for "))
+        last = sliders.nth(
+            phone.evaluate(
+                "() => [...document.querySelectorAll('input[type=range]')].filter(s => s.offsetParent).length"
+            )
+            - 1
+        )
+        last.scroll_into_view_if_needed()
+        last.focus()
+        for _ in range(10):
+            last.press("ArrowRight")
+        new_image(phone, "#explore-face", before)
+        face = phone.locator("#explore-face").bounding_box()
+        slider = last.bounding_box()
+        assert face["y"] >= 0 and face["y"] + face["height"] <= PHONE["height"], (
+            f"the face scrolled away: {face}"
+        )
+        assert slider["y"] > face["y"] + face["height"], "the slider is hidden under the face"
+        phone.screenshot(path=SHOTS / "explore-phone.png")
+    finally:
+        phone.close()
 
 
 def test_webcam_snapshot_without_a_face_is_a_message(page) -> None:

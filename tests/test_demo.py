@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import anyio
@@ -13,24 +15,28 @@ import anyio.to_thread
 import gradio as gr
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from demo import DemoConfig, build_demo
-from demo.about import about_markdown
-from demo.explore import ExploreTab, Start
+from demo.about import WHAT_IT_DOES, details, models_table, quality
+from demo.explore import ExploreTab, Start, slider_label
 from demo.gallery import GalleryTab
-from demo.models import REGISTRY, load_models
+from demo.models import REGISTRY, load_models, slider_directions
 from demo.morph import MorphTab
 from demo.render import GAP
 from demo.swap import SwapTab
-from demo.uploads import forget_upload
-from tests.test_demo_support import DIRECTION_NAMES, FER, UTK, save_photo
-from vae.checkpoint import save_model
+from demo.uploads import RecentReads, forget_upload, read_upload
+from tests.test_demo_support import FER, UTK, save_photo
+from vae.checkpoint import load_checkpoint, save_model
 from vae.classifier import ClassifierConfig, ExpressionClassifier
+from vae.images import ImageLimits
+from vae.latent import CodeDistribution
 
 pytest_plugins = ["tests.test_demo_support"]
 
 REPO = Path(__file__).resolve().parents[1]
+PHOTO_INPUTS = {"swap-photo", "explore-photo", "morph-photo-a", "morph-photo-b"}
 ENDPOINTS = {"explore", "explore_reset", "explore_random", "explore_photo", "swap", "gallery", "morph"}
 
 
@@ -56,8 +62,41 @@ def upload(image: np.ndarray, cache: Path, name: str = "selfie.png") -> Path:
 def test_models_load_once_with_directions(store) -> None:
     assert set(store.models) == {spec.key for spec in REGISTRY} and not store.problems
     fer, utk = store.get("fer-multi"), store.get("utkface-vae")
-    assert fer.direction_names == tuple(DIRECTION_NAMES) and len(fer.expressions) == 7
+    # the expression directions are left out: the multi model's expression picker is the control
+    assert fer.direction_names == ("PC1", "PC2", "PC3", "PC4") and len(fer.expressions) == 7
     assert utk.direction_names[:2] == ("z1", "z2") and utk.expressions == ()  # none stored: latent axes
+    assert store.first is utk  # every tab opens on the colour model
+
+
+def test_sliders_put_labelled_directions_first_and_span_the_codes_spread() -> None:
+    names = ["PC1", "PC2", "older", "happy", "female"]
+    directions = torch.eye(5, 8)
+    kept, rows = slider_directions(names, directions, expressions=("happy", "sad"))
+    assert kept == ("older", "female", "PC1", "PC2")
+    assert torch.equal(rows, directions[[2, 4, 0, 1]])
+    assert [slider_label(name) for name in kept] == [
+        "Younger ↔ older",
+        "Masculine ↔ feminine",
+        "Variation 1",
+        "Variation 2",
+    ]
+    assert slider_label("z3") == "Variation 3" and slider_label("smiling") == "Smiling"
+
+
+def test_a_slider_unit_is_the_spread_of_the_training_codes(store, tmp_path: Path, tiny_checkpoints) -> None:
+    utk = store.get("utkface-vae")  # no distribution stored: the prior, whose spread is 1
+    assert torch.allclose(utk.scales, torch.ones(len(utk.direction_names)))
+    checkpoint = load_checkpoint(tiny_checkpoints / FER)
+    spreads = torch.linspace(0.5, 3.0, 16)  # the training codes' standard deviation along each axis
+    fitted = CodeDistribution(torch.zeros(16), torch.diag(spreads))
+    save_model(
+        tmp_path / FER, checkpoint.model, checkpoint.metadata, {**checkpoint.extras, **fitted.as_extras()}
+    )
+    fer = load_models(tmp_path).get("fer-multi")
+    expected = (fer.directions.square() @ spreads.square()).sqrt()  # unit rows through diag(spreads^2)
+    assert torch.allclose(fer.scales, expected)
+    moved = fer.offset([1.0] + [0.0] * (len(fer.direction_names) - 1))
+    assert torch.allclose(moved, expected[0] * fer.directions[0])
 
 
 def test_missing_and_broken_checkpoints_are_reported(tmp_path: Path, tiny_checkpoints: Path) -> None:
@@ -77,8 +116,8 @@ def test_checkpoints_of_the_wrong_kind_are_reported_and_the_demo_starts(
     shutil.copy(tiny_checkpoints / UTK, tmp_path / FER)  # one decoder where the swap needs seven
     store = load_models(tmp_path)
     assert not store.models and len(store.problems) == 2
-    assert f"{FER}: holds a 'vae' model; this entry takes 'multi'" in store.problems[0]
-    assert "holds a 'classifier' model" in store.problems[1]
+    assert "holds a 'classifier' model" in store.problems[0]  # in the registry's order
+    assert f"{FER}: holds a 'vae' model; this entry takes 'multi'" in store.problems[1]
     assert not build_demo(DemoConfig(checkpoint_dir=tmp_path)).get_api_info()["named_endpoints"]
 
 
@@ -87,6 +126,24 @@ def test_demo_builds_with_named_endpoints_and_without_models(demo_config: DemoCo
     assert {name.lstrip("/") for name in demo.get_api_info()["named_endpoints"]} >= ENDPOINTS
     bare = build_demo(DemoConfig(checkpoint_dir=tmp_path))  # starts, with a message instead of tabs
     assert not bare.get_api_info()["named_endpoints"]
+
+
+def test_each_photo_is_read_once_per_visitor_action(demo_config: DemoConfig) -> None:
+    """On `input`, newest last: `change` comes twice when a photo replaces another (the second read
+    would find the upload gone), and other modes drop or reorder photos (demo.widgets.on_new_photo)."""
+    demo = build_demo(demo_config)
+    photos = {
+        block._id: block.elem_id
+        for block in demo.blocks.values()
+        if isinstance(block, gr.Image) and block.elem_id in PHOTO_INPUTS
+    }
+    wiring = [
+        (photos[target], event, dependency["trigger_mode"])
+        for dependency in demo.config["dependencies"]
+        for target, event in dependency["targets"]
+        if target in photos
+    ]
+    assert sorted(wiring) == [(name, "input", "always_last") for name in sorted(PHOTO_INPUTS)]
 
 
 # -- explore --------------------------------------------------------------------------------------
@@ -114,7 +171,8 @@ def test_explore_reset_random_and_model_switch(store, demo_config: DemoConfig) -
 
     expression, new_start, _, *updates = tab.select_model("utkface-vae")
     assert expression.visible is False and new_start is None
-    assert [u.label for u in updates if u.visible] == list(store.get("utkface-vae").direction_names)
+    labels = [slider_label(name) for name in store.get("utkface-vae").direction_names]
+    assert [u.label for u in updates if u.visible] == labels
     assert len(updates) == demo_config.max_sliders
 
 
@@ -153,6 +211,29 @@ def test_an_uploads_hash_folder_is_removed_on_the_servers_event_loop(
 
     loop_thread = anyio.run(handler_in_a_worker_thread)
     assert removed_on == [loop_thread] and not path.parent.exists()
+
+
+def test_the_same_photo_read_twice_at_once_gives_its_pixels_both_times(
+    astronaut, gradio_cache, monkeypatch
+) -> None:
+    """Gradio files identical uploads at one path: the second read of a photo sent twice at once
+    finds the file deleted by the first, and gets the same pixels from memory, for a while."""
+    monkeypatch.setattr("demo.uploads.RECENT_READS", RecentReads(seconds=0.5, size=2))
+    limits = DemoConfig().limits
+    path = upload(astronaut, gradio_cache)
+    first = read_upload(str(path), limits)
+    assert not path.exists()
+    np.testing.assert_array_equal(read_upload(str(path), limits), first)
+    with pytest.raises(gr.Error, match="no longer on the server"):  # read with other limits: not the same
+        read_upload(str(path), ImageLimits(max_side=256))
+    others = [upload(np.fliplr(astronaut), gradio_cache, f"other-{i}.png") for i in range(2)]
+    for other in others:
+        read_upload(str(other), limits)
+    with pytest.raises(gr.Error, match="no longer on the server"):  # only the last two are kept
+        read_upload(str(path), limits)
+    time.sleep(0.6)
+    with pytest.raises(gr.Error, match="no longer on the server"):  # and only for a while
+        read_upload(str(others[-1]), limits)
 
 
 def test_swap_selfie_gives_seven_faces_and_forgets_the_upload(
@@ -209,10 +290,10 @@ def test_gallery_same_seed_same_faces(store, demo_config: DemoConfig) -> None:
     other, _ = tab.sample("fer-multi", "happy", 9, 0.8, 4)
     np.testing.assert_array_equal(grid, again)
     assert not np.array_equal(grid, other)
-    side = 3 * demo_config.tile_size + 2 * GAP
-    assert grid.shape == (side, side)
+    columns = 4  # 9 faces, about half again as wide as high: 4 columns, 3 rows
+    assert grid.shape == (3 * demo_config.tile_size + 2 * GAP, columns * demo_config.tile_size + 3 * GAP)
     np.testing.assert_array_equal(np.asarray(Image.open(path)), grid)
-    assert tab.sample("utkface-vae", None, 64, 1.5, 0)[0].shape[2] == 3
+    assert tab.sample("utkface-vae", None, 64, 1.0, 0)[0].shape[2] == 3
     with pytest.raises(gr.Error):
         tab.sample("fer-multi", "happy", 65, 0.8, 0)
 
@@ -234,13 +315,27 @@ def test_morph_strip_and_gif(store, demo_config: DemoConfig, astronaut, gradio_c
 
 
 # -- about ----------------------------------------------------------------------------------------
-def test_about_shows_metrics_and_problems(store, tmp_path: Path) -> None:
-    text = about_markdown(store, tmp_path)
-    assert "1,234" in text and "21.50" in text and "PC1, PC2" in text
-    (tmp_path / "README.md").write_text("# Model cards\nspecial card text")
-    missing = load_models(tmp_path)
-    text = about_markdown(missing, tmp_path)
-    assert "special card text" in text and "Not loaded" in text
+def test_about_says_what_each_model_learnt_from_and_links_the_cards(
+    store, tmp_path: Path, tiny_checkpoints: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = DemoConfig()
+    monkeypatch.delenv("SPACE_ID", raising=False)
+    text = WHAT_IT_DOES + details(store, config)
+    for spec in REGISTRY:
+        assert spec.title in text and spec.data in text and "Licence" in spec.data
+    assert "`checkpoints/README.md`" in text and "`docs/swap-design.md`" in text
+    assert "6 minutes" in text and "10 minutes" in text  # DemoConfig's cache clean-up and photo_ttl
+    # for visitors: no command lines, options, run names or machine paths
+    assert not re.search(r"python -m|--\w|/work/|/root/|Session \d|\bY3\b|L_multi", text)
+    numbers = quality(store.get("fer-multi"))
+    assert "1,234" in numbers and "21.50" in numbers and "48×48 pixels, grey" in numbers
+
+    monkeypatch.setenv("SPACE_ID", "someone/facevae")
+    url = "https://huggingface.co/spaces/someone/facevae/blob/main/checkpoints/README.md"
+    assert f"[The model cards]({url})" in details(store, config)
+
+    shutil.copy(tiny_checkpoints / UTK, tmp_path / UTK)
+    assert "**Not loaded**" in models_table(load_models(tmp_path))
 
 
 needs_shipped_checkpoints = pytest.mark.skipif(
@@ -258,7 +353,9 @@ def test_shipped_checkpoints_swap_the_astronaut(astronaut, gradio_cache) -> None
         str(upload(astronaut, gradio_cache)), "happy", 1, "all", config.swap_strength
     )
     assert len(aligned) == 1 and len(grid) == 7
-    assert len(store.get("fer-multi").direction_names) > 8  # principal and labelled directions stored
+    # labelled directions first, then the principal ones; the grey model's expression ones left out
+    assert store.get("utkface-vae").direction_names[:3] == ("older", "female", "PC1")
+    assert store.get("fer-multi").direction_names == tuple(f"PC{i}" for i in range(1, 9))
 
 
 @pytest.mark.slow

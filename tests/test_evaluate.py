@@ -20,10 +20,10 @@ from train.cli import main as train_main
 from train.evaluate import reidentification
 from vae import EXPRESSIONS
 from vae.checkpoint import load_checkpoint, save_model
+from vae.conv_vae import build_model
 from vae.data import FaceData
 from vae.latent import CodeDistribution
 from vae.metrics import frechet_distance, psnr, sharpness_ratio, spectral_excess
-from vae.conv_vae import build_model
 
 VAE_EPOCHS = 8  # enough for the tiny VAE to draw faces that every number tells from an untrained one
 TINY = [

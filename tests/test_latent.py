@@ -83,6 +83,17 @@ def test_fitted_code_distribution_matches_the_aggregate_posterior() -> None:
     assert torch.isfinite(autoencoder.sample(4, seed=0)).all()
 
 
+def test_spread_is_the_standard_deviation_along_each_direction() -> None:
+    covariance = torch.tensor([[4.0, 1.0], [1.0, 2.0]])
+    codes = CodeDistribution(torch.zeros(2), torch.linalg.cholesky(covariance))
+    diagonal = torch.nn.functional.normalize(torch.tensor([1.0, 1.0]), dim=0)
+    directions = torch.stack([torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0]), diagonal])
+    expected = torch.tensor([2.0, 2.0**0.5, (diagonal @ covariance @ diagonal).sqrt()])
+    assert torch.allclose(codes.spread(directions), expected)
+    samples = codes.sample(40_000, seed=0) @ directions.T
+    assert torch.allclose(samples.std(0), expected, rtol=0.02)
+
+
 def test_the_prior_samples_exactly_as_sample_latents() -> None:
     assert torch.equal(CodeDistribution.prior(8).sample(4, 0.8, seed=3), sample_latents(4, 8, 0.8, seed=3))
 

@@ -69,6 +69,10 @@ class CodeDistribution:
     def latent_dim(self) -> int:
         return len(self.mean)
 
+    def spread(self, directions: torch.Tensor) -> torch.Tensor:
+        """The standard deviation of the distribution along each unit direction [k, latent_dim]: [k]."""
+        return (directions @ self.scale_tril).norm(dim=1)
+
     def sample(self, n: int, temperature: float = 1.0, seed: int | None = None) -> torch.Tensor:
         """`n` codes with the spread scaled by `temperature`; for the prior, exactly `sample_latents`."""
         return self.mean + sample_latents(n, self.latent_dim, temperature, seed) @ self.scale_tril.T
