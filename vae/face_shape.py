@@ -186,9 +186,13 @@ class Raster:
         inverse = np.linalg.inv(np.where(np.abs(determinant)[:, None, None] > 1e-9, edges, np.eye(2)))
         offset = np.stack([xs[covered], ys[covered]], axis=1) - corners[index, 0]
         b = np.einsum("nij,nj->ni", inverse[index], offset)
-        inside = np.clip(np.stack([1 - b[:, 0] - b[:, 1], b[:, 0], b[:, 1]], axis=1), 0, None)
-        weights = np.zeros((*xs.shape, 3), dtype=np.float32)  # a rim pixel just outside: the nearest edge
-        weights[covered] = inside / inside.sum(1, keepdims=True)
+        found = np.stack([1 - b[:, 0] - b[:, 1], b[:, 0], b[:, 1]], axis=1)
+        # A rim pixel just outside its triangle extends it; one far outside (a sliver's) takes its edge.
+        stray = found.min(1) < -0.25
+        found[stray] = np.clip(found[stray], 0, None)
+        found[stray] /= found[stray].sum(1, keepdims=True)
+        weights = np.zeros((*xs.shape, 3), dtype=np.float32)
+        weights[covered] = found
         return cls(triangle, weights, xs, ys)
 
     def sample(self, source: np.ndarray, triangles: np.ndarray, outside: np.ndarray | None = None) -> tuple:
@@ -313,7 +317,16 @@ class WarpField:
         return self.window[2] - self.window[0], self.window[3] - self.window[1]
 
     def _dense(self, coarse: np.ndarray, fine: np.ndarray | None) -> np.ndarray:
-        dense = cv2.resize(coarse, self.size, interpolation=cv2.INTER_LINEAR)
+        """A coarse grid's values at every pixel of the window (bilinear), the fine ones pasted in."""
+        x0, y0, x1, y1 = self.window
+        grid_x, grid_y = self.coarse.xs[0, 0], self.coarse.ys[0, 0]
+        step_x = self.coarse.xs[0, 1] - grid_x if coarse.shape[1] > 1 else 1.0
+        step_y = self.coarse.ys[1, 0] - grid_y if coarse.shape[0] > 1 else 1.0
+        u = ((np.arange(x0, x1) - grid_x) / step_x).astype(np.float32)
+        v = ((np.arange(y0, y1) - grid_y) / step_y).astype(np.float32)
+        dense = cv2.remap(
+            coarse.astype(np.float32), *np.meshgrid(u, v), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
         if fine is not None:
             x0, y0 = self.window[:2]
             sx0, sy0, sx1, sy1 = self.sharp

@@ -56,7 +56,9 @@ FaceChoice = str | int | Sequence[int]  # "all", one index, or several indices (
 
 MIN_EYE_DISTANCE = 24.0  # px between the outer eye corners: smaller faces are too small to edit
 MAX_RIGID_ERROR = 0.12  # eye distances: landmarks whose rigid points fit the template worse are a failed fit
-MAP_STEP = 4  # px: the warp is computed on this grid and interpolated (it is smooth between landmarks)
+# The warp is computed every few pixels and interpolated (it is smooth between landmarks): every
+# eye distance / MAP_DENSITY pixels, at most MAP_STEP apart.
+MAP_STEP, MAP_DENSITY = 4, 40
 # The appearance change is band-pass, in pixels of the models' 48 px frame: finer than APPEARANCE_BLUR
 # is the decoders' blur, not the face; coarser than APPEARANCE_SCALE is a tone over a whole cheek or
 # forehead, which differs between expressions' training photos (lighting) rather than between faces.
@@ -196,7 +198,8 @@ class PreparedFace:
         target[: len(target_points)] = target_points
         window = x0, y0, x1, y1 = self.window(photo.shape)
         mouth = _box(target_points[MOUTH], margin=4)
-        field = WarpField.of(target, mesh.triangles, window, mouth, MAP_STEP)
+        step = int(np.clip(eye_distance(self.points) / MAP_DENSITY, 1, MAP_STEP))
+        field = WarpField.of(target, mesh.triangles, window, mouth, step)
         to_window = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0]])  # outside the mesh: no motion
         photo_x, photo_y = field.sample(source - (x0, y0), mesh.triangles, to_window)
         scale = field.area_ratio(source, target, mesh.triangles)
