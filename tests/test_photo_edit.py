@@ -12,8 +12,6 @@ from demo.swap import APPEARANCE_FILE, SHAPE_FILE
 from tests.test_demo_support import template_shape
 from vae.checkpoint import CheckpointError, load_checkpoint, save_model
 from vae.config import ConfigError
-
-pytest_plugins = ["tests.test_demo_support"]
 from vae.face_shape import (
     Mesh,
     Raster,
@@ -31,6 +29,8 @@ from vae.landmarks import LandmarkError, detect_faces, face_landmarks, model_fil
 from vae.mouth import MouthOpening, close_mouth, extra_opening, lips_meet_inside, mouth_closed
 from vae.photo_edit import ExpressionModels, NoFaceError, prepare_photo
 from vae.shape_model import ShapeConfig, ShapeVAE
+
+pytest_plugins = ["tests.test_demo_support"]
 
 
 @pytest.fixture(scope="module")

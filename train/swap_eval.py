@@ -26,6 +26,7 @@ faces (the test split, enlarged 4x to 256 px). Faces the detector misses are cou
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import time
 from collections import defaultdict
@@ -44,7 +45,9 @@ from vae.classifier import ExpressionClassifier
 from vae.data import EXPRESSIONS, IMAGE_SUFFIXES, DataConfig, as_float, load_faces
 from vae.face_shape import JAW, framed_face
 from vae.landmarks import SAME_PERSON, face_descriptor
+from vae.multi_decoder import MultiDecoderVAE
 from vae.photo_edit import ExpressionModels, NoFaceError, PreparedFace, prepare_photo
+from vae.swap import NoFaceError as SwapNoFace
 from vae.swap import swap_faces
 
 UPSCALE = 4
@@ -223,6 +226,15 @@ def markdown(summary: dict[str, dict[str, dict[str, float]]], real: dict[str, li
     return "\n".join(lines)
 
 
+def pasted(model: MultiDecoderVAE, photo: np.ndarray, face: int, expression: str) -> np.ndarray:
+    """The pasted-face swap at the settings the demo used, or the photo itself where its detector
+    finds no face (where the demo showed no result)."""
+    try:
+        return swap_faces(photo, model, expression, strength=1.3, detail=0.75).photo
+    except SwapNoFace:
+        return photo
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m train.swap_eval", description=__doc__.split("\n\n")[0])
     p.add_argument("--photos", help="a folder of photos (e.g. ../shared/photos); the astronaut is added")
@@ -248,7 +260,7 @@ def main(argv: list[str] | None = None) -> None:
     paste_model = load_checkpoint(args.paste).model
     methods: dict[str, Method] = {
         "unchanged": lambda photo, i, e: photo,
-        "paste": lambda photo, i, e: swap_faces(photo, paste_model, e, strength=1.3, detail=0.75).photo,
+        "paste": functools.partial(pasted, paste_model),
     }
     sets: dict[str, Iterator[Photo]] = {}
     if args.photos:
