@@ -9,7 +9,7 @@ it in Debian's Chromium (``/usr/bin/chromium``, driven by Playwright; never ``pl
 at desktop width (1280 px) and phone width (390 px), and on each tab does what a visitor does first:
 the swap on a photo (``--photo``, default skimage's astronaut portrait, public domain), every other
 tab as it opens. Each tab is saved as ``demo-<tab>-<desktop|phone>.png``, the whole page's height.
-Every tab takes about 25 seconds on two cores.
+All ten pictures take about 25 seconds on two cores.
 """
 
 from __future__ import annotations
