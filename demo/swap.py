@@ -108,25 +108,26 @@ class SwapTab:
         faces: str | None,
         strength: float,
     ) -> tuple[Any, ...]:
-        """The same photo with another amount, strength or face: warps the photo and the strip again."""
+        """The same photo with another expression, amount, strength or face: (photo, status).
+        Only warps the photo again; the strip follows (`restrip`) where it changes."""
         if prepared is None:
-            return gr.skip(), gr.skip(), START
+            return gr.skip(), START
         settings = self._settings(expression, intensity, strength)
-        return self._show(prepared, settings, parse_faces(faces, len(prepared.faces)))
+        return self._edited(prepared, settings, parse_faces(faces, len(prepared.faces)))
 
-    def reexpress(
+    def restrip(
         self,
         prepared: PreparedPhoto | None,
         expression: str,
         intensity: float,
         faces: str | None,
         strength: float,
-    ) -> tuple[Any, ...]:
-        """The same photo with another expression: the strip (every expression) stays as it is."""
+    ) -> Any:
+        """The strip for another amount, strength or face (the expression does not change it)."""
         if prepared is None:
-            return gr.skip(), START
+            return gr.skip()
         settings = self._settings(expression, intensity, strength)
-        return self._edited(prepared, settings, parse_faces(faces, len(prepared.faces)))
+        return self._strip(prepared, settings, parse_faces(faces, len(prepared.faces)))
 
     def _settings(self, expression: object, intensity: object, strength: object) -> Settings:
         """The expression, amount and strength as the page or the API sent them, checked (else gr.Error)."""
@@ -222,11 +223,7 @@ class SwapTab:
             "api_visibility": "private",
             "preprocess": False,  # the handlers check their inputs (demo.inputs)
         }
-        expression.input(self.reexpress, controls, [result, status], **live)
+        expression.input(self.rerender, controls, [result, status], **live)
         gr.on(
-            [intensity.input, faces.input, strength.input],
-            self.rerender,
-            controls,
-            [result, strip, status],
-            **live,
-        )
+            [intensity.input, faces.input, strength.input], self.rerender, controls, [result, status], **live
+        ).then(self.restrip, controls, strip, **live)
