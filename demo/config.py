@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vae.images import ImageLimits
+from vae.photo_edit import DEFAULT_STRENGTH
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -25,14 +26,7 @@ class DemoConfig:
     # sessions exist, then drops the oldest: 200 bounds that memory to a few hundred MB.
     max_sessions: int = 200
     photo_ttl: int = 600  # seconds an uploaded photo stays in memory for re-rendering a swap
-    # The swap tab's starting expression strength (vae.multi_decoder.exaggerate): the strongest
-    # expression on the validation split whose textures stay below a visible level (spectral excess
-    # under 0.017; docs/design.md, section 'After training: expression strength and the photo's own
-    # detail', as is the next).
-    swap_strength: float = 1.3
-    # Pixels of each face's own fine detail the swap keeps where the decoders agree
-    # (vae.multi_decoder.keep_detail); chosen on the validation split.
-    swap_detail: float = 0.75
+    swap_strength: float = DEFAULT_STRENGTH  # the expression tab's starting strength
     max_sliders: int = 16  # slider widgets per model; further stored directions are not shown
     # Sliders span -range..range in units of the spread of the training codes along each direction
     # (vae.latent.CodeDistribution.spread): +-2 holds about 95% of the training faces. At +-3 faces

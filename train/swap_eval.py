@@ -46,11 +46,19 @@ from vae.data import EXPRESSIONS, IMAGE_SUFFIXES, DataConfig, as_float, load_fac
 from vae.face_shape import JAW, framed_face
 from vae.landmarks import SAME_PERSON, face_descriptor
 from vae.multi_decoder import MultiDecoderVAE
-from vae.photo_edit import ExpressionModels, NoFaceError, PreparedFace, prepare_photo
+from vae.photo_edit import (
+    DEFAULT_STRENGTH,
+    ExpressionModels,
+    NoFaceError,
+    PreparedFace,
+    PreparedPhoto,
+    prepare_photo,
+)
 from vae.swap import NoFaceError as SwapNoFace
 from vae.swap import swap_faces
 
 UPSCALE = 4
+
 OUTSIDE_MARGIN = 1.5  # the face's box enlarged this much is "the face" for the outside PSNR
 
 Photo = tuple[str, np.ndarray]
@@ -169,7 +177,7 @@ def evaluate_photos(
     methods: dict[str, Method],
     models: ExpressionModels,
     judges: Judges,
-    strength: float,
+    strengths: list[float],
 ) -> tuple[list[dict[str, Any]], int]:
     """One row per (photo face, target expression, method); and the number of photos with no face."""
     rows, missed = [], 0
@@ -179,11 +187,13 @@ def evaluate_photos(
         except NoFaceError:
             missed += 1
             continue
-        edit: Method = lambda _, i, e, prepared=prepared: prepared.render(e, 1.0, i, strength)  # noqa: E731
+        edits: dict[str, Method] = {
+            f"edit, strength {s:g}": functools.partial(_edit, prepared, strength=s) for s in strengths
+        }
         for i, face in enumerate(prepared.faces):
             reference = face_descriptor(photo, face.box)
             for k, expression in enumerate(EXPRESSIONS):
-                for method, run in {**methods, "edit": edit}.items():
+                for method, run in {**methods, **edits}.items():
                     output = run(photo, i, expression)
                     row = measure(photo, output, face, k, judges, reference)
                     rows.append({"photo": name, "face": i, "target": expression, "method": method, **row})
@@ -226,6 +236,12 @@ def markdown(summary: dict[str, dict[str, dict[str, float]]], real: dict[str, li
     return "\n".join(lines)
 
 
+def _edit(
+    prepared: PreparedPhoto, photo: np.ndarray, face: int, expression: str, strength: float
+) -> np.ndarray:
+    return prepared.render(expression, 1.0, face, strength)
+
+
 def pasted(model: MultiDecoderVAE, photo: np.ndarray, face: int, expression: str) -> np.ndarray:
     """The pasted-face swap at the settings the demo used, or the photo itself where its detector
     finds no face (where the demo showed no result)."""
@@ -251,7 +267,12 @@ def main(argv: list[str] | None = None) -> None:
         nargs="+",
         default=["checkpoints/fer-classifier.safetensors", "checkpoints/ferplus-classifier.safetensors"],
     )
-    p.add_argument("--strength", type=float, default=1.0)
+    p.add_argument(
+        "--strengths",
+        type=lambda text: [float(s) for s in text.split(",")],
+        default=[DEFAULT_STRENGTH],
+        help=f"edit at each of these strengths, e.g. 1,1.5,2 (default: the demo's, {DEFAULT_STRENGTH})",
+    )
     p.add_argument("--out", default="runs/swap-eval", help="folder for the JSON rows and summary")
     args = p.parse_args(argv)
     torch.set_num_threads(max(1, torch.get_num_threads()))
@@ -274,10 +295,10 @@ def main(argv: list[str] | None = None) -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     real = judges.real_faces(args.fer) if args.fer else {}
-    report = {"strength": args.strength, "real_faces": real, "sets": {}}
+    report = {"strengths": args.strengths, "real_faces": real, "sets": {}}
     for set_name, photos in sets.items():
         started = time.perf_counter()
-        rows, missed = evaluate_photos(photos, methods, models, judges, args.strength)
+        rows, missed = evaluate_photos(photos, methods, models, judges, args.strengths)
         summary = summarise(rows)
         report["sets"][set_name] = {"summary": summary, "missed_photos": missed}
         (out / f"rows-{set_name}.json").write_text(json.dumps(rows))
