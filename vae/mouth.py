@@ -73,6 +73,12 @@ def lips_meet_inside(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     return source
 
 
+def lip_band(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """[H, W] bool: the lips of a face with landmarks `points`, inside the outer and outside the
+    inner lip line."""
+    return _polygon(points[OUTER_LIPS], shape) & ~_polygon(points[INNER_LIPS], shape)
+
+
 def _polygon(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     mask = np.zeros(shape, dtype=np.uint8)
     cv2.fillPoly(mask, [np.round(points * 16).astype(np.int32)], 1, lineType=cv2.LINE_8, shift=4)
@@ -87,6 +93,7 @@ class MouthOpening:
     x0: int
     y0: int
     mask: np.ndarray  # [h, w] bool, from (x0, y0) in photo pixels
+    lips: np.ndarray  # [3] the lips' median colour (RGB, 0..255): the hue a new opening takes
 
     @classmethod
     def of(cls, photo: np.ndarray, points: np.ndarray) -> MouthOpening:
@@ -98,14 +105,17 @@ class MouthOpening:
         outer = _polygon(points[OUTER_LIPS] - (x0, y0), shape)
         inner = _polygon(points[INNER_LIPS] - (x0, y0), shape)
         lips = outer & ~cv2.dilate(inner.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        colour = (
+            np.median(patch[lips], axis=0) if lips.sum() >= 20 else np.median(patch.reshape(-1, 3), axis=0)
+        )
         if lips.sum() < 20 or not inner.any():
-            return cls(int(x0), int(y0), np.zeros(shape, dtype=bool))
+            return cls(int(x0), int(y0), np.zeros(shape, dtype=bool), colour)
         lab = cv2.cvtColor(patch, cv2.COLOR_RGB2LAB).astype(np.float32)
         distance = np.linalg.norm(lab - np.median(lab[lips], axis=0), axis=-1)
         unlike = outer & (distance > max(LIP_CONTRAST * float(np.median(distance[lips])), MIN_CONTRAST))
         _, labels = cv2.connectedComponents(unlike.astype(np.uint8))
         opening = np.isin(labels, np.unique(labels[inner & unlike])) & unlike
-        return cls(int(x0), int(y0), opening | (inner & outer))
+        return cls(int(x0), int(y0), opening | (inner & outer), colour)
 
     def at(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Whether each photo position (x, y), rounded to its pixel, shows the opening."""
@@ -130,3 +140,27 @@ def repaint_stray_opening(
     pixels = np.clip(warped, 0, 255).round().astype(np.uint8)
     repainted = cv2.inpaint(pixels, stray, REPAINT_RADIUS, cv2.INPAINT_TELEA).astype(np.float32)
     return np.where(stray[..., None].astype(bool), repainted, warped)
+
+
+def fill_new_opening(
+    warped: np.ndarray,
+    target: np.ndarray,
+    stretch: np.ndarray,
+    darkening: np.ndarray,
+    brightness: np.ndarray,
+    lips: np.ndarray,
+) -> np.ndarray:
+    """`warped` (float RGB) with the inside of the target mouth repainted where the photo cannot
+    supply it: where the warp stretched a closed mouth open (the lip line pulled into streaks; areas
+    grown 2 to 4 times, `stretch`), and where the appearance decoder darkens the inside a lot (teeth
+    where the new expression has an open, dark mouth; `darkening`, the log of the darkening factor).
+    The new inside takes the lips' hue (`lips`, RGB) at the decoder's brightness relative to its
+    lips (`brightness`, 1 = as bright as the lips). All maps are [H, W] in the pixels of `warped`,
+    as are the landmarks `target`."""
+    inside = _polygon(target[INNER_LIPS], warped.shape[:2]).astype(np.float32)
+    need = np.maximum(np.clip((stretch - 2.0) / 2.0, 0, 1), np.clip((darkening - 0.2) / 0.3, 0, 1))
+    weight = cv2.GaussianBlur(inside, (0, 0), 1.0) * need
+    if not weight.any():
+        return warped
+    fill = lips[None, None, :].astype(np.float32) * brightness[..., None]
+    return warped + weight[..., None] * (fill - warped)

@@ -35,6 +35,7 @@ from vae.checkpoint import CheckpointError, load_checkpoint
 from vae.face_shape import (
     JAW,
     MOUTH,
+    OUTER_LIPS,
     RIGID,
     Mesh,
     WarpField,
@@ -48,7 +49,15 @@ from vae.face_shape import (
     warp_down,
 )
 from vae.landmarks import FaceBox, detect_faces, face_landmarks, gray
-from vae.mouth import MouthOpening, close_mouth, extra_opening, lips_meet_inside, repaint_stray_opening
+from vae.mouth import (
+    MouthOpening,
+    close_mouth,
+    extra_opening,
+    fill_new_opening,
+    lip_band,
+    lips_meet_inside,
+    repaint_stray_opening,
+)
 from vae.multi_decoder import MultiDecoderVAE, check_strength
 from vae.shape_model import ShapeVAE
 
@@ -65,7 +74,7 @@ MAP_STEP, MAP_DENSITY = 4, 40
 # The appearance change is band-pass, in pixels of the models' 48 px frame: finer than APPEARANCE_BLUR
 # is the decoders' blur, not the face; coarser than APPEARANCE_SCALE is a tone over a whole cheek or
 # forehead, which differs between expressions' training photos (lighting) rather than between faces.
-APPEARANCE_BLUR = 1.0
+APPEARANCE_BLUR = 1.5
 APPEARANCE_SCALE = 5.0
 RATIO_FLOOR = 16.0  # luminance (0..255) added to both sides of the ratio: black pixels do not explode it
 SOURCE_TEMPERATURE = 1e-4  # squared eye distances: how sharply the best-fitting decoders are preferred
@@ -161,7 +170,7 @@ class PreparedFace:
         band = cv2.GaussianBlur(ratio, (0, 0), APPEARANCE_BLUR) - cv2.GaussianBlur(
             ratio, (0, 0), APPEARANCE_SCALE
         )
-        return intensity * band * face_mask(self.canonical, ratio.shape)
+        return intensity * band * expression_regions(self.canonical, ratio.shape)
 
     def window(self, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
         """The photo pixels the edit may touch: the box of the mesh's ring, clipped to the photo."""
@@ -200,28 +209,60 @@ class PreparedFace:
         source[: len(target_points)] = lips_meet_inside(self.points, target_points)
         target[: len(target_points)] = target_points
         window = x0, y0, x1, y1 = self.window(photo.shape)
-        mouth = _box(target_points[MOUTH], margin=4)
         step = int(np.clip(eye_distance(self.points) / MAP_DENSITY, 1, MAP_STEP))
-        field = WarpField.of(target, mesh.triangles, window, mouth, step)
+        field = WarpField.of(target, mesh.triangles, window, _box(target_points[MOUTH], margin=4), step)
         to_window = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0]])  # outside the mesh: no motion
         photo_x, photo_y = field.sample(source - (x0, y0), mesh.triangles, to_window)
-        scale = field.area_ratio(source, target, mesh.triangles)
-        warped = warp_keeping_detail(photo[y0:y1, x0:x1], photo_x, photo_y, detail_weight(scale))
-        if field.sharp is not None:  # repaint what the warp leaves of the old opening outside the new
-            mx0, my0, mx1, my1 = field.sharp
-            rows, cols = slice(my0 - y0, my1 - y0), slice(mx0 - x0, mx1 - x0)
-            warped[rows, cols] = repaint_stray_opening(
-                warped[rows, cols], self.opening, photo_x[rows, cols] + x0, photo_y[rows, cols] + y0,
-                target_points - (mx0, my0),
-            )  # fmt: skip
+        stretch = field.area_ratio(source, target, mesh.triangles)
+        warped = warp_keeping_detail(photo[y0:y1, x0:x1], photo_x, photo_y, detail_weight(stretch))
         frame_x, frame_y = field.sample(mesh.vertices(self.canonical), mesh.triangles, outside=self.to_frame)
         change = cv2.remap(
             self.appearance_change(k, intensity, strength), frame_x, frame_y, cv2.INTER_LINEAR,
             borderMode=cv2.BORDER_CONSTANT, borderValue=0.0,
         )  # fmt: skip
+        edited = warped * np.exp(change)[..., None]
+        if field.sharp is not None:
+            mx0, my0, mx1, my1 = field.sharp
+            mouth = slice(my0 - y0, my1 - y0), slice(mx0 - x0, mx1 - x0)
+            maps = (photo_x[mouth] + x0, photo_y[mouth] + y0, frame_x[mouth], frame_y[mouth])
+            edited[mouth] = self._redraw_mouth(
+                edited[mouth], target_points - (mx0, my0), maps, stretch[mouth], change[mouth], k, strength
+            )
         result = photo.copy()
-        result[y0:y1, x0:x1] = np.clip(warped * np.exp(change)[..., None], 0, 255).round().astype(np.uint8)
+        result[y0:y1, x0:x1] = np.clip(edited, 0, 255).round().astype(np.uint8)
         return result
+
+    def _redraw_mouth(
+        self,
+        edited: np.ndarray,
+        target: np.ndarray,
+        maps: tuple[np.ndarray, ...],
+        stretch: np.ndarray,
+        change: np.ndarray,
+        k: int,
+        strength: float,
+    ) -> np.ndarray:
+        """The mouth's box of an edit, with what the warp cannot draw redrawn: the old opening where
+        the new mouth is closed (repainted from the lips), and the inside of a mouth pulled open or
+        darkened (drawn from the appearance decoder). `maps`: each pixel's place in the photo (x, y)
+        and in the appearance frame (x, y); `target`: the new landmarks in the box's pixels."""
+        photo_x, photo_y, frame_x, frame_y = maps
+        edited = repaint_stray_opening(edited, self.opening, photo_x, photo_y, target)
+        brightness = cv2.remap(
+            self.mouth_brightness(k, strength),
+            frame_x,
+            frame_y,
+            cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REPLICATE,
+        )
+        return fill_new_opening(edited, target, stretch, -change, brightness, self.opening.lips)
+
+    def mouth_brightness(self, k: int, strength: float) -> np.ndarray:
+        """Expression k's decoded texture over its own lips' mean brightness: how much darker (or,
+        for teeth, brighter) than the lips the inside of an opened mouth is drawn."""
+        texture = np.maximum(exaggerate(self.textures, strength)[k], 0).astype(np.float32)
+        lips = lip_band(self.canonical, texture.shape)
+        return texture / max(float(texture[lips].mean()), 1.0)
 
 
 def detail_weight(scale: np.ndarray) -> np.ndarray:
@@ -254,14 +295,29 @@ def _change(decoded: np.ndarray, present: np.ndarray, k: int, strength: float) -
     return exaggerate(decoded, strength)[k] - np.tensordot(present, decoded, 1)
 
 
-def face_mask(shape: np.ndarray, size: tuple[int, int], feather: float = 1.5) -> np.ndarray:
-    """1 inside the face outline of `shape` (jaw, and brows raised by a fifth of the eye distance)
-    in a frame of `size`, fading over `feather` pixels: where the appearance change may land."""
-    brows = shape[26:16:-1] - [0, 0.2 * eye_distance(shape)]
-    outline = np.round(np.vstack([shape[JAW], brows]) * 16).astype(np.int32)
+def expression_regions(shape: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """[H, W] in 0..1: where in a face of `shape` (a frame of `size`) an expression changes its
+    look beyond its geometry, and so where the appearance change may land: the mouth and its corners
+    (an open mouth, teeth), the eyes (their whites), the brows and the skin between and above them
+    (furrows), and the folds from the nose to the mouth. Elsewhere (cheeks, nose, forehead) the
+    decoders differ mostly in the lighting of their training photos."""
+    scale = eye_distance(shape)
     mask = np.zeros(size, dtype=np.uint8)
-    cv2.fillPoly(mask, [outline], 255, lineType=cv2.LINE_AA, shift=4)
-    return cv2.GaussianBlur(mask.astype(np.float32) / 255, (0, 0), feather)
+
+    def fill(points: np.ndarray, grow: float) -> None:
+        hull = cv2.convexHull(np.round(points * 16).astype(np.int32))
+        cv2.fillConvexPoly(mask, hull, 255, lineType=cv2.LINE_AA, shift=4)
+        radius = max(1, round(grow * scale))
+        cv2.polylines(mask, [hull], True, 255, thickness=2 * radius * 16 // 16, lineType=cv2.LINE_AA, shift=4)
+
+    fill(shape[OUTER_LIPS], 0.08)
+    for eye in (shape[36:42], shape[42:48]):
+        fill(eye, 0.05)
+    brows = shape[17:27]
+    fill(np.vstack([brows, brows - [0, 0.25 * scale], shape[[27]]]), 0.05)
+    for wing, corner in ((31, 48), (35, 54)):
+        fill(np.vstack([shape[wing], shape[corner], shape[wing] + (shape[corner] - shape[wing]) * 0.5]), 0.06)
+    return cv2.GaussianBlur(mask.astype(np.float32) / 255, (0, 0), 0.06 * scale)
 
 
 def _box(points: np.ndarray, margin: int) -> tuple[int, int, int, int]:
