@@ -31,6 +31,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--data", required=True, help="the FER2013 csv the landmarks were fitted to")
     p.add_argument("--landmarks", required=True, help="archive written by python -m train.landmarks")
     p.add_argument("--out", required=True, help="folder to write (FER2013 folder layout)")
+    p.add_argument(
+        "--labels",
+        default="ferplus",
+        choices=["fer", "ferplus"],
+        help="file faces under FER2013's own label or the FER+ vote majority (default; faces without one are left out)",
+    )
     args = p.parse_args(argv)
     archive = dict(np.load(args.landmarks))  # read every array once: an NpzFile decompresses on each access
     canonical = canonical_shape(archive["template"])
@@ -49,11 +55,12 @@ def main(argv: list[str] | None = None) -> None:
         folder = out / ("train" if split == "train" else "test")
         for name in EXPRESSIONS:
             (folder / name).mkdir(parents=True, exist_ok=True)
+        labels = archive["ferplus_labels" if args.labels == "ferplus" else "labels"]
         for i, row in enumerate(tqdm(rows, desc=split)):
-            if not archive["kept"][row]:
+            if not archive["kept"][row] or labels[row] < 0:
                 continue
             face = shape_free(data.images[i, 0].numpy(), archive["points"][row], canonical)
-            name = EXPRESSIONS[int(data.labels[i])]
+            name = EXPRESSIONS[int(labels[row])]
             Image.fromarray(face).save(folder / name / f"{FILE_PREFIX[split]}_{i:05d}.png")
             written += 1
     print(f"{out}: {written} shape-free faces")
