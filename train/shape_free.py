@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
         "--labels",
         default="ferplus",
         choices=["fer", "ferplus"],
-        help="file faces under FER2013's own label or the FER+ vote majority (default; faces without one are left out)",
+        help="file faces under FER2013's label or the FER+ majority (default; faces with none: left out)",
     )
     args = p.parse_args(argv)
     archive = dict(np.load(args.landmarks))  # read every array once: an NpzFile decompresses on each access
