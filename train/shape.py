@@ -38,12 +38,12 @@ MODEL_FILE = "model.safetensors"
 class ShapeTrainConfig:
     landmarks: str
     out: str = "runs/fer-shape"
-    epochs: int = 60
+    epochs: int = 40
     batch_size: int = 256
     lr: float = 2e-3
     labels: str = "ferplus"  # fer | ferplus: FER2013's own labels or the FER+ vote majority
-    adversary: float = 1.0  # weight of the reversed expression cross-entropy on the code
-    beta: float = 1.0  # weight of the KL: more squeezes the code, so the decoders must carry the expression
+    adversary: float = 30.0  # weight of the reversed expression cross-entropy on the code
+    beta: float = 10.0  # weight of the KL: more squeezes the code, so the decoders must carry the expression
     latent_dim: int = 16
     hidden: int = 256
     seed: int = 0
