@@ -147,6 +147,38 @@ def test_each_photo_is_read_once_per_visitor_action(demo_config: DemoConfig) -> 
     assert sorted(wiring) == [(name, "input", "always_last") for name in sorted(PHOTO_INPUTS)]
 
 
+def test_the_expression_redraws_the_photo_and_the_other_controls_the_strip_after_it(
+    demo_config: DemoConfig,
+) -> None:
+    """The strip shows every expression, so picking one leaves it; amount, strength and face change it,
+    after the photo (the one the visitor looks at) is drawn."""
+    demo = build_demo(demo_config)
+    labels = {block._id: getattr(block, "label", None) for block in demo.blocks.values()}
+    dependencies = {dep["id"]: dep for dep in demo.config["dependencies"]}
+
+    def handler(dep: dict) -> str:
+        return demo.fns[dep["id"]].fn.__name__
+
+    def described(dep: dict) -> tuple:
+        """(handler, the controls whose input runs it, its outputs, what it runs after)."""
+        after = dependencies.get(dep["trigger_after"])
+        return (
+            handler(dep),
+            sorted(labels[target] for target, event in dep["targets"] if event == "input"),
+            [labels[output] for output in dep["outputs"]],
+            described(after)[:2] if after else None,
+        )
+
+    others = ["Amount", "Strength", "Which face"]
+    assert sorted(
+        described(dep) for dep in dependencies.values() if handler(dep) in {"rerender", "restrip"}
+    ) == [
+        ("rerender", others, ["Edited", None], None),
+        ("rerender", ["Expression"], ["Edited", None], None),
+        ("restrip", [], ["Your face in every expression"], ("rerender", others)),
+    ]
+
+
 # -- explore --------------------------------------------------------------------------------------
 def test_explore_sliders_move_the_face(store, demo_config: DemoConfig) -> None:
     tab = ExploreTab(store, demo_config)
