@@ -66,11 +66,11 @@ def swap_request(photo: Path) -> Callable[[GradioApi, random.Random, bool], None
         # name: each request uploads under its own name, as different users' photos would be.
         upload = api.upload(photo, name=f"selfie-{rng.getrandbits(64):016x}.png")
         outputs = api.call("swap", upload, "happy", 1.0, "all", SWAP_STRENGTH)
-        swapped, grid = outputs[0], outputs[2]  # photo, aligned faces, 7 expressions, status, ...
-        if len(grid) != 7:
-            raise RuntimeError(f"/swap returned {len(grid)} expression faces, expected 7")
+        edited, strip = outputs[0], outputs[1]  # the photo, its face in 7 expressions, status, faces
+        if len(strip) != 7:
+            raise RuntimeError(f"/swap returned {len(strip)} expression faces, expected 7")
         if fetch:
-            api.fetch(swapped)
+            api.fetch(edited)
 
     return request
 
