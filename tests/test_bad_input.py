@@ -160,6 +160,7 @@ def make_files(
     save("noface.png", Image.fromarray(faceless))
     save("group.png", Image.fromarray(group))
     save("border.png", Image.fromarray(np.ascontiguousarray(astronaut[40:, 170:])))
+    save("small.png", image.resize((179, 179), Image.Resampling.BOX))  # 21 px between the eyes
     frames = [image, Image.fromarray(faceless).resize(image.size)]
     save("animated.gif", frames[0], save_all=True, append_images=frames[1:], duration=100, loop=0)
     return files
@@ -264,6 +265,7 @@ CASES = [
         name="several-faces",
         status=r"Found 2 faces; face 2 now looks \*\*sad\*\*",
     ),
+    swap(Photo("small"), name="face-too-small", status=r"too small to edit \(21 px .* at least 24\)"),
     swap(Photo("border"), name="face-at-border", status=FOUND_ONE, image=lambda p: p.shape == (472, 342, 3)),
     Case(
         "face-in-a-photo-without-one",
