@@ -9,9 +9,11 @@ decode one face and a batch of 64, encode one face (FER2013 multi-decoder, 48x48
 expression decoder; UTKFace VAE, 64x64 colour), a slider update in-process (the Explore tab's own
 handler: offset, decode, to uint8, enlarge to the page's 256 px), and the full selfie swap on
 skimage's astronaut portrait (detect, align, encode, all 7 decoders, paste back): the library's
-``vae.swap.swap_faces`` and the demo's own handler (``demo.swap.SwapTab.swap``: read the photo
-file, swap, enlarge the 8 faces the page shows). Each model runs in torch's default (contiguous)
-layout and channels-last.
+``vae.swap.swap_faces`` (the pasted-face swap, now the baseline of ``python -m train.swap_eval``)
+and the demo's own handler (``demo.swap.SwapTab.swap``: read the photo file, edit it, draw the strip
+of the face in every expression; timed where the expression models are in checkpoints/, else the
+report says why not; ``python -m bench.swap`` times the edit itself). Each model runs in torch's
+default (contiguous) layout and channels-last.
 
 Decode against the compute limit: the decoder's FLOPs (``torch.utils.flop_counter``: its linear
 layer and transposed convolutions) divided by this CPU's float32 matrix-multiply throughput
@@ -66,6 +68,7 @@ FER, UTK = "fer-multi", "utkface-vae"
 DECODE_ONE_MS = 3.0  # the library's targets on a 2-core CPU
 SWAP_MS = 250.0
 EXPRESSION = "happy"
+DEMO_SWAP = "swap (demo handler, from file)"
 
 
 def load_models() -> dict[str, torch.nn.Module]:
@@ -124,11 +127,13 @@ def model_tasks(
     return rows
 
 
-def demo_handlers(photo: bytes) -> tuple[dict[str, Callable[[], Any]], Callable[[], Any], Callable[[], Any]]:
+def demo_handlers(
+    photo: bytes,
+) -> tuple[dict[str, Callable[[], Any]], Callable[[], Any] | None, Callable[[], Any], str | None]:
     """The demo's own handlers, called in-process (the demo's models, loaded as app.py loads them):
-    the Explore tab's slider update for each model, the /swap handler, and an (untimed) setup that
-    puts the photo into Gradio's upload folder before each swap, as an upload would (the handler
-    reads and deletes it)."""
+    the Explore tab's slider update for each model, the /swap handler (None, and the reason, where
+    the expression tab's models do not load), and an (untimed) setup that puts the photo into
+    Gradio's upload folder before each swap, as an upload would (the handler reads and deletes it)."""
     from gradio.utils import get_upload_folder
 
     from demo.config import DemoConfig
@@ -150,11 +155,12 @@ def demo_handlers(photo: bytes) -> tuple[dict[str, Callable[[], Any]], Callable[
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(photo)
 
-    return (
-        slider,
-        (lambda: swap.swap({"path": str(path)}, EXPRESSION, 1.0, "all", config.swap_strength)),
-        upload,
+    handler = (
+        None
+        if swap.problem
+        else (lambda: swap.swap({"path": str(path)}, EXPRESSION, 1.0, "all", config.swap_strength))
     )
+    return slider, handler, upload, swap.problem
 
 
 def swap_stages(photo: np.ndarray, model: MultiDecoderVAE) -> dict[str, Callable[[], Any]]:
@@ -212,7 +218,7 @@ def run(args: Any) -> dict[str, Any]:
         os.environ["GRADIO_TEMP_DIR"] = folder  # the demo handler's upload folder
         png = io.BytesIO()
         Image.fromarray(photo).save(png, format="png")
-        sliders, handler, upload = demo_handlers(png.getvalue())
+        sliders, handler, upload, problem = demo_handlers(png.getvalue())
         library_swap = functools.partial(swap_faces, photo, models[FER], EXPRESSION, 1.0)
         for threads in args.thread_counts:
             set_threads(threads)
@@ -235,10 +241,10 @@ def run(args: Any) -> dict[str, Any]:
                         **moved,
                     }
                 )
-            for name, fn, setup in (
-                ("swap (vae.swap.swap_faces)", library_swap, None),
-                ("swap (demo handler, from file)", handler, upload),
-            ):
+            calls = [("swap (vae.swap.swap_faces)", library_swap, None)]
+            if handler is not None:
+                calls.append((DEMO_SWAP, handler, upload))
+            for name, fn, setup in calls:
                 times = time_calls(fn, args.swap_warmup, args.swap_repeat, args.max_seconds, setup)
                 stats = summarize(times)
                 swaps.append({"threads": threads, "task": name, **stats})
@@ -255,6 +261,7 @@ def run(args: Any) -> dict[str, Any]:
         "matmul_gflops": ceilings,
         "swap_stages": breakdowns,
         "swap_profile_top_ops": top_ops(prof, 20),
+        "skipped": {DEMO_SWAP: problem} if problem else {},
         "_profile": prof,
     }
 
@@ -312,6 +319,8 @@ def report(result: dict[str, Any]) -> None:
             ]
         )
     print(markdown_table(headers, table))
+    for task, reason in result["skipped"].items():
+        print(f"\nnot timed: {task}: {reason}")
     print(
         "\nmatmul ceiling (float32 sgemm): "
         + ", ".join(f"{t} thread{'s' * (t > 1)} {g:.1f} GFLOP/s" for t, g in result["matmul_gflops"].items())

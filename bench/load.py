@@ -63,8 +63,9 @@ def request(api: GradioApi, kind: str, rng: random.Random, photo: Path) -> None:
     elif kind == "swap":
         upload = api.upload(photo, name=f"selfie-{rng.getrandbits(64):016x}.jpg")
         outputs = api.call("swap", upload, expression, 1.0, "all", SWAP_STRENGTH)
-        if outputs[0] is None or len(outputs[2]) != 7:
-            raise ApiError(f"/swap: no swapped face ({outputs[3]!r})")
+        edited, strip, status, faces = outputs[:4]  # then null: the prepared photo stays on the server
+        if edited is None or len(strip) != len(EXPRESSIONS) * (len(faces["choices"]) - 1):
+            raise ApiError(f"/swap: no edited face, or not every expression of each ({status!r})")
     else:
         outputs = api.call("gallery", "fer-multi", expression, 16, 0.8, rng.randrange(2**31))
     if not api.fetch(outputs[0]):

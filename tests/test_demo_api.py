@@ -14,6 +14,7 @@ from PIL import Image
 
 from demo import DemoConfig
 from tests.test_demo_support import save_photo
+from vae import EXPRESSIONS
 
 pytest_plugins = ["tests.test_demo_support"]
 pytestmark = pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")  # inside gradio's queue
@@ -58,23 +59,32 @@ def test_explore_endpoints(
     assert_forgotten([photo], server[1])
 
 
-def test_swap_endpoint_forgets_uploads(
-    client: Client, server: tuple[str, Path], astronaut, group_photo, tmp_path: Path
+def captions(gallery: list[dict]) -> list[str]:
+    """The labels of a gallery output, in order."""
+    return [tile["caption"] for tile in gallery]
+
+
+def test_swap_endpoint_shows_each_face_in_every_expression_and_forgets_uploads(
+    client: Client, server: tuple[str, Path], demo_config: DemoConfig, astronaut, group_photo, tmp_path: Path
 ) -> None:
     uploads = [
         save_photo(astronaut, tmp_path / "selfie-one.png"),
         save_photo(group_photo, tmp_path / "group-two.png"),
     ]
-    photo, aligned, grid, status, faces = client.predict(
+    photo, strip, status, faces = client.predict(
         handle_file(str(uploads[0])), "happy", 1.0, "all", 1.5, api_name="/swap"
     )
-    assert len(aligned) == 1 and len(grid) == 7 and "Found 1 face" in status
+    assert captions(strip) == list(EXPRESSIONS) and "Found 1 face" in status
+    assert {_image(tile["image"]).size for tile in strip} == {(demo_config.tile_size, demo_config.tile_size)}
     assert faces["value"] == "all" and [value for _, value in faces["choices"]] == ["all", "1"]
     assert _image(photo).size == astronaut.shape[1::-1]
-    _, aligned, grid, status, _ = client.predict(
-        handle_file(str(uploads[1])), "sad", 0.5, "2", 1.0, api_name="/swap"
+    _, strip, status, _ = client.predict(handle_file(str(uploads[1])), "sad", 0.5, "2", 1.0, api_name="/swap")
+    assert captions(strip) == list(EXPRESSIONS) and "face 2" in status
+    _, strip, status, _ = client.predict(
+        handle_file(str(uploads[1])), "sad", 0.5, "all", 1.0, api_name="/swap"
     )
-    assert len(aligned) == 2 and len(grid) == 7 and "face 2" in status
+    assert captions(strip) == [f"Face {i}: {name}" for i in (1, 2) for name in EXPRESSIONS]
+    assert "Found 2 faces; every face" in status
     not_a_photo = tmp_path / "notes.jpg"
     not_a_photo.write_text("not an image")
     uploads.append(not_a_photo)

@@ -97,7 +97,7 @@ def test_uploads_and_results_are_gone_and_never_logged(
     start = time.time() - 1
     caplog.set_level(logging.DEBUG)
 
-    photo, _, _, status, _ = client.predict(
+    photo, _, status, _ = client.predict(
         handle_file(str(uploads[0])), "happy", 0.0, "all", 1.0, api_name="/swap"
     )
     assert "Found 1 face" in status

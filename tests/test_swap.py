@@ -1,4 +1,9 @@
-"""The model-side expression swap (vae/swap.py) on real photos with a tiny random-weight model."""
+"""The pasted-face swap (vae/swap.py) on real photos with a tiny random-weight model.
+
+The demo edits photos with vae.photo_edit instead; this swap remains the baseline that
+`python -m train.swap_eval` measures the edit against (swap_faces with a strength and kept detail),
+draws train/figures.py's pictures (prepare_photo, grids), and lends the other tabs its conversions.
+"""
 
 from __future__ import annotations
 
