@@ -151,10 +151,20 @@ def summary(case: Case, outcomes: list[Outcome]) -> dict[str, Any]:
     ratios = [
         side(o.boxes[d]) / side(scene.faces[t]) for scene, o in zip(case.scenes, outcomes) for t, d in o.hits
     ]
+    missed = [
+        round(side(box))
+        for scene, o in zip(case.scenes, outcomes)
+        for t, box in enumerate(scene.faces)
+        if t not in {hit[0] for hit in o.hits}
+    ]
     return {
         "found": found,
         "missed": faces - found,
+        "missed_sides": sorted(missed),  # px: which faces a detector loses
         "false_positives": sum(o.false_positives for o in outcomes),
+        "false_positives_by_photo": {
+            scene.name: o.false_positives for scene, o in zip(case.scenes, outcomes) if o.false_positives
+        },
         "found_pct": 100 * found / faces if faces else math.nan,
         "median_ms": 1e3 * statistics.median(o.seconds for o in outcomes),
         "box_side_over_true_median": statistics.median(ratios) if ratios else math.nan,

@@ -129,6 +129,8 @@ def test_detectors(tmp_path: Path) -> None:
         assert set(row["detectors"]) == detectors
         for stats in row["detectors"].values():
             assert stats["found"] + stats["missed"] == row["faces"] and stats["false_positives"] >= 0
+            assert len(stats["missed_sides"]) == stats["missed"]
+            assert sum(stats["false_positives_by_photo"].values()) == stats["false_positives"]
             assert positive(stats["median_ms"])
             if stats["found"]:
                 assert 0.5 <= stats["box_side_over_true_median"] <= 2
