@@ -7,6 +7,7 @@ Each script prints a table and writes JSON; ``--quick`` runs it in seconds (for 
     python -m bench.training      # training images/s: default, large128, PyTorch-VAE VanillaVAE
     python -m bench.quality --data fer2013.csv   # same wall-clock budget, held-out MSE and -ELBO
     python -m bench.load          # many clients, mixed requests, against the running demo
+    python -m bench.detectors     # face detectors (Haar, dlib HOG) on faces with known boxes
 
 Shared pieces: ``bench.common`` (timing statistics, machine description, tables, JSON) and
 ``bench.server`` (start the demo on a free loopback port, call its API over raw HTTP).

@@ -119,3 +119,40 @@ def test_bench_requests_match_the_page() -> None:
     config = DemoConfig()
     assert config.max_sliders == SLIDERS and config.swap_strength == SWAP_STRENGTH
     assert config.slider_range == SLIDER_RANGE
+
+
+def test_detectors(tmp_path: Path) -> None:
+    """The cases built from scikit-image alone (the data and photos are pointed at empty paths)."""
+    pytest.importorskip("dlib", reason="dlib-bin is not installed (requirements.txt)")
+    missing = tmp_path / "absent"
+    result = run_bench("detectors", tmp_path, "--data", str(missing), "--photos", str(missing / "photos"))
+    detectors = {"Haar", "HOG", "HOG 2-pass"}
+    rows = {row["case"]: row for row in result["rows"]}
+    kinds = [name.split(":")[0] for name in rows]
+    turned = [f"turned {angle} deg" for angle in ("-30", "-15", "+0", "+15", "+30")]
+    assert kinds == [*turned, "small", "small", "small", "small", "no face"]
+    for row in result["rows"]:
+        assert set(row["detectors"]) == detectors
+        for stats in row["detectors"].values():
+            assert stats["found"] + stats["missed"] == row["faces"] and stats["false_positives"] >= 0
+            assert len(stats["missed_sides"]) == stats["missed"]
+            assert sum(stats["false_positives_by_photo"].values()) == stats["false_positives"]
+            assert positive(stats["median_ms"])
+            if stats["found"]:
+                assert 0.5 <= stats["box_side_over_true_median"] <= 2
+    upright = rows["turned +0 deg: astronaut + 0 UTKFace"]
+    assert all(upright["detectors"][name]["found"] == 1 for name in detectors)
+    assert rows["no face: scikit-image scenes (long side 1200)"]["faces"] == 0
+    assert len(result["skipped"]) == 4 and all(str(missing) in line for line in result["skipped"])
+
+
+def test_detector_hits() -> None:
+    """A hit's centre lies in the true box and its side is within a factor 2; one detection per face."""
+    from bench.detectors import is_hit, match
+
+    truth = (100, 100, 100, 100)
+    assert is_hit(truth, (120, 130, 80, 80)) and is_hit(truth, (60, 60, 190, 190))
+    assert not is_hit(truth, (190, 100, 100, 100))  # centre outside
+    assert not is_hit(truth, (140, 140, 20, 20)) and not is_hit(truth, (0, 0, 320, 320))  # size off
+    assert match([truth], [(0, 0, 10, 10), (110, 110, 90, 90), (102, 98, 96, 104)]) == [(0, 2)]  # nearest
+    assert match([truth, (400, 100, 100, 100)], [(110, 110, 90, 90)]) == [(0, 0)]
