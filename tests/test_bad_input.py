@@ -190,12 +190,9 @@ class Case:
     status: str | None = None  # or: swap's status line (regex), without an error
     image: Callable[[np.ndarray], bool] | None = None  # and a check of the first output image
     raw: bool = False  # through the API as raw JSON (NaN, infinity)
-    known_bug: str | None = None  # a bug this case shows and that is not fixed yet: expected to fail
 
     def param(self) -> Any:
-        """The case as a test parameter: strictly expected to fail while its known bug stands."""
-        marks = [pytest.mark.xfail(strict=True, reason=self.known_bug)] if self.known_bug else []
-        return pytest.param(self, id=self.name, marks=marks)
+        return pytest.param(self, id=self.name)
 
 
 def swap(
@@ -223,7 +220,6 @@ FOUND_ONE = r"Found 1 face;"
 # dlib's HOG detector scores the astronaut's mission patch just around its threshold of 0 (-0.015 in
 # the PNG, 0.006 to 0.12 once JPEG-compressed, against 1.4 to 1.5 for her face): saved as a JPEG,
 # she has two faces and the patch is warped too.
-PATCH_IS_A_FACE = "dlib's HOG detector finds a face in the JPEG astronaut's mission patch"
 NO_FACE = r"No face was found"
 SECRET = "secret.png"  # an image with a face outside the upload folder: a path must never reach it
 
@@ -241,7 +237,6 @@ CASES = [
     swap(
         Photo("12000x9000"),
         name="12000x9000-photo",
-        known_bug=PATCH_IS_A_FACE,
         status=FOUND_ONE,
         image=lambda photo: photo.shape == (1536, 2048, 3),  # downscaled to the longest side 2048
     ),
@@ -249,8 +244,8 @@ CASES = [
     swap(Photo("rgba"), name="rgba", status=FOUND_ONE),
     swap(Photo("palette"), name="palette", status=FOUND_ONE),
     swap(Photo("16bit"), name="16-bit-grey", status=FOUND_ONE),
-    swap(Photo("cmyk"), name="cmyk-jpeg", status=FOUND_ONE, known_bug=PATCH_IS_A_FACE),
-    swap(Photo("grey"), name="greyscale", status=FOUND_ONE, known_bug=PATCH_IS_A_FACE),
+    swap(Photo("cmyk"), name="cmyk-jpeg", status=FOUND_ONE),
+    swap(Photo("grey"), name="greyscale", status=FOUND_ONE),
     swap(Photo("animated"), name="animated-gif", status=FOUND_ONE),
     swap(
         Photo("exif"), name="exif-rotated", status=FOUND_ONE, image=lambda photo: photo.shape == (400, 512, 3)
