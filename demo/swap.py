@@ -68,9 +68,7 @@ class Settings(NamedTuple):
 def load_expression_models(folder: Path) -> tuple[ExpressionModels | None, str | None]:
     """The shape and appearance models, or None and the reason to show instead of the tab."""
     try:
-        return ExpressionModels.load(
-            folder / "fer-shape.safetensors", folder / "fer-appearance.safetensors"
-        ), None
+        return ExpressionModels.load(folder / SHAPE_FILE, folder / APPEARANCE_FILE), None
     except CheckpointError as error:
         return None, f"The expression models could not be loaded ({error})."
 
@@ -112,8 +110,7 @@ class SwapTab:
         Only warps the photo again; the strip follows (`restrip`) where it changes."""
         if prepared is None:
             return gr.skip(), START
-        settings = self._settings(expression, intensity, strength)
-        return self._edited(prepared, settings, parse_faces(faces, len(prepared.faces)))
+        return self._edited(prepared, *self._request(prepared, expression, intensity, faces, strength))
 
     def restrip(
         self,
@@ -126,11 +123,17 @@ class SwapTab:
         """The strip for another amount, strength or face (the expression does not change it)."""
         if prepared is None:
             return gr.skip()
-        settings = self._settings(expression, intensity, strength)
-        return self._strip(prepared, settings, parse_faces(faces, len(prepared.faces)))
+        return self._strip(prepared, *self._request(prepared, expression, intensity, faces, strength))
+
+    def _request(
+        self, prepared: PreparedPhoto, expression: object, intensity: object, faces: object, strength: object
+    ) -> tuple[Settings, FaceChoice]:
+        return self._settings(expression, intensity, strength), parse_faces(faces, len(prepared.faces))
 
     def _settings(self, expression: object, intensity: object, strength: object) -> Settings:
         """The expression, amount and strength as the page or the API sent them, checked (else gr.Error)."""
+        if self.models is None:
+            raise gr.Error(f"The expression tab is not available: {self.problem}")
         if not isinstance(expression, str) or expression not in self.models.expressions:
             raise gr.Error(
                 f"Unknown expression {shown(expression)}; choose one of {', '.join(self.models.expressions)}."
@@ -226,4 +229,4 @@ class SwapTab:
         expression.input(self.rerender, controls, [result, status], **live)
         gr.on(
             [intensity.input, faces.input, strength.input], self.rerender, controls, [result, status], **live
-        ).then(self.restrip, controls, strip, **live)
+        ).success(self.restrip, controls, strip, **live)
