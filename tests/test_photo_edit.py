@@ -230,14 +230,16 @@ def lips(gap: float) -> np.ndarray:
 
 
 def test_nearly_closed_lips_meet_and_an_open_mouth_stays_open() -> None:
-    closed = close_mouth(lips(3.0))
+    closed = close_mouth(lips(3.0), lips(20.0))
     assert mouth_closed(closed) and np.allclose(closed[[60, 64]], closed[[48, 54]])
-    opened = close_mouth(lips(20.0))
+    opened = close_mouth(lips(20.0), lips(20.0))
     assert not mouth_closed(opened) and np.allclose(opened, lips(20.0))
+    assert np.allclose(close_mouth(lips(3.0), lips(2.0)), lips(3.0))  # it was nearly closed already
 
 
 def test_where_a_mouth_closes_the_source_lips_meet_inside_their_edges() -> None:
-    source, target = lips(20.0), close_mouth(lips(1.0))
+    source = lips(20.0)
+    target = close_mouth(lips(1.0), source)
     moved = lips_meet_inside(source, target)
     assert (moved[[61, 62, 63], 1] < source[[61, 62, 63], 1]).all()
     assert (moved[[65, 66, 67], 1] > source[[65, 66, 67], 1]).all()

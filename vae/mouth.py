@@ -39,15 +39,18 @@ def extra_opening(shape: np.ndarray, decoded: np.ndarray) -> np.ndarray:
     return extra
 
 
-def close_mouth(points: np.ndarray) -> np.ndarray:
-    """Landmarks whose inner lips, where nearly closed, meet; a closed mouth's inner corners are its
-    outer ones. A warp that brings lips almost together leaves a sliver of what was between them."""
+def close_mouth(points: np.ndarray, source: np.ndarray) -> np.ndarray:
+    """Target landmarks `points` whose inner lips meet where the edit brings them nearly together
+    (closer than MOUTH_CLOSED, and closer than in the `source` landmarks); a mouth closed this way
+    has its inner corners at its outer ones. A warp that brings lips almost together leaves a sliver
+    of what was between them; a mouth that was closed already is left as it is."""
     points = points.copy()
     limit = MOUTH_CLOSED * eye_distance(points)
     for upper, lower in INNER_LIP_PAIRS:
-        if np.linalg.norm(points[upper] - points[lower]) < limit:
+        distance = np.linalg.norm(points[upper] - points[lower])
+        if distance < limit and distance < np.linalg.norm(source[upper] - source[lower]):
             points[upper] = points[lower] = (points[upper] + points[lower]) / 2
-    if mouth_closed(points):
+    if mouth_closed(points) and not mouth_closed(source):
         points[list(INNER_CORNERS)] = points[list(OUTER_CORNERS)]
     return points
 
@@ -127,19 +130,32 @@ class MouthOpening:
         return result
 
 
+def gap(points: np.ndarray) -> float:
+    """How far apart the inner lips are, on average over the facing pairs."""
+    return float(np.mean([np.linalg.norm(points[lower] - points[upper]) for upper, lower in INNER_LIP_PAIRS]))
+
+
 def repaint_stray_opening(
-    warped: np.ndarray, opening: MouthOpening, map_x: np.ndarray, map_y: np.ndarray, target: np.ndarray
+    warped: np.ndarray,
+    opening: MouthOpening,
+    map_x: np.ndarray,
+    map_y: np.ndarray,
+    target: np.ndarray,
+    closing: float,
 ) -> np.ndarray:
     """`warped` (a float image whose pixel (r, c) was read at photo (map_x, map_y)[r, c], with
-    target landmarks `target` in the same pixels) with every pixel that shows the source's mouth
-    opening outside the target's opening repainted from its neighbours (the lips)."""
+    target landmarks `target` in the same pixels) with the pixels that show the source's mouth
+    opening outside the target's inner lips repainted from their neighbours (the lips), as much as
+    the mouth closes (`closing`: 0 as open as it was, 1 closed). The opening reaches past the inner
+    lips' landmarks wherever they follow the lips' edge only roughly: a mouth that stays as it is
+    keeps all of it."""
     stray = opening.at(map_x, map_y) & ~_polygon(target[INNER_LIPS], warped.shape[:2])
-    if not stray.any():
+    if closing <= 0 or not stray.any():
         return warped
     stray = cv2.dilate(stray.astype(np.uint8), np.ones((3, 3), np.uint8))
     pixels = np.clip(warped, 0, 255).round().astype(np.uint8)
     repainted = cv2.inpaint(pixels, stray, REPAINT_RADIUS, cv2.INPAINT_TELEA).astype(np.float32)
-    return np.where(stray[..., None].astype(bool), repainted, warped)
+    return warped + closing * stray[..., None] * (repainted - warped)
 
 
 def fill_new_opening(

@@ -58,6 +58,9 @@ from vae.mouth import (
     lips_meet_inside,
     repaint_stray_opening,
 )
+from vae.mouth import (
+    gap as mouth_gap,
+)
 from vae.multi_decoder import MultiDecoderVAE, check_strength
 from vae.shape_model import ShapeVAE
 
@@ -152,7 +155,8 @@ class PreparedFace:
         change = _change(self.shapes, self.present, k, strength)  # models' frame
         present = np.tensordot(self.present, self.shapes, 1)
         extra = extra_opening(apply(self.to_frame, self.points), present) * (1 - self.present[k])
-        return close_mouth(self.points + intensity * (change - extra) @ invert(self.to_frame)[:, :2].T)
+        moved = self.points + intensity * (change - extra) @ invert(self.to_frame)[:, :2].T
+        return close_mouth(moved, self.points)
 
     def appearance_change(self, k: int, intensity: float, strength: float) -> np.ndarray:
         """The log of the factor [H, W] that multiplies the photo's brightness, in the appearance frame:
@@ -247,7 +251,8 @@ class PreparedFace:
         darkened (drawn from the appearance decoder). `maps`: each pixel's place in the photo (x, y)
         and in the appearance frame (x, y); `target`: the new landmarks in the box's pixels."""
         photo_x, photo_y, frame_x, frame_y = maps
-        edited = repaint_stray_opening(edited, self.opening, photo_x, photo_y, target)
+        closing = 1 - mouth_gap(target) / max(mouth_gap(self.points), 1e-6)
+        edited = repaint_stray_opening(edited, self.opening, photo_x, photo_y, target, closing)
         brightness = cv2.remap(
             self.mouth_brightness(k, strength),
             frame_x,
