@@ -108,6 +108,24 @@ def validate(model: ShapeVAE, data: ShapeData) -> dict[str, float]:
     }
 
 
+MAX_GAIN = 3.0
+
+
+@torch.no_grad()
+def expression_gains(model: ShapeVAE, data: ShapeData) -> torch.Tensor:
+    """Per expression, the least-squares scale that takes the decoders' mean departure from the mean
+    of the seven onto the real faces' (each expression's mean shape minus the mean of those means),
+    within 1..MAX_GAIN: a decoder is never drawn weaker than trained, nor more than 3 times."""
+    model.eval()
+    decoded = model.decode_all(model.encode(data.shapes)[0])
+    drawn = (decoded - decoded.mean(1, keepdim=True)).mean(0)  # [E, points, 2]
+    means = torch.stack([data.shapes[data.labels == k].mean(0) for k in range(len(model.expressions))])
+    real = means - means.mean(0)
+    gains = (drawn * real).sum((1, 2)) / (drawn * drawn).sum((1, 2)).clamp_min(1e-12)
+    model.train()
+    return gains.clamp(1.0, MAX_GAIN)
+
+
 def train_shape_model(config: ShapeTrainConfig) -> Path:
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
@@ -149,6 +167,11 @@ def train_shape_model(config: ShapeTrainConfig) -> Path:
         metadata = {"train_config": asdict(config), "epoch": epoch, "metrics": metrics}
         save_model(out / MODEL_FILE, model.eval(), metadata=metadata)
         model.train()
+    model.gain.copy_(expression_gains(model, train))
+    metrics["gains"] = dict(zip(expressions, [round(float(g), 3) for g in model.gain]))
+    print("expression gains " + " ".join(f"{k} {v}" for k, v in metrics["gains"].items()))
+    metadata = {"train_config": asdict(config), "epoch": config.epochs, "metrics": metrics}
+    save_model(out / MODEL_FILE, model.eval(), metadata=metadata)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     return out / MODEL_FILE
 

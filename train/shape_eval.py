@@ -8,7 +8,8 @@ expression, at each strength) and read by a small classifier of shapes, trained 
 training shapes (class-balanced). Printed per expression, beside that classifier's reading of real
 held-out shapes: how often an edited shape reads as its target; how much of the real difference
 between each expression's mean shape and the neutral one the decoders reproduce (the projection of
-the decoded difference on the real one: 1 is all of it); and how much the decoded expression offsets
+the decoded difference on the real one, before the expression gains: 1 is all of it);
+and how much the decoded expression offsets
 vary from face to face (eye distances; 0 would be one mean offset for everybody).
 """
 
@@ -56,13 +57,14 @@ def shape_metrics(model: ShapeVAE, landmarks: str, strengths: list[float]) -> di
 
     real = reads(val.shapes)
     result = {"real": [float((real[val.labels == k] == k).float().mean()) for k in range(len(expressions))]}
-    decoded = model.decode_all(model.encode(val.shapes)[0]).double().numpy()
+    raw = model.decode_all(model.encode(val.shapes)[0])
+    decoded, calibrated = raw.double().numpy(), model.calibrated(raw).double().numpy()
     shapes = val.shapes.double().numpy()
     errors = (((decoded - shapes[:, None]) / unit) ** 2).mean((2, 3))
     present = np.stack([present_weights(e) for e in errors])
-    for strength in strengths:
-        moved = exaggerate(decoded.transpose(1, 0, 2, 3), strength).transpose(1, 0, 2, 3)
-        before = np.einsum("ne,nepc->npc", present, decoded)
+    for strength in strengths:  # as vae.photo_edit moves a face's landmarks
+        moved = exaggerate(calibrated.transpose(1, 0, 2, 3), strength).transpose(1, 0, 2, 3)
+        before = np.einsum("ne,nepc->npc", present, calibrated)
         result[f"edited, strength {strength:g}"] = [
             float(
                 (reads(torch.tensor(shapes + moved[:, k] - before, dtype=torch.float32)) == k).float().mean()

@@ -140,7 +140,7 @@ class PreparedFace:
     box: FaceBox
     points: np.ndarray  # [68, 2] landmarks in photo pixels
     to_frame: np.ndarray  # 2x3 photo -> the models' frame (the rigid similarity onto the template)
-    shapes: np.ndarray  # [E, 68, 2] the shape decoders' landmarks, in the models' frame
+    shapes: np.ndarray  # [E, 68, 2] the shape decoders' landmarks (calibrated), in the models' frame
     textures: np.ndarray  # [E, H, W] the appearance decoders' shape-free luminance, 0..255
     present: np.ndarray  # [E] weights of the decoders that best explain the face as it is (sum 1)
     canonical: np.ndarray  # [68, 2] the shape of the appearance model's textures
@@ -356,8 +356,9 @@ def prepare_face(
     if rigid_error > MAX_RIGID_ERROR:
         raise NoFaceError("The face's landmarks could not be fitted. Try a more frontal, evenly lit photo.")
     shape_tensor = torch.tensor(shape, dtype=torch.float32)[None]
-    shapes = models.shape.decode_all(models.shape.encode(shape_tensor)[0])[0]
-    errors = ((shapes - shape_tensor) / models.shape.unit).pow(2).mean((1, 2)).numpy()
+    decoded = models.shape.decode_all(models.shape.encode(shape_tensor)[0])
+    errors = ((decoded[0] - shape_tensor) / models.shape.unit).pow(2).mean((1, 2)).numpy()
+    shapes = models.shape.calibrated(decoded)[0]
     size = models.appearance.config.image_size
     texture = shape_free(plane, points, canonical, size)
     x = torch.tensor(texture, dtype=torch.float32)[None, None] / 127.5 - 1

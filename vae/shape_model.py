@@ -62,6 +62,10 @@ class ShapeVAE(nn.Module):
         )
         self.register_buffer("template", torch.zeros(config.points, 2))
         self.register_buffer("unit", torch.ones(()))
+        # How much each expression's decoded departure from the mean of the seven is scaled so that,
+        # over the training faces, it matches the real faces' (set after training, train/shape.py):
+        # decoders trained on noisy labels draw the rarer expressions only part of the way.
+        self.register_buffer("gain", torch.ones(len(config.expressions)))
 
     @property
     def expressions(self) -> tuple[str, ...]:
@@ -90,6 +94,12 @@ class ShapeVAE(nn.Module):
             chosen = expression == k
             flat[chosen] = self.decoders[k](z[chosen])
         return flat.view(len(z), -1, 2) * self.unit + self.template
+
+    def calibrated(self, decoded: torch.Tensor) -> torch.Tensor:
+        """Decodings [N, expressions, points, 2] with each expression's departure from their mean
+        scaled by its gain: strength 1 of the photo edit is then the typical real expression."""
+        mean = decoded.mean(1, keepdim=True)
+        return mean + self.gain[None, :, None, None] * (decoded - mean)
 
     def forward(
         self, shapes: torch.Tensor, expression: torch.Tensor
