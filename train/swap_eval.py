@@ -20,7 +20,8 @@ The judges' reading of real held-out FER2013 faces of each expression is printed
 
 Photo sets: every image in --photos plus scikit-image's astronaut; held-out FER2013 faces
 (PrivateTest, the same number of each expression, enlarged 4x bicubic to 192 px); held-out UTKFace
-faces (the test split, enlarged 4x to 256 px). Faces the detector misses are counted and skipped.
+faces (the test split, enlarged 4x to 256 px); both with a border of a quarter of their side, their
+edge pixels repeated. Faces the detector misses are counted and skipped.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ from vae.swap import NoFaceError as SwapNoFace
 from vae.swap import swap_faces
 
 UPSCALE = 4
+PAD = 0.25  # an enlarged held-out face gets a border of a quarter of its side, its edge pixels repeated
 
 OUTSIDE_MARGIN = 1.5  # the face's box enlarged this much is "the face" for the outside PSNR
 
@@ -87,6 +89,8 @@ def enlarged_faces(config: DataConfig, count: int, balanced: bool) -> Iterator[P
     for i in order.tolist():
         face = data.images[i].permute(1, 2, 0).numpy()
         big = cv2.resize(face, None, fx=UPSCALE, fy=UPSCALE, interpolation=cv2.INTER_CUBIC)
+        margin = int(PAD * big.shape[0])  # the detector wants some background around a face
+        big = cv2.copyMakeBorder(big, margin, margin, margin, margin, cv2.BORDER_REPLICATE)
         rgb = cv2.cvtColor(big, cv2.COLOR_GRAY2RGB) if big.ndim == 2 else big
         yield f"{Path(config.path).name}-{i}", rgb
 
