@@ -25,6 +25,11 @@ class DemoConfig:
     # sessions exist, then drops the oldest: 200 bounds that memory to a few hundred MB.
     max_sessions: int = 200
     photo_ttl: int = 600  # seconds an uploaded photo stays in memory for re-rendering a swap
+    # Live webcam: frames the page sends per second at most (the server answers the latest one and
+    # skips any that arrive while it is busy), and seconds a tab's face tracks stay in memory after
+    # its last frame.
+    live_fps: float = 20.0
+    live_ttl: int = 60
     # The swap tab's starting expression strength (vae.multi_decoder.exaggerate): the strongest
     # expression on the validation split whose textures stay below a visible level (spectral excess
     # under 0.017; docs/design.md, section 'After training: expression strength and the photo's own
