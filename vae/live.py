@@ -44,10 +44,12 @@ from vae.photo_edit import (
     prepare_face,
 )
 
-MAX_SIDE = 640  # px: larger frames are shrunk to this longest side first (webcams send 640x480 to 1080p)
+# px: larger frames are shrunk to this longest side first (webcams send 640x480 to 1080p), the
+# detector's own working size: it finds faces down to 80 px there, larger than a webcam shows a face.
+MAX_SIDE = DETECT_SIDE
 MAX_FACES = 4  # the largest faces of a frame that are edited; more would slow every frame
 DETECT_EVERY = 10  # frames between detections while faces are tracked (new faces appear this soon)
-MAX_MISSES = 2  # detections in a row that may miss a tracked face before its track ends
+MAX_MISSES = 2  # detections in a row that miss a tracked face end its track
 MAX_GAP = 1.0  # seconds without a frame after which a stream starts afresh (no track survives)
 # The appearance model runs again for a face after this many frames, or sooner once its normalised
 # landmarks moved this far (eye distances, mean over points) or its brightness changed by this share.
@@ -56,9 +58,10 @@ HEADS_PER_FRAME = 2  # appearance decoders run per frame while a face's decoding
 DARK = 35.0  # mean luma (0..255) under which a frame is too dark to find a face in
 MIN_CONTRAST = 6.0  # luma standard deviation in a face's box under which nothing is there to fit
 SAME_FACE = 0.25  # eye distances between two tracks' nose tips under which they follow one face
-# One Euro filter: cutoff (Hz) = MIN_CUTOFF + BETA * speed (eye distances per second); chosen on
-# still and moving clips (python -m bench.live): jitter falls several-fold, lag stays within a frame.
-MIN_CUTOFF, BETA, SPEED_CUTOFF = 1.0, 4.0, 1.0
+# One Euro filter: cutoff (Hz) = MIN_CUTOFF + BETA * speed (eye distances per second). Chosen on a
+# still and a swaying clip (python -m bench.live): a still face's landmarks jitter about 4x less
+# than the raw fit's, and a moving face's trail by about half a frame at 15 fps.
+MIN_CUTOFF, BETA, SPEED_CUTOFF = 0.5, 8.0, 1.0
 NOSE_TIP = 30
 
 
@@ -201,14 +204,15 @@ class LiveMirror:
         self.clock = clock
         self.tracks: list[Track] = []
         self.frame_number = 0
-        self.last_detection = -DETECT_EVERY
+        self.next_detection = 0  # the frame number at which the detector runs next
         self.last_time = -math.inf
+        self.frame_shape: tuple[int, ...] = ()
         self.stages: dict[str, float] = {}
 
     def reset(self) -> None:
-        """Forget every face (a new stream)."""
+        """Forget every face (a new stream, or a camera of another size)."""
         self.tracks = []
-        self.last_detection = -DETECT_EVERY
+        self.next_detection = 0
 
     def __call__(
         self,
@@ -225,9 +229,9 @@ class LiveMirror:
         check_settings(intensity, strength)
         frame = _shrunk(_checked(frame))
         t = self.clock() if t is None else t
-        if t - self.last_time > MAX_GAP:
+        if t - self.last_time > MAX_GAP or frame.shape != self.frame_shape:
             self.reset()
-        self.last_time = t
+        self.last_time, self.frame_shape = t, frame.shape
         self.stages = {}
         self.frame_number += 1
         plane = gray(frame)
@@ -257,7 +261,7 @@ class LiveMirror:
             box = track.anchor.box(track.points, self.models.template)
             face = self._fit(frame, plane, box, track, t)
             if face is None:
-                self.last_detection = -DETECT_EVERY
+                self.next_detection = self.frame_number  # look for it (or others) in this frame
             else:
                 followed.append((track, face))
         self.tracks = [track for track, _ in followed]
@@ -285,16 +289,13 @@ class LiveMirror:
         return face
 
     def _detection_due(self) -> bool:
-        return not self.tracks or self.frame_number - self.last_detection >= DETECT_EVERY
+        return not self.tracks or self.frame_number >= self.next_detection
 
     def _detect(self, frame: np.ndarray, plane: np.ndarray, t: float) -> list[tuple[Track, PreparedFace]]:
         """Run the detector: faces that no track follows start tracks (returned with their faces);
         tracks that it misses too often end."""
-        self.last_detection = self.frame_number
         with self._stage("detect"):
-            shrink = min(1.0, DETECT_SIDE / max(plane.shape))
-            small = cv2.resize(plane, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
-            boxes = detect_boxes(small if shrink < 1 else plane, shrink=shrink)
+            boxes = detect_boxes(plane)
         seen: set[Track] = set()
         started = []
         for box in boxes:
@@ -308,6 +309,9 @@ class LiveMirror:
             track.misses = 0 if track in seen else track.misses + 1
         self.tracks = [track for track in self.tracks if track.misses < MAX_MISSES]
         self.tracks += [track for track, _ in started]
+        # A face missed once is looked for again in the next frame: gone, its track ends soon.
+        missed = any(track.misses for track in self.tracks)
+        self.next_detection = self.frame_number + (1 if missed else DETECT_EVERY)
         return started
 
     def _start(
