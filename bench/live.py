@@ -61,7 +61,7 @@ from bench.server import SWAP_STRENGTH, DemoServer, FrameStream, GradioApi
 from demo.swap import APPEARANCE_FILE, SHAPE_FILE
 from vae.face_shape import eye_distance
 from vae.landmarks import detect_faces, face_landmarks, gray
-from vae.live import LiveMirror, OneEuroFilter
+from vae.live import BETA, MIN_CUTOFF, LiveMirror, OneEuroFilter
 from vae.photo_edit import ExpressionModels
 
 MIN_FPS, MAX_P95_MS = 15.0, 120.0
@@ -70,6 +70,10 @@ FACE_WIDTHS = {1: 200, 2: 130}  # px: one face at arm's length; two people side 
 SWAY = 12.0  # px
 LOOP = 30  # frames: two periods of the sway, repeated
 STILL_FRAMES = 90
+FILTER_CUTOFFS, FILTER_BETAS = (
+    (0.5, 1.0, 2.0),
+    (2.0, 4.0, 8.0, 16.0, 32.0),
+)  # the grid the filter was chosen on
 BROWSER_JPEG = 92  # the quality of a canvas's toDataURL("image/jpeg"), what the page sends
 
 
@@ -249,6 +253,32 @@ def shimmer(models: ExpressionModels, still: Clip, frames: int) -> dict[str, flo
     return result
 
 
+def filter_grid(still: Clip, swaying: Clip, runs: dict, moving: dict) -> list[dict[str, float]]:
+    """The One Euro filter's settings against jitter and lag: each setting run over the raw fits of
+    the still and the swaying clip (fitted afresh every frame, so every setting sees the same
+    landmarks)."""
+    raw = next(iter(runs))
+    rows = []
+    for min_cutoff in FILTER_CUTOFFS:
+        for beta in FILTER_BETAS:
+            smoothed = {}
+            for name, clip_, fits in (("still", still, runs[raw]), ("swaying", swaying, moving[raw])):
+                smoother = OneEuroFilter(min_cutoff, beta)
+                smoothed[name] = [
+                    None if p is None else smoother(p, clip_.time(i), unit=eye_distance(p))
+                    for i, p in enumerate(fits)
+                ]
+            rows.append(
+                {
+                    "min_cutoff_hz": min_cutoff,
+                    "beta": beta,
+                    "still_jitter_px": jitter(smoothed["still"]),
+                    **tracking_error(swaying, smoothed["swaying"]),
+                }
+            )
+    return rows
+
+
 def stability(models: ExpressionModels, frames: int) -> dict[str, Any]:
     still, swaying = clip(1, sway=0.0), clip(1)
     runs = landmark_runs(models, still, frames)
@@ -258,6 +288,7 @@ def stability(models: ExpressionModels, frames: int) -> dict[str, Any]:
         "eye_distance_px": size,
         "still_jitter_px": {name: jitter(points) for name, points in runs.items()},
         "swaying": {name: tracking_error(swaying, points) for name, points in moving.items()},
+        "filter_settings": filter_grid(still, swaying, runs, moving),
         "shimmer": shimmer(models, still, frames),
     }
 
@@ -338,6 +369,16 @@ def report(result: dict[str, Any], info: dict[str, Any]) -> str:
         [name, f"{e['error_px']:.2f}", f"{e['lag_ms']:.0f}"] for name, e in stable["swaying"].items()
     ]
     shimmer_rows = [[name, f"{value:.2f}"] for name, value in stable["shimmer"].items()]
+    grid_rows = [
+        [
+            g["min_cutoff_hz"],
+            g["beta"],
+            f"{g['still_jitter_px']:.2f}",
+            f"{g['error_px']:.2f}",
+            f"{g['lag_ms']:.0f}",
+        ]
+        for g in stable["filter_settings"]
+    ]
     return "\n\n".join(
         [
             f"{describe(info)}\nload average (1 min) before the run {result['load_before']:.2f}, "
@@ -349,6 +390,10 @@ def report(result: dict[str, Any], info: dict[str, Any]) -> str:
             f"landmark jitter on a still clip (face {stable['eye_distance_px']:.0f} px between the eyes)\n"
             + markdown_table(["landmarks", "frame-to-frame movement px"], jitter_rows),
             "on the swaying clip\n" + markdown_table(["landmarks", "error px", "lag ms"], moving_rows),
+            f"One Euro settings over the raw fits (the mirror: {MIN_CUTOFF} Hz, beta {BETA})\n"
+            + markdown_table(
+                ["min cutoff Hz", "beta", "still jitter px", "swaying error px", "lag ms"], grid_rows
+            ),
             "the face's pixels from frame to frame, still clip\n"
             + markdown_table(["frames", "mean change (luma levels)"], shimmer_rows),
         ]

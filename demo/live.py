@@ -33,10 +33,11 @@ from vae.photo_edit import ExpressionModels
 
 JPEG_QUALITY = 85
 HOW_TO = (
-    "Start the camera: every face it sees wears the expression, amount and strength chosen on the "
-    "left, as you watch. Frames are edited in memory and never saved."
+    "Every face your camera sees wears the expression, amount and strength chosen on the left, as you "
+    "watch. Click the camera, then **Record** under it: nothing is recorded or saved, each frame is "
+    "edited in memory and dropped."
 )
-WAITING = "Press the red button under the camera to start."
+WAITING = "The camera is off."
 # What a settings check returns: (expression, amount, strength), each checked (else gr.Error).
 SettingsCheck = Callable[[object, object, object], tuple[str, float, float]]
 
