@@ -10,8 +10,8 @@ slowly. So a `LiveMirror` keeps a track per face and spends per frame only what 
 - Landmarks are smoothed over time by a One Euro filter (Casiez, Roussel and Vogel, CHI 2012): a
   low-pass whose cutoff rises with speed, so a still face stops shimmering and a moving one
   follows without visible lag.
-- The shape model (well under a millisecond) runs every frame on the smoothed landmarks. The
-  appearance model (an encoder and seven decoders, the costliest stage) runs when a face is new,
+- The shape model (a small MLP) runs every frame on the smoothed landmarks. The appearance
+  model (a convolutional encoder and seven decoders, the costliest model) runs when a face is new,
   then again every few seconds or once the face has changed much, spread over frames a few
   decoders at a time, so that no frame waits for all seven.
 - A face that leaves, a dark frame or a lost fit ends its track; the detector finds it again.
@@ -47,7 +47,7 @@ from vae.photo_edit import (
 # px: larger frames are shrunk to this longest side first (webcams send 640x480 to 1080p), the
 # detector's own working size: it finds faces down to 80 px there, larger than a webcam shows a face.
 MAX_SIDE = DETECT_SIDE
-MAX_FACES = 4  # the largest faces of a frame that are edited; more would slow every frame
+MAX_FACES = 4  # faces followed at most (the detector's surest first): each costs an edit a frame
 DETECT_EVERY = 10  # frames between detections while faces are tracked (new faces appear this soon)
 MAX_MISSES = 2  # detections in a row that miss a tracked face end its track
 MAX_GAP = 1.0  # seconds without a frame after which a stream starts afresh (no track survives)
@@ -152,6 +152,10 @@ class Track:
     def nose(self) -> np.ndarray:
         return self.points[NOSE_TIP]
 
+    @property
+    def size(self) -> float:
+        return eye_distance(self.points)
+
     def follows(self, points: np.ndarray) -> bool:
         """Whether the face with landmarks `points` is this track's."""
         return bool(np.linalg.norm(self.nose - points[NOSE_TIP]) < SAME_FACE * self.size)
@@ -161,10 +165,6 @@ class Track:
         self.textures, self.shape, self.brightness = renewal.textures, renewal.shape, renewal.brightness
         self.encoded_at, self.renewal = frame_number, None
 
-    @property
-    def size(self) -> float:
-        return eye_distance(self.points)
-
 
 @dataclass(frozen=True)
 class LiveFrame:
@@ -173,7 +173,7 @@ class LiveFrame:
     image: np.ndarray  # RGB uint8: the frame (shrunk to MAX_SIDE), every tracked face edited
     boxes: tuple[FaceBox, ...]  # the faces edited, left to right
     landmarks: tuple[np.ndarray, ...]  # their smoothed landmarks [68, 2], as the edit used them
-    dark: bool  # too dark to find a face in
+    dark: bool  # darker than DARK on average (the status says so when no face is found)
     stages: dict[str, float] = field(default_factory=dict)  # seconds spent in each stage
 
     @property
