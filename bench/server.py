@@ -247,3 +247,61 @@ def _process_tree(root: int) -> list[int]:
         tree.append(pid)
         todo += children.get(pid, [])
     return tree
+
+
+class FrameStream:
+    """A streaming event of a running demo fed one frame at a time, as a webcam tab feeds it, except
+    that each frame is sent once the last one is answered: `send` returns that frame's outputs.
+
+    The first frame opens the event (``POST /gradio_api/call/<name>``, answers as server-sent events
+    from ``GET .../<event id>``); later frames go to ``POST /gradio_api/stream/<event id>``, which is
+    what the page's streaming webcam posts to.
+    """
+
+    def __init__(self, api: GradioApi, api_name: str) -> None:
+        self.api = api
+        self.api_name = api_name
+        self.event_id: str | None = None
+        self._answers: httpx.Response | None = None
+        self._lines: Any = None
+
+    def __enter__(self) -> FrameStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def send(self, *data: Any) -> list[Any]:
+        body = {"data": list(data), "session_hash": self.api.session_hash}
+        if self.event_id is None:
+            response = self.api.http.post(f"{API}/call/{self.api_name}", json=body)
+            if response.status_code != 200:
+                raise ApiError(f"/{self.api_name}: HTTP {response.status_code} {response.text[:200]}")
+            self.event_id = response.json()["event_id"]
+            request = self.api.http.build_request("GET", f"{API}/call/{self.api_name}/{self.event_id}")
+            self._answers = self.api.http.send(request, stream=True)
+            self._lines = self._answers.iter_lines()
+        else:
+            response = self.api.http.post(f"{API}/stream/{self.event_id}", json=body)
+            if response.status_code != 200:
+                raise ApiError(f"/{self.api_name}: HTTP {response.status_code} for a frame")
+        return self._next_answer()
+
+    def _next_answer(self) -> list[Any]:
+        event = None
+        for line in self._lines:
+            if line.startswith("event:"):
+                event = line.split(":", 1)[1].strip()
+            elif line.startswith("data:") and event in ("generating", "complete", "error"):
+                payload = json.loads(line.split(":", 1)[1])
+                if event == "error":
+                    raise ApiError(f"/{self.api_name}: {payload}")
+                return payload
+        raise ApiError(f"/{self.api_name}: the stream ended")
+
+    def close(self) -> None:
+        if self.event_id is not None:
+            self.api.http.post(f"{API}/stream/{self.event_id}/close")
+        if self._answers is not None:
+            self._answers.close()
+        self.event_id, self._answers = None, None

@@ -27,6 +27,11 @@ class DemoConfig:
     max_sessions: int = 200
     photo_ttl: int = 600  # seconds an uploaded photo stays in memory for re-rendering a swap
     swap_strength: float = DEFAULT_STRENGTH  # the expression tab's starting strength
+    # Live webcam: frames the page sends per second at most (the server answers the latest one and
+    # skips any that arrive while it is busy), and seconds a tab's face tracks stay in memory after
+    # its last frame.
+    live_fps: float = 20.0
+    live_ttl: int = 60
     max_sliders: int = 16  # slider widgets per model; further stored directions are not shown
     # Sliders span -range..range in units of the spread of the training codes along each direction
     # (vae.latent.CodeDistribution.spread): +-2 holds about 95% of the training faces. At +-3 faces

@@ -15,6 +15,7 @@ import numpy as np
 
 from demo.config import DemoConfig
 from demo.inputs import number, shown
+from demo.live import LiveMode
 from demo.models import ModelStore
 from demo.uploads import Upload, read_upload
 from demo.widgets import on_new_photo, photo_input
@@ -203,6 +204,7 @@ class SwapTab:
                 result = gr.Image(
                     label="Edited", format="jpeg", interactive=False, height=420, elem_id="swap-result"
                 )
+                LiveMode(self.models, self.config, self._settings).build(expression, intensity, strength)
         strip = gr.Gallery(
             label="Your face in every expression",
             columns=7,

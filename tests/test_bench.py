@@ -83,6 +83,21 @@ def test_app(tmp_path: Path, tiny_checkpoints: Path) -> None:
         assert_timed(scenario)
 
 
+def test_live(tmp_path: Path) -> None:
+    result = run_bench("live", tmp_path, "--threads", "1")
+    rows = {(r["where"], r["faces"]) for r in result["speed"]}
+    for where in ("in process, main thread", "in process, worker thread", "through the app"):
+        assert {(where, 1), (where, 2)} <= rows
+    for row in result["speed"]:
+        assert_timed(row)
+        assert positive(row["fps"])
+    assert {"edit", "landmarks", "shape"} <= set(result["speed"][0]["stage_ms"])
+    assert result["profile"] and all(positive(p["own_ms_per_frame"]) for p in result["profile"])
+    stable = result["stability"]
+    assert len(stable["still_jitter_px"]) == 3 and all(map(positive, stable["still_jitter_px"].values()))
+    assert len(stable["filter_settings"]) == 15 and len(stable["shimmer"]) == 3
+
+
 def test_training(tmp_path: Path) -> None:
     # The large128 preset (102M parameters at 64x64) costs seconds per step even in --quick: left out.
     result = run_bench("training", tmp_path, "--threads", "1", "--models", "default,vanilla,multi")

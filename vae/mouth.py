@@ -105,6 +105,8 @@ class MouthOpening:
         x1, y1 = np.ceil(points[OUTER_LIPS].max(0)).astype(int) + margin + 1
         patch = photo[y0:y1, x0:x1]
         shape = patch.shape[:2]
+        if patch.size == 0:  # the mouth lies outside the photo (a video frame can cut it off)
+            return cls(int(x0), int(y0), np.zeros(shape, dtype=bool))
         outer = _polygon(points[OUTER_LIPS] - (x0, y0), shape)
         inner = _polygon(points[INNER_LIPS] - (x0, y0), shape)
         lips = outer & ~cv2.dilate(inner.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)

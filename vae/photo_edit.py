@@ -341,10 +341,19 @@ def present_weights(errors: np.ndarray) -> np.ndarray:
 
 @torch.inference_mode()
 def prepare_face(
-    photo: np.ndarray, plane: np.ndarray, box: FaceBox, models: ExpressionModels
+    photo: np.ndarray,
+    plane: np.ndarray,
+    box: FaceBox,
+    models: ExpressionModels,
+    points: np.ndarray | None = None,
+    textures: np.ndarray | None = None,
 ) -> PreparedFace:
-    """Fit, encode and decode one detected face; NoFaceError if it is too small or the fit failed."""
-    points = face_landmarks(plane, box)
+    """Fit, encode and decode one detected face; NoFaceError if it is too small or the fit failed.
+
+    A video passes what it already has: `points`, the landmarks fitted (and smoothed) by the caller,
+    instead of fitting them here; `textures`, the face's appearance decodings from an earlier frame
+    (they change slowly), instead of running the appearance model."""
+    points = face_landmarks(plane, box) if points is None else points
     if eye_distance(points) < MIN_EYE_DISTANCE:
         raise NoFaceError(
             f"The face is too small to edit ({eye_distance(points):.0f} px between the eyes; "
@@ -359,20 +368,41 @@ def prepare_face(
     decoded = models.shape.decode_all(models.shape.encode(shape_tensor)[0])
     errors = ((decoded[0] - shape_tensor) / models.shape.unit).pow(2).mean((1, 2)).numpy()
     shapes = models.shape.calibrated(decoded)[0]
-    size = models.appearance.config.image_size
-    texture = shape_free(plane, points, canonical, size)
-    x = torch.tensor(texture, dtype=torch.float32)[None, None] / 127.5 - 1
-    textures = models.appearance.decode_all(models.appearance.encode(x)[0])[0, :, 0]
+    if textures is None:
+        textures = decode_textures(models, appearance_code(plane, points, models))
     return PreparedFace(
         opening=MouthOpening.of(photo, points),
         box=box,
         points=points,
         to_frame=to_frame,
         shapes=shapes.double().numpy(),
-        textures=(textures.double().numpy() + 1) * 127.5,
+        textures=textures,
         present=present_weights(errors),
         canonical=canonical,
     )
+
+
+@torch.inference_mode()
+def appearance_code(plane: np.ndarray, points: np.ndarray, models: ExpressionModels) -> torch.Tensor:
+    """The appearance model's code [1, latent] of the face with landmarks `points` in the grey
+    `plane`: its texture, warped to the canonical shape, encoded."""
+    texture = shape_free(plane, points, models.canonical, models.appearance.config.image_size)
+    x = torch.tensor(texture, dtype=torch.float32)[None, None] / 127.5 - 1
+    return models.appearance.encode(x)[0]
+
+
+@torch.inference_mode()
+def decode_textures(
+    models: ExpressionModels, code: torch.Tensor, expressions: Sequence[int] | None = None
+) -> np.ndarray:
+    """The appearance decodings of `code` [1, latent] as shape-free luminance 0..255: [E, H, W] for
+    every expression, or one per index in `expressions` (a video spreads them over frames)."""
+    if expressions is None:
+        decoded = models.appearance.decode_all(code)[0]
+    else:
+        heads = torch.tensor(list(expressions), dtype=torch.long)
+        decoded = models.appearance.decode(code.expand(len(heads), -1), heads)
+    return (decoded[:, 0].double().numpy() + 1) * 127.5
 
 
 @dataclass(frozen=True)
