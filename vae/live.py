@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from vae.face_shape import RIGID, apply, eye_distance, invert, normalise, similarity
-from vae.landmarks import DETECT_SIDE, FaceBox, detect_boxes, face_landmarks, gray
+from vae.landmarks import FaceBox, detect_boxes, face_landmarks, gray
 from vae.photo_edit import (
     ExpressionModels,
     NoFaceError,
@@ -44,9 +44,9 @@ from vae.photo_edit import (
     prepare_face,
 )
 
-# px: larger frames are shrunk to this longest side first (webcams send 640x480 to 1080p), the
-# detector's own working size: it finds faces down to 80 px there, larger than a webcam shows a face.
-MAX_SIDE = DETECT_SIDE
+# px: larger frames are shrunk to this longest side first (webcams send 640x480 to 1080p): the
+# detector finds faces down to 80 px there, smaller than a webcam shows the face in front of it.
+MAX_SIDE = 640
 MAX_FACES = 4  # faces followed at most (the detector's surest first): each costs an edit a frame
 DETECT_EVERY = 10  # frames between detections while faces are tracked (new faces appear this soon)
 MAX_MISSES = 2  # detections in a row that miss a tracked face end its track

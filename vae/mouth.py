@@ -106,7 +106,7 @@ class MouthOpening:
         patch = photo[y0:y1, x0:x1]
         shape = patch.shape[:2]
         if patch.size == 0:  # the mouth lies outside the photo (a video frame can cut it off)
-            return cls(int(x0), int(y0), np.zeros(shape, dtype=bool))
+            return cls(int(x0), int(y0), np.zeros(shape, dtype=bool), np.zeros(3))
         outer = _polygon(points[OUTER_LIPS] - (x0, y0), shape)
         inner = _polygon(points[INNER_LIPS] - (x0, y0), shape)
         lips = outer & ~cv2.dilate(inner.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
