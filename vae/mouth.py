@@ -21,7 +21,6 @@ MOUTH_CLOSED = 0.05  # eye distances: target inner lips closer than this meet
 LIP_MARGIN = 0.02  # eye distances: where a mouth closes, its lips meet this far inside their edges
 LIP_CONTRAST = 3.0  # an opening pixel differs from the lips' median colour this many times their spread
 MIN_CONTRAST = 12.0  # ... and by at least this much (CIELAB units)
-REPAINT_RADIUS = 3  # px: cv2.inpaint's neighbourhood for the repainted seam
 
 
 def extra_opening(shape: np.ndarray, decoded: np.ndarray) -> np.ndarray:
@@ -144,20 +143,19 @@ def repaint_stray_opening(
     map_y: np.ndarray,
     target: np.ndarray,
     closing: float,
+    lips: np.ndarray,
 ) -> np.ndarray:
     """`warped` (a float image whose pixel (r, c) was read at photo (map_x, map_y)[r, c], with
     target landmarks `target` in the same pixels) with the pixels that show the source's mouth
-    opening outside the target's inner lips repainted from their neighbours (the lips), as much as
-    the mouth closes (`closing`: 0 as open as it was, 1 closed). The opening reaches past the inner
+    opening outside the target's inner lips painted as lips (`lips`, [H, W, 3]), as much as the
+    mouth closes (`closing`: 0 as open as it was, 1 closed). The opening reaches past the inner
     lips' landmarks wherever they follow the lips' edge only roughly: a mouth that stays as it is
     keeps all of it."""
     stray = opening.at(map_x, map_y) & ~_polygon(target[INNER_LIPS], warped.shape[:2])
     if closing <= 0 or not stray.any():
         return warped
-    stray = cv2.dilate(stray.astype(np.uint8), np.ones((3, 3), np.uint8))
-    pixels = np.clip(warped, 0, 255).round().astype(np.uint8)
-    repainted = cv2.inpaint(pixels, stray, REPAINT_RADIUS, cv2.INPAINT_TELEA).astype(np.float32)
-    return warped + closing * stray[..., None] * (repainted - warped)
+    weight = cv2.GaussianBlur(cv2.dilate(stray.astype(np.float32), np.ones((3, 3), np.uint8)), (0, 0), 1.0)
+    return warped + (closing * weight)[..., None] * (lips - warped)
 
 
 def fill_new_opening(
@@ -180,5 +178,9 @@ def fill_new_opening(
     weight = cv2.GaussianBlur(inside, (0, 0), 1.0) * need
     if not weight.any():
         return warped
-    fill = lips[None, None, :].astype(np.float32) * brightness[..., None]
-    return warped + weight[..., None] * (fill - warped)
+    return warped + weight[..., None] * (drawn_lips(lips, brightness) - warped)
+
+
+def drawn_lips(lips: np.ndarray, brightness: np.ndarray) -> np.ndarray:
+    """[H, W, 3]: the lips' colour (RGB) at the appearance decoder's relative brightness."""
+    return lips[None, None, :].astype(np.float32) * brightness[..., None]

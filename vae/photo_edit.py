@@ -52,15 +52,14 @@ from vae.landmarks import FaceBox, detect_faces, face_landmarks, gray
 from vae.mouth import (
     MouthOpening,
     close_mouth,
+    drawn_lips,
     extra_opening,
     fill_new_opening,
     lip_band,
     lips_meet_inside,
     repaint_stray_opening,
 )
-from vae.mouth import (
-    gap as mouth_gap,
-)
+from vae.mouth import gap as mouth_gap
 from vae.multi_decoder import MultiDecoderVAE, check_strength
 from vae.shape_model import ShapeVAE
 
@@ -247,19 +246,17 @@ class PreparedFace:
         strength: float,
     ) -> np.ndarray:
         """The mouth's box of an edit, with what the warp cannot draw redrawn: the old opening where
-        the new mouth is closed (repainted from the lips), and the inside of a mouth pulled open or
+        the new mouth closes (painted as lips), and the inside of a mouth pulled open or
         darkened (drawn from the appearance decoder). `maps`: each pixel's place in the photo (x, y)
         and in the appearance frame (x, y); `target`: the new landmarks in the box's pixels."""
         photo_x, photo_y, frame_x, frame_y = maps
-        closing = 1 - mouth_gap(target) / max(mouth_gap(self.points), 1e-6)
-        edited = repaint_stray_opening(edited, self.opening, photo_x, photo_y, target, closing)
         brightness = cv2.remap(
-            self.mouth_brightness(k, strength),
-            frame_x,
-            frame_y,
-            cv2.INTER_LINEAR,
+            self.mouth_brightness(k, strength), frame_x, frame_y, cv2.INTER_LINEAR,
             borderMode=cv2.BORDER_REPLICATE,
-        )
+        )  # fmt: skip
+        closing = 1 - mouth_gap(target) / max(mouth_gap(self.points), 1e-6)
+        lips = drawn_lips(self.opening.lips, brightness)
+        edited = repaint_stray_opening(edited, self.opening, photo_x, photo_y, target, closing, lips)
         return fill_new_opening(edited, target, stretch, -change, brightness, self.opening.lips)
 
     def mouth_brightness(self, k: int, strength: float) -> np.ndarray:
