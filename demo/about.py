@@ -32,7 +32,7 @@ needed.
 
 - **Explore**: change a face with sliders (age, a more masculine or feminine look, and the main ways
   in which faces differ), starting from the average face, a random one or the face in your photo.
-- **Expression swap**: change the expression of the faces in your photo.
+- **Expression**: change the expression of the faces in your photo.
 - **Gallery**: a grid of faces that never existed.
 - **Morph**: watch one face turn into another.
 

@@ -17,7 +17,7 @@ from demo.morph import MorphTab
 from demo.swap import SwapTab
 
 TITLE = "FaceVAE"
-TABS = (("Explore", ExploreTab), ("Expression swap", SwapTab), ("Gallery", GalleryTab), ("Morph", MorphTab))
+TABS = (("Explore", ExploreTab), ("Expression", SwapTab), ("Gallery", GalleryTab), ("Morph", MorphTab))
 TAGLINE = (
     "Change faces with sliders, swap the expression in your photo, draw faces that never existed and "
     "morph one face into another, with small neural networks that run on an ordinary computer."

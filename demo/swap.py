@@ -26,6 +26,7 @@ from vae.photo_edit import ExpressionModels, FaceChoice, NoFaceError, PreparedPh
 SHAPE_FILE, APPEARANCE_FILE = "fer-shape.safetensors", "fer-appearance.safetensors"
 ALL = "all"
 DEFAULT_EXPRESSION = "happy"
+STRIP_HEIGHT = 230  # px: one row of seven faces with their labels; more faces scroll
 START = "Upload a photo or take one with the webcam to start."
 HOW_IT_WORKS = """
 Your photo is edited, not replaced. Each face's 68 landmarks (dlib) are encoded once by a *shape
@@ -208,7 +209,7 @@ class SwapTab:
         strip = gr.Gallery(
             label="Your face in every expression",
             columns=7,
-            height="auto",
+            height=STRIP_HEIGHT,
             object_fit="contain",
             elem_id="swap-grid",
         )

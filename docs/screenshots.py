@@ -80,7 +80,7 @@ def about(page, photo: Path) -> None:
 # Tab key -> (the tab's name on the page, what to do there before the picture).
 TABS: dict[str, tuple[str, Callable[..., None]]] = {
     "explore": ("Explore", explore),
-    "swap": ("Expression swap", swap),
+    "swap": ("Expression", swap),
     "gallery": ("Gallery", gallery),
     "morph": ("Morph", morph),
     "about": ("About", about),

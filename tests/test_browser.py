@@ -166,7 +166,7 @@ def strip_sources(page) -> list[str]:
 def test_swap_tab_shows_the_edit_and_the_face_in_seven_expressions(
     page, astronaut, demo_config, tiny_checkpoints: Path, tmp_path: Path
 ) -> None:
-    page.get_by_role("tab", name="Expression swap").click()
+    page.get_by_role("tab", name="Expression").click()
     photo = save_photo(astronaut, tmp_path / "astronaut.png")
     page.locator("#swap-photo input[type=file]").set_input_files(str(photo))
     page.wait_for_function(  # seven faces, each actually decoded by the browser
@@ -227,7 +227,7 @@ def test_gallery_opens_on_faces_and_samples_a_grid(page) -> None:
 @pytest.mark.parametrize(
     ("tab", "photo", "result"),
     [
-        ("Expression swap", "#swap-photo", "#swap-result"),
+        ("Expression", "#swap-photo", "#swap-result"),
         ("Explore", "#explore-photo", "#explore-face"),
         ("Morph", "#morph-photo-a", "#morph-strip"),
     ],
@@ -246,7 +246,7 @@ def test_replacing_the_photo_again_and_again_shows_no_error(
 @pytest.mark.real_data
 def test_replacing_real_photos_shows_no_error(page, server, real_photos: list[Path]) -> None:
     page.evaluate(COUNT_ERROR_TOASTS)
-    page.get_by_role("tab", name="Expression swap").click()
+    page.get_by_role("tab", name="Expression").click()
     send_one_after_another(page, "#swap-photo", "#swap-result", real_photos + real_photos[:2])
     assert_no_error_and_no_upload_left(page, server[1], real_photos)
 
@@ -268,7 +268,7 @@ def assert_no_error_and_no_upload_left(page, cache: Path, photos: list[Path]) ->
 
 def test_clearing_the_photo_then_sending_it_again_swaps_it_again(page, server, photos: list[Path]) -> None:
     page.evaluate(COUNT_ERROR_TOASTS)
-    page.get_by_role("tab", name="Expression swap").click()
+    page.get_by_role("tab", name="Expression").click()
     photo = page.locator("#swap-photo")
     for _ in range(2):
         before = image_source(page, "#swap-result")
@@ -346,7 +346,7 @@ def test_on_a_phone_the_face_stays_in_view_while_a_slider_moves(page, server) ->
 
 
 def test_webcam_snapshot_without_a_face_is_a_message(page) -> None:
-    page.get_by_role("tab", name="Expression swap").click()
+    page.get_by_role("tab", name="Expression").click()
     photo = page.locator("#swap-photo")
     photo.get_by_role("button", name="Capture from camera").click()
     photo.get_by_text("Click to Access Webcam").click()

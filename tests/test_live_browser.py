@@ -94,7 +94,7 @@ def stream(server: tuple[str, Path], camera: tuple[Path, Clip]) -> Iterator[Stre
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         page.set_default_timeout(60_000)
         page.goto(server[0])
-        page.get_by_role("tab", name="Expression swap").click()
+        page.get_by_role("tab", name="Expression").click()
         page.locator("#live").get_by_text("Live webcam").first.click()
         page.locator("#live-camera").get_by_text("Click to Access Webcam").click()
         page.locator("#live-camera .button-wrap button").click()  # start streaming
