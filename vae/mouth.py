@@ -17,9 +17,10 @@ from vae.face_shape import INNER_LIPS, OUTER_LIPS, eye_distance
 
 INNER_LIP_PAIRS = ((61, 67), (62, 66), (63, 65))  # upper and lower inner-lip points facing each other
 INNER_CORNERS, OUTER_CORNERS = (60, 64), (48, 54)
-MOUTH_CLOSED = 0.05  # eye distances: target inner lips closer than this meet
+MOUTH_CLOSED = 0.08  # eye distances: target inner lips closer than this meet
 LIP_MARGIN = 0.02  # eye distances: where a mouth closes, its lips meet this far inside their edges
 LIP_CONTRAST = 3.0  # an opening pixel differs from the lips' median colour this many times their spread
+MAX_FILL_BRIGHTNESS = 2.0  # a drawn mouth's inside is at most twice as bright as its lips
 MIN_CONTRAST = 12.0  # ... and by at least this much (CIELAB units)
 
 
@@ -182,5 +183,9 @@ def fill_new_opening(
 
 
 def drawn_lips(lips: np.ndarray, brightness: np.ndarray) -> np.ndarray:
-    """[H, W, 3]: the lips' colour (RGB) at the appearance decoder's relative brightness."""
-    return lips[None, None, :].astype(np.float32) * brightness[..., None]
+    """[H, W, 3]: the lips' colour (RGB) at the appearance decoder's relative brightness; what is
+    brighter than the lips (teeth) loses their hue, up to grey at twice their brightness."""
+    level = np.clip(brightness, 0, MAX_FILL_BRIGHTNESS)[..., None]
+    colour = lips.astype(np.float32)
+    toward_grey = np.clip(level - 1, 0, 1)
+    return (colour + toward_grey * (colour.mean() - colour)) * level

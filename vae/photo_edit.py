@@ -78,6 +78,11 @@ MAP_STEP, MAP_DENSITY = 4, 40
 # forehead, which differs between expressions' training photos (lighting) rather than between faces.
 APPEARANCE_BLUR = 1.5
 APPEARANCE_SCALE = 5.0
+# The log of the most the appearance change may brighten the photo. What an expression does by
+# brightening (eye whites, teeth) is small; what the decoders brighten more is their training
+# photos' lighting, which on a face shows as a glow on the forehead or the nose.
+MAX_BRIGHTENING = 0.15
+MAX_DARKENING = 0.35  # the same for darkening outside the mouth: a furrow, not a bruise
 RATIO_FLOOR = 16.0  # luminance (0..255) added to both sides of the ratio: black pixels do not explode it
 SOURCE_TEMPERATURE = 1e-4  # squared eye distances: how sharply the best-fitting decoders are preferred
 DETAIL_SIGMA = 1.0  # px: finer detail than this is copied pixel for pixel by the warp
@@ -173,6 +178,8 @@ class PreparedFace:
         band = cv2.GaussianBlur(ratio, (0, 0), APPEARANCE_BLUR) - cv2.GaussianBlur(
             ratio, (0, 0), APPEARANCE_SCALE
         )
+        mouth = mouth_region(self.canonical, ratio.shape) > 0.5  # an open mouth may darken to black
+        band = np.clip(band, np.where(mouth, -np.inf, -MAX_DARKENING), MAX_BRIGHTENING)
         return intensity * band * expression_regions(self.canonical, ratio.shape)
 
     def window(self, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
@@ -304,21 +311,33 @@ def expression_regions(shape: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     (furrows), and the folds from the nose to the mouth. Elsewhere (cheeks, nose, forehead) the
     decoders differ mostly in the lighting of their training photos."""
     scale = eye_distance(shape)
-    mask = np.zeros(size, dtype=np.uint8)
+    brows = shape[17:27]
+    parts = [
+        (shape[OUTER_LIPS], 0.08),
+        (shape[36:42], 0.05),
+        (shape[42:48], 0.05),
+        (np.vstack([brows, shape[[27]]]), 0.05),
+        *(
+            (np.vstack([shape[wing], shape[corner], (shape[wing] + shape[corner]) / 2]), 0.06)
+            for wing, corner in ((31, 48), (35, 54))
+        ),
+    ]
+    return _hulls(parts, scale, size)
 
-    def fill(points: np.ndarray, grow: float) -> None:
+
+def mouth_region(shape: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """[H, W] in 0..1: the mouth of a face of `shape`, a little beyond its outer lips."""
+    return _hulls([(shape[OUTER_LIPS], 0.08)], eye_distance(shape), size)
+
+
+def _hulls(parts: list[tuple[np.ndarray, float]], scale: float, size: tuple[int, int]) -> np.ndarray:
+    """The convex hulls of point sets, each grown by its fraction of `scale`, softened."""
+    mask = np.zeros(size, dtype=np.uint8)
+    for points, grow in parts:
         hull = cv2.convexHull(np.round(points * 16).astype(np.int32))
         cv2.fillConvexPoly(mask, hull, 255, lineType=cv2.LINE_AA, shift=4)
-        radius = max(1, round(grow * scale))
-        cv2.polylines(mask, [hull], True, 255, thickness=2 * radius * 16 // 16, lineType=cv2.LINE_AA, shift=4)
-
-    fill(shape[OUTER_LIPS], 0.08)
-    for eye in (shape[36:42], shape[42:48]):
-        fill(eye, 0.05)
-    brows = shape[17:27]
-    fill(np.vstack([brows, brows - [0, 0.25 * scale], shape[[27]]]), 0.05)
-    for wing, corner in ((31, 48), (35, 54)):
-        fill(np.vstack([shape[wing], shape[corner], shape[wing] + (shape[corner] - shape[wing]) * 0.5]), 0.06)
+        thickness = 2 * max(1, round(grow * scale))
+        cv2.polylines(mask, [hull], True, 255, thickness=thickness, lineType=cv2.LINE_AA, shift=4)
     return cv2.GaussianBlur(mask.astype(np.float32) / 255, (0, 0), 0.06 * scale)
 
 
