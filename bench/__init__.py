@@ -2,7 +2,7 @@
 
 Each script prints a table and writes JSON; ``--quick`` runs it in seconds (for tests, not numbers).
 
-    python -m bench.inference     # decode, encode, full selfie swap; FLOP-bound limit; swap profile
+    python -m bench.inference     # decode, encode, the demo's selfie swap; FLOP-bound limit
     python -m bench.app           # the demo over HTTP: cold start, memory, slider and swap latency
     python -m bench.training      # training images/s: default, large128, PyTorch-VAE VanillaVAE
     python -m bench.quality --data fer2013.csv   # same wall-clock budget, held-out MSE and -ELBO

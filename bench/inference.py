@@ -1,4 +1,4 @@
-"""How fast the shipped models draw faces, and where a selfie swap spends its time.
+"""How fast the shipped models draw faces, and the demo's selfie swap from end to end.
 
     python -m bench.inference                 # threads 1 and every core; about 2 minutes on 2 cores
     python -m bench.inference --threads 2     # one thread count
@@ -7,21 +7,16 @@
 Times, as median and 95th percentile over repeated runs after warm-up, under torch.inference_mode:
 decode one face and a batch of 64, encode one face (FER2013 multi-decoder, 48x48 grey, one
 expression decoder; UTKFace VAE, 64x64 colour), a slider update in-process (the Explore tab's own
-handler: offset, decode, to uint8, enlarge to the page's 256 px), and the full selfie swap on
-skimage's astronaut portrait (detect, align, encode, all 7 decoders, paste back): the library's
-``vae.swap.swap_faces`` (the pasted-face swap, now the baseline of ``python -m train.swap_eval``)
-and the demo's own handler (``demo.swap.SwapTab.swap``: read the photo file, edit it, draw the strip
-of the face in every expression; timed where the expression models are in checkpoints/, else the
-report says why not; ``python -m bench.swap`` times the edit itself). Each model runs in torch's
-default (contiguous) layout and channels-last.
+handler: offset, decode, to uint8, enlarge to the page's 256 px), and the selfie swap on skimage's
+astronaut portrait through the demo's own handler (``demo.swap.SwapTab.swap``: read the photo file,
+edit it, draw the strip of the face in every expression; timed where the expression models are in
+checkpoints/, else the report says why not; ``python -m bench.swap`` times the edit itself, stage by
+stage). Each model runs in torch's default (contiguous) layout and channels-last.
 
 Decode against the compute limit: the decoder's FLOPs (``torch.utils.flop_counter``: its linear
 layer and transposed convolutions) divided by this CPU's float32 matrix-multiply throughput
 (best of repeated 2048x2048 sgemms at the same thread count) is the time decoding would take if
 it ran at sgemm speed; "x limit" is how many times slower it actually is.
-
-Then one swap is profiled (torch.profiler, stages marked with record_function) and each stage is
-timed on its own: where the time goes.
 """
 
 from __future__ import annotations
@@ -36,7 +31,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from PIL import Image
 from skimage import data as skimage_data
@@ -54,19 +48,16 @@ from bench.common import (
     summarize,
     thread_counts,
     time_calls,
-    top_ops,
     warn_if_busy,
     write_json,
 )
 from vae.checkpoint import load_checkpoint
-from vae.faces import FER2013_CROP, align_face, detect_faces
 from vae.multi_decoder import MultiDecoderVAE
-from vae.swap import PreparedPhoto, encode_faces, swap_faces, to_model_input
 
 CHECKPOINTS = REPO / "checkpoints"
 FER, UTK = "fer-multi", "utkface-vae"
 DECODE_ONE_MS = 3.0  # the library's targets on a 2-core CPU
-SWAP_MS = 250.0
+SWAP_MS = 250.0  # the demo's swap handler, reading the photo file and drawing the strip included
 EXPRESSION = "happy"
 DEMO_SWAP = "swap (demo handler, from file)"
 
@@ -163,63 +154,17 @@ def demo_handlers(
     return slider, handler, upload, swap.problem
 
 
-def swap_stages(photo: np.ndarray, model: MultiDecoderVAE) -> dict[str, Callable[[], Any]]:
-    """``vae.swap.prepare_photo`` then ``render``, cut into stages that can be timed one by one."""
-    config = model.config
-    boxes = detect_faces(photo)
-    faces = [align_face(photo, box, config.image_size, config.channels, FER2013_CROP) for box in boxes]
-    with torch.inference_mode():
-        z = encode_faces(model, faces)
-        decoded = model.decode_all(z)
-    no_detail = torch.zeros_like(decoded[:, 0])  # as vae.swap.swap_faces draws by default
-    prepared = PreparedPhoto(photo, faces, decoded, model.expressions, no_detail)
-
-    def encode() -> torch.Tensor:
-        with torch.inference_mode():
-            return model.encode(to_model_input(np.stack([face.image for face in faces])))[0]
-
-    def decode() -> torch.Tensor:
-        with torch.inference_mode():
-            return model.decode_all(z)
-
-    return {
-        "detect faces": lambda: detect_faces(photo),
-        "align (eyes, warp)": lambda: [
-            align_face(photo, box, config.image_size, config.channels, FER2013_CROP) for box in boxes
-        ],
-        "encode": encode,
-        "decode 7 expressions": decode,
-        "to uint8": prepared.grids,
-        "paste back, blend": lambda: prepared.render(EXPRESSION, 1.0),
-    }
-
-
-def profile_swap(photo: np.ndarray, model: MultiDecoderVAE, stages: dict[str, Callable[[], Any]]) -> Any:
-    """torch.profiler over the stages of one swap (after a warm-up), each marked as a range."""
-    from torch.profiler import ProfilerActivity, profile, record_function
-
-    for fn in stages.values():
-        fn()
-    with profile(activities=[ProfilerActivity.CPU]) as prof:
-        for name, fn in stages.items():
-            with record_function(f"## {name}"):
-                fn()
-    return prof
-
-
 def run(args: Any) -> dict[str, Any]:
     photo = skimage_data.astronaut()
     models = load_models()
     rows: list[dict[str, Any]] = []
     swaps: list[dict[str, Any]] = []
     ceilings: dict[int, float] = {}
-    breakdowns: dict[int, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as folder:
         os.environ["GRADIO_TEMP_DIR"] = folder  # the demo handler's upload folder
         png = io.BytesIO()
         Image.fromarray(photo).save(png, format="png")
         sliders, handler, upload, problem = demo_handlers(png.getvalue())
-        library_swap = functools.partial(swap_faces, photo, models[FER], EXPRESSION, 1.0)
         for threads in args.thread_counts:
             set_threads(threads)
             gflops = matmul_gflops(threads, args.matmul_size, args.matmul_seconds)
@@ -241,28 +186,14 @@ def run(args: Any) -> dict[str, Any]:
                         **moved,
                     }
                 )
-            calls = [("swap (vae.swap.swap_faces)", library_swap, None)]
             if handler is not None:
-                calls.append((DEMO_SWAP, handler, upload))
-            for name, fn, setup in calls:
-                times = time_calls(fn, args.swap_warmup, args.swap_repeat, args.max_seconds, setup)
-                stats = summarize(times)
-                swaps.append({"threads": threads, "task": name, **stats})
-            stages = swap_stages(photo, models[FER])
-            breakdowns[threads] = {
-                name: summarize(time_calls(fn, args.swap_warmup, args.swap_repeat, args.max_seconds))
-                for name, fn in stages.items()
-            }
-    # One profile, at the last (largest) thread count.
-    prof = profile_swap(photo, models[FER], swap_stages(photo, models[FER]))
+                times = time_calls(handler, args.swap_warmup, args.swap_repeat, args.max_seconds, upload)
+                swaps.append({"threads": threads, "task": DEMO_SWAP, **summarize(times)})
     return {
         "rows": rows,
         "swaps": swaps,
         "matmul_gflops": ceilings,
-        "swap_stages": breakdowns,
-        "swap_profile_top_ops": top_ops(prof, 20),
         "skipped": {DEMO_SWAP: problem} if problem else {},
-        "_profile": prof,
     }
 
 
@@ -306,7 +237,7 @@ def report(result: dict[str, Any]) -> None:
         table.append(
             [
                 s["task"],
-                FER,
+                "the expression models",
                 "contiguous",
                 s["threads"],
                 s["median_ms"],
@@ -325,28 +256,6 @@ def report(result: dict[str, Any]) -> None:
         "\nmatmul ceiling (float32 sgemm): "
         + ", ".join(f"{t} thread{'s' * (t > 1)} {g:.1f} GFLOP/s" for t, g in result["matmul_gflops"].items())
     )
-    for threads, stages in result["swap_stages"].items():
-        total = sum(s["median_ms"] for s in stages.values())
-        print(
-            f"\n## Where a swap's time goes (astronaut, {threads} thread{'s' * (threads > 1)}, "
-            f"stages timed one by one)\n"
-        )
-        print(
-            markdown_table(
-                ["stage", "median ms", "p95 ms", "share"],
-                [
-                    [name, s["median_ms"], s["p95_ms"], f"{100 * s['median_ms'] / total:.0f}%"]
-                    for name, s in stages.items()
-                ]
-                + [["sum", total, None, "100%"]],
-            )
-        )
-    print("\n## torch.profiler, one swap (stages marked ##; cv2 work shows only in its stage's total)\n")
-    print(
-        result["_profile"]
-        .key_averages()
-        .table(sort_by="cpu_time_total", row_limit=20, max_name_column_width=36)
-    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -354,7 +263,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--threads", help="comma-separated thread counts (default: 1 and every core)")
     p.add_argument("--repeat", type=int, default=200, help="timed runs per model task")
     p.add_argument("--warmup", type=int, default=10)
-    p.add_argument("--swap-repeat", type=int, default=30, help="timed swaps (and runs per stage)")
+    p.add_argument("--swap-repeat", type=int, default=30, help="timed swaps")
     p.add_argument("--swap-warmup", type=int, default=3)
     p.add_argument("--max-seconds", type=float, default=10.0, help="cap on timed seconds per task")
     args = p.parse_args(argv)
@@ -369,7 +278,6 @@ def main(argv: list[str] | None = None) -> None:
     warn_if_busy(info)
     result = run(args)
     report(result)
-    result.pop("_profile")
     result["targets"] = {"decode_one_ms": DECODE_ONE_MS, "swap_ms": SWAP_MS}
     write_json(args.json, result, info)
 

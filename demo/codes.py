@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from demo.models import DemoModel
-from vae.swap import NoFaceError, align_faces, encode_faces
+from vae.faces import FramedFace, NoFaceError, NoTemplateError
 
 
 def mean_code(model: DemoModel) -> torch.Tensor:
@@ -20,11 +20,16 @@ def seed_code(model: DemoModel, seed: int, temperature: float) -> torch.Tensor:
     return model.codes.sample(1, temperature, int(seed))[0]
 
 
-def face_code(model: DemoModel, photo: np.ndarray) -> torch.Tensor:
-    """The code of the largest face in an RGB photo; a photo without a face is a message (gr.Error)."""
+def largest_face(model: DemoModel, photo: np.ndarray) -> FramedFace:
+    """The largest face in an RGB photo, cut out as the model's training faces were framed; a photo
+    without a face, or a model that cannot take one, is a message (gr.Error)."""
     try:
-        faces = align_faces(photo, model.vae, model.spec.crop)
-    except NoFaceError as error:
+        faces = model.framing.faces(photo)
+    except (NoFaceError, NoTemplateError) as error:
         raise gr.Error(str(error)) from None
-    largest = max(faces, key=lambda face: face.box.w * face.box.h)
-    return encode_faces(model.vae, [largest])[0]
+    return max(faces, key=lambda face: face.box.w * face.box.h)
+
+
+def face_code(model: DemoModel, photo: np.ndarray) -> torch.Tensor:
+    """The code of the largest face in an RGB photo."""
+    return model.encode(largest_face(model, photo).image[None])[0]

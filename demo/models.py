@@ -1,6 +1,6 @@
 """Which models the demo offers, loaded once at start-up and shared by every request.
 
-The registry is fixed (name -> file, title, how its training set framed faces); a file that is
+The registry is fixed (name -> file, title, what it learnt from); a file that is
 missing or unreadable is reported in the log and the UI, and the demo starts with what it has.
 """
 
@@ -20,9 +20,9 @@ import torch
 from demo.inputs import shown
 from vae.checkpoint import CheckpointError, load_checkpoint, read_header
 from vae.conv_vae import ConvVAE
-from vae.faces import FER2013_CROP, UTKFACE_CROP, CropStyle
+from vae.data import to_model_input, to_uint8
+from vae.faces import Framing
 from vae.latent import CodeDistribution
-from vae.swap import to_uint8
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,6 @@ class ModelSpec:
     key: str
     filename: str
     title: str
-    crop: CropStyle  # how faces in photos are cut out for this model
     data: str  # what it learnt from and the data's licence, for visitors (the About tab)
     kinds: tuple[str, ...] = ("vae", "ae", "multi")  # the model kinds (ModelConfig.kind) this entry takes
 
@@ -48,7 +47,6 @@ REGISTRY: tuple[ModelSpec, ...] = (
         "utkface-vae",
         "utkface-vae.safetensors",
         "Colour faces (UTKFace)",
-        UTKFACE_CROP,
         "8,804 aligned colour photos of faces from UTKFace (Zhang, Song and Qi, CVPR 2017), people of "
         "many ages, labelled with age and gender. Licence: non-commercial research only; the photos "
         "belong to their owners.",
@@ -57,7 +55,6 @@ REGISTRY: tuple[ModelSpec, ...] = (
         "fer-multi",
         "fer-multi.safetensors",
         "Grey faces with 7 expressions (FER2013)",
-        FER2013_CROP,
         "28,709 small grey faces from FER2013 (Goodfellow et al., 2013), each labelled with one of seven "
         "expressions. Licence: research and education use.",
         ("multi",),
@@ -67,8 +64,9 @@ REGISTRY: tuple[ModelSpec, ...] = (
 
 @dataclass(frozen=True)
 class DemoModel:
-    """A loaded model, its slider directions (unit rows, named), and the distribution of the codes
-    of its training faces, from which random faces are drawn and each slider's range is measured."""
+    """A loaded model, its slider directions (unit rows, named), the distribution of the codes of its
+    training faces, from which random faces are drawn and each slider's range is measured, and how
+    its training faces were framed, by which faces are cut out of photos for it."""
 
     spec: ModelSpec
     vae: ConvVAE
@@ -76,6 +74,7 @@ class DemoModel:
     directions: torch.Tensor  # [k, latent_dim]
     direction_names: tuple[str, ...]
     codes: CodeDistribution
+    framing: Framing
 
     @cached_property
     def scales(self) -> torch.Tensor:
@@ -111,6 +110,12 @@ class DemoModel:
                 f"Unknown expression {shown(expression)}; this model has {', '.join(self.expressions)}."
             )
         return expression
+
+    @torch.inference_mode()
+    def encode(self, faces: np.ndarray) -> torch.Tensor:
+        """uint8 faces [N, H, W(, 3)], framed as `framing` frames them -> their codes [N, latent_dim]
+        (the posterior means: the code that best describes each face)."""
+        return self.vae.encode(to_model_input(faces))[0]
 
     @torch.inference_mode()
     def decode(self, z: torch.Tensor, expression: str | None = None) -> np.ndarray:
@@ -173,7 +178,7 @@ def load_model(spec: ModelSpec, folder: Path) -> DemoModel:
     expressions = model.config.expressions if model.config.kind == "multi" else ()
     names, directions = slider_directions(names, directions, expressions)
     codes = CodeDistribution.of(checkpoint)
-    return DemoModel(spec, model, checkpoint.metadata, directions, names, codes)
+    return DemoModel(spec, model, checkpoint.metadata, directions, names, codes, Framing.of(checkpoint))
 
 
 def slider_directions(

@@ -23,9 +23,9 @@ from matplotlib.axes import Axes
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from skimage import data as skimage_data
 
+from demo.codes import largest_face
 from demo.config import DemoConfig
 from demo.models import DemoModel, load_models
-from vae.swap import align_faces, encode_faces
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "docs" / "figures" / "how-it-works.png"
@@ -35,9 +35,8 @@ NETWORK, CODE = "#fde7c8", "#dbe8fb"  # fill colours: networks, codes
 
 def face_and_code(model: DemoModel, photo: np.ndarray) -> tuple[np.ndarray, torch.Tensor]:
     """The photo's largest face as `model` sees it, and its code."""
-    faces = align_faces(photo, model.vae, model.spec.crop)
-    largest = max(faces, key=lambda face: face.box.w * face.box.h)
-    return largest.image, encode_faces(model.vae, [largest])[0]
+    face = largest_face(model, photo).image
+    return face, model.encode(face[None])[0]
 
 
 def show(ax: Axes, image: np.ndarray, x: float, y: float, size: float, caption: str = "") -> None:

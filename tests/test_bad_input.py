@@ -39,8 +39,8 @@ from demo.gallery import GalleryTab
 from demo.models import load_models
 from demo.morph import MorphTab
 from demo.swap import SwapTab
-from vae.faces import detect_faces
 from vae.images import ImageLimits, read_image
+from vae.landmarks import detect_faces
 
 pytest_plugins = ["tests.test_demo_support"]
 pytestmark = pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")  # inside gradio's queue

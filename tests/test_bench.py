@@ -21,6 +21,8 @@ from tests.conftest import REPO
 
 pytest_plugins = ["tests.test_demo_support"]
 pytestmark = pytest.mark.slow
+EXPRESSION_MODELS = all((REPO / "checkpoints" / name).is_file() for name in (SHAPE_FILE, APPEARANCE_FILE))
+NO_EXPRESSION_MODELS = f"the expression models ({SHAPE_FILE}, {APPEARANCE_FILE}) are not in checkpoints/"
 
 
 def run_bench(name: str, tmp_path: Path, *options: str) -> dict[str, Any]:
@@ -58,16 +60,13 @@ def test_inference(tmp_path: Path) -> None:
         assert_timed(row)
         if "gflop" in row:
             assert positive(row["gflop"]) and positive(row["x_limit"])
-    expression_models = all((REPO / "checkpoints" / name).is_file() for name in (SHAPE_FILE, APPEARANCE_FILE))
-    assert len(result["swaps"]) == 1 + expression_models  # the demo's handler needs them
-    if not expression_models:
+    assert len(result["swaps"]) == EXPRESSION_MODELS  # the demo's handler needs them
+    if not EXPRESSION_MODELS:
         assert "could not be loaded" in result["skipped"]["swap (demo handler, from file)"]
     for swap in result["swaps"]:
         assert_timed(swap)
     assert positive(result["matmul_gflops"]["1"])
-    stages = result["swap_stages"]["1"]
-    assert {"detect faces", "encode", "decode 7 expressions", "paste back, blend"} <= set(stages)
-    assert result["swap_profile_top_ops"] and result["targets"] == {"decode_one_ms": 3.0, "swap_ms": 250.0}
+    assert result["targets"] == {"decode_one_ms": 3.0, "swap_ms": 250.0}
 
 
 def test_app(tmp_path: Path, tiny_checkpoints: Path) -> None:
@@ -83,6 +82,7 @@ def test_app(tmp_path: Path, tiny_checkpoints: Path) -> None:
         assert_timed(scenario)
 
 
+@pytest.mark.skipif(not EXPRESSION_MODELS, reason=NO_EXPRESSION_MODELS)
 def test_live(tmp_path: Path) -> None:
     result = run_bench("live", tmp_path, "--threads", "1")
     rows = {(r["where"], r["faces"]) for r in result["speed"]}

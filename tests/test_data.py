@@ -13,7 +13,16 @@ import pytest
 import torch
 from PIL import Image
 
-from vae.data import EXPRESSIONS, DataConfig, DataError, FaceData, as_float, load_faces
+from vae.data import (
+    EXPRESSIONS,
+    DataConfig,
+    DataError,
+    FaceData,
+    as_float,
+    load_faces,
+    to_model_input,
+    to_uint8,
+)
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 USAGES = ("Training", "PublicTest", "PrivateTest")
@@ -399,6 +408,16 @@ def test_subset_and_as_float(tiny_fer_csv: Path) -> None:
     assert image.dtype == torch.float32 and image.shape == (1, 64, 64) and part.labels.dtype == torch.int64
     assert image.min() >= -1 and image.max() <= 1
     assert torch.allclose((image + 1) * 127.5, part.images[0].float())
+
+
+def test_photo_pixels_to_model_input_and_back() -> None:
+    grey = np.arange(2 * 4 * 4, dtype=np.uint8).reshape(2, 4, 4) * 7
+    rgb = np.random.default_rng(0).integers(0, 256, (2, 4, 4, 3), dtype=np.uint8)
+    assert to_model_input(grey).shape == (2, 1, 4, 4)
+    assert to_model_input(rgb).shape == (2, 3, 4, 4)
+    assert float(to_model_input(grey).min()) >= -1 and float(to_model_input(rgb).max()) <= 1
+    np.testing.assert_array_equal(to_uint8(to_model_input(grey)), grey)
+    np.testing.assert_array_equal(to_uint8(to_model_input(rgb)), rgb)
 
 
 # --- real FER2013 (../shared/data) --------------------------------------------------------------

@@ -31,6 +31,7 @@ from tests.test_demo_support import FER, UTK, save_photo
 from vae import EXPRESSIONS
 from vae.checkpoint import load_checkpoint, save_model
 from vae.classifier import ClassifierConfig, ExpressionClassifier
+from vae.faces import FACE_TEMPLATE
 from vae.images import ImageLimits
 from vae.latent import CodeDistribution
 
@@ -219,6 +220,18 @@ def test_explore_starts_from_a_photo(
     assert not path.exists(), "the upload must be deleted once read"
     with pytest.raises(gr.Error, match="No face"):
         tab.from_photo("utkface-vae", None, str(upload(faceless, gradio_cache)))
+
+
+def test_a_model_without_a_face_template_says_so_when_given_a_photo(
+    tmp_path: Path, tiny_checkpoints: Path, demo_config: DemoConfig, astronaut, gradio_cache
+) -> None:
+    checkpoint = load_checkpoint(tiny_checkpoints / UTK)
+    extras = {k: v for k, v in checkpoint.extras.items() if k != FACE_TEMPLATE}
+    save_model(tmp_path / UTK, checkpoint.model, checkpoint.metadata, extras)
+    tab = ExploreTab(load_models(tmp_path), demo_config)
+    with pytest.raises(gr.Error, match="stores no face template"):
+        tab.from_photo("utkface-vae", None, str(upload(astronaut, gradio_cache)))
+    tab.random("utkface-vae", None, 3)  # everything else works
 
 
 # -- swap -----------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from demo.models import REGISTRY
 from demo.swap import APPEARANCE_FILE, SHAPE_FILE
 from vae import EXPRESSIONS, ModelConfig, build_model, save_model
 from vae.face_shape import apply, eye_distance, similarity
+from vae.faces import FACE_TEMPLATE
 from vae.landmarks import detect_faces, face_landmarks
 from vae.shape_model import ShapeConfig, ShapeVAE
 
@@ -32,7 +33,8 @@ METRICS = {"neg_elbo": 1234.5, "bits_per_dim": 0.987, "mse": 0.0321, "psnr": 21.
 
 
 def write_tiny_checkpoints(folder: Path) -> Path:
-    """A 7-decoder 48x48 grey model with random unit slider directions, and a 64x64 RGB VAE without."""
+    """A 7-decoder 48x48 grey model with random unit slider directions, and a 64x64 RGB VAE without;
+    each with a face template (the astronaut's landmarks, framed as FER2013 frames faces)."""
     torch.manual_seed(0)
     fer = build_model(
         ModelConfig(
@@ -44,20 +46,26 @@ def write_tiny_checkpoints(folder: Path) -> Path:
         folder / FER,
         fer,
         {"data": "synthetic", "epochs": 1.0, "metrics": METRICS, "direction_names": DIRECTION_NAMES},
-        {"directions": directions, "direction_scales": torch.linspace(0.5, 2.0, len(DIRECTION_NAMES))},
+        {
+            "directions": directions,
+            "direction_scales": torch.linspace(0.5, 2.0, len(DIRECTION_NAMES)),
+            FACE_TEMPLATE: torch.tensor(template_shape(48), dtype=torch.float32),
+        },
     )
     utk = build_model(ModelConfig(kind="vae", image_size=64, channels=3, widths=(8, 16), latent_dim=16))
-    save_model(folder / UTK, utk, {"data": "synthetic", "epochs": 2.0})
+    template = {FACE_TEMPLATE: torch.tensor(template_shape(64), dtype=torch.float32)}
+    save_model(folder / UTK, utk, {"data": "synthetic", "epochs": 2.0}, template)
     write_tiny_expression_models(folder)
     return folder
 
 
-def template_shape() -> np.ndarray:
-    """A 68-point face in a 48x48 frame as FER2013 frames faces: the astronaut's, moved there."""
+def template_shape(size: int = 48) -> np.ndarray:
+    """A 68-point face in a size x size frame as FER2013 frames faces: the astronaut's, moved there."""
     photo = data.astronaut()
     points = face_landmarks(photo, detect_faces(photo)[0])
     eyes = np.array([points[36], points[45]])
-    return apply(similarity(eyes, np.array([[11.0, 17.0], [36.0, 17.0]])), points)
+    corners = (np.array([[11.0, 17.0], [36.0, 17.0]]) + 0.5) * size / 48 - 0.5  # pixel centres at integers
+    return apply(similarity(eyes, corners), points)
 
 
 def write_tiny_expression_models(folder: Path) -> None:

@@ -1,158 +1,151 @@
-"""Face detection, alignment and paste-back on scikit-image's astronaut portrait (ships with the package)."""
+"""Faces cut out of photos by their landmarks, as a model's training faces were framed (vae/faces.py),
+and the face template that python -m train.directions fits to a model's training faces."""
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from skimage import data
+import torch
 
-from vae.faces import (
-    FER2013_CROP,
-    UTKFACE_CROP,
-    AlignedFace,
-    FaceBox,
-    _cascade,
-    align_face,
-    detect_faces,
-    paste_face,
-)
+from tests.test_demo_support import template_shape
+from train.directions import MIN_TEMPLATE_FACES, face_template
+from vae import ModelConfig, build_model, load_checkpoint, save_model
+from vae.checkpoint import CheckpointError
+from vae.face_shape import RIGID, apply, eye_distance, invert, mean_shape, similarity, warp_down
+from vae.faces import FACE_TEMPLATE, FramedFace, Framing, NoFaceError, NoTemplateError
 
 FACE_CENTRE = (224, 114)  # of the astronaut's face, by eye, in photo pixels
 
-
-@pytest.fixture(scope="module")
-def photo() -> np.ndarray:
-    return data.astronaut()
+pytest_plugins = ["tests.test_demo_support"]
 
 
 @pytest.fixture(scope="module")
-def box(photo) -> FaceBox:
-    faces = detect_faces(photo)
+def grey() -> Framing:
+    return Framing(template_shape(48), 48, 1)
+
+
+@pytest.fixture(scope="module")
+def colour() -> Framing:
+    return Framing(template_shape(64), 64, 3)
+
+
+def only_face(framing: Framing, photo: np.ndarray) -> FramedFace:
+    faces = framing.faces(photo)
     assert len(faces) == 1
     return faces[0]
 
 
-def _psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = np.mean((a.astype(float) - b.astype(float)) ** 2)
-    return 10 * math.log10(255**2 / max(mse, 1e-12))
+def correlation(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.corrcoef(a.ravel().astype(float), b.ravel().astype(float))[0, 1])
 
 
-def _angle(aligned: AlignedFace) -> float:
-    """The rotation (degrees) in an alignment matrix."""
-    return math.degrees(math.atan2(aligned.matrix[0, 1], aligned.matrix[0, 0]))
-
-
-def _rotate(image: np.ndarray, degrees: float) -> np.ndarray:
+def turned(photo: np.ndarray, degrees: float) -> np.ndarray:
+    """The photo turned anticlockwise about the astronaut's face."""
     matrix = cv2.getRotationMatrix2D(FACE_CENTRE, degrees, 1.0)
-    return cv2.warpAffine(image, matrix, image.shape[1::-1], borderMode=cv2.BORDER_REFLECT_101)
+    return cv2.warpAffine(photo, matrix, photo.shape[1::-1], borderMode=cv2.BORDER_REFLECT_101)
 
 
-def test_one_face_where_it_is(box):
-    assert 70 <= box.w <= 130 and box.h == box.w
-    assert abs(box.x + box.w / 2 - FACE_CENTRE[0]) < 15
-    assert abs(box.y + box.h / 2 - FACE_CENTRE[1]) < 15
+def test_the_face_is_framed_on_the_template(grey: Framing, colour: Framing, astronaut: np.ndarray) -> None:
+    face = only_face(grey, astronaut)
+    assert face.image.shape == (48, 48) and face.image.dtype == np.uint8
+    assert abs(face.box.x + face.box.w / 2 - FACE_CENTRE[0]) < 15
+    assert abs(face.box.y + face.box.h / 2 - FACE_CENTRE[1]) < 15
+    rigid = apply(face.to_frame, face.points[RIGID])  # the template is this face's own shape
+    assert np.abs(rigid - grey.template[RIGID]).max() < 0.5
+    big = only_face(colour, astronaut)
+    assert big.image.shape == (64, 64, 3) and big.image.dtype == np.uint8
+    levelled = cv2.cvtColor(big.image, cv2.COLOR_RGB2GRAY)
+    assert correlation(cv2.resize(levelled, (48, 48), interpolation=cv2.INTER_AREA), face.image) > 0.95
 
 
-@pytest.mark.parametrize(
-    "size, channels, style, shape", [(48, 1, FER2013_CROP, (48, 48)), (64, 3, UTKFACE_CROP, (64, 64, 3))]
-)
-def test_aligned_shape(photo, box, size, channels, style, shape):
-    aligned = align_face(photo, box, size, channels, style)
-    assert aligned.image.shape == shape and aligned.image.dtype == np.uint8
-    assert aligned.matrix.shape == (2, 3) and aligned.box == box
+def test_a_grey_crop_is_the_photos_luma(grey: Framing, astronaut: np.ndarray) -> None:
+    face = only_face(grey, astronaut)
+    luma = cv2.cvtColor(astronaut, cv2.COLOR_RGB2GRAY)
+    np.testing.assert_array_equal(face.image, warp_down(luma, face.to_frame, 48))
 
 
-def test_aligned_crop_is_centred_on_the_face(photo, box):
-    aligned = align_face(photo, box, 64, 3, UTKFACE_CROP)
-    x, y = aligned.matrix @ (*FACE_CENTRE, 1)
-    assert abs(x - 31.5) < 6 and abs(y - 31.5) < 10
+def test_a_turned_face_is_levelled(colour: Framing, astronaut: np.ndarray) -> None:
+    upright = only_face(colour, astronaut)
+    tilted = only_face(colour, turned(astronaut, 15))
 
+    def angle(face: FramedFace) -> float:
+        return math.degrees(math.atan2(face.to_frame[0, 1], face.to_frame[0, 0]))
 
-@pytest.mark.parametrize("size, channels, style", [(48, 1, FER2013_CROP), (64, 3, UTKFACE_CROP)])
-def test_pasting_the_crop_itself_changes_little(photo, box, size, channels, style):
-    aligned = align_face(photo, box, size, channels, style)
-    pasted = paste_face(photo, aligned.image, aligned)
-    assert pasted.shape == photo.shape and pasted.dtype == np.uint8
-    face = np.s_[box.y : box.y + box.h, box.x : box.x + box.w]
-    assert _psnr(pasted[face], photo[face]) > 30
-    changed = np.argwhere(np.any(pasted != photo, axis=2))
-    assert changed.min(axis=0).tolist() >= [box.y - box.h, box.x - box.w]
-    assert changed.max(axis=0).tolist() <= [box.y + 2 * box.h, box.x + 2 * box.w]
-    assert np.array_equal(pasted[:, box.x + 2 * box.w :], photo[:, box.x + 2 * box.w :])
-
-
-def test_grey_paste_keeps_the_photos_colour(photo, box):
-    aligned = align_face(photo, box, 48, 1, FER2013_CROP)
-    before = photo.copy()
-    pasted = paste_face(photo, 255 - aligned.image, aligned)  # a very different luminance
-    assert np.array_equal(photo, before)  # input untouched
-    face = np.s_[box.y : box.y + box.h, box.x : box.x + box.w]
-    old, new = (
-        cv2.cvtColor(np.ascontiguousarray(p[face]), cv2.COLOR_RGB2YCrCb).astype(float)
-        for p in (photo, pasted)
-    )
-    assert np.mean(np.abs(new[..., 0] - old[..., 0])) > 20  # the luminance did change...
-    assert np.mean(np.abs(new[..., 1:] - old[..., 1:])) < 1.5  # ...the chroma did not
-
-
-def test_paste_accepts_hw1_faces_and_refuses_wrong_sizes(photo, box):
-    aligned = align_face(photo, box, 48, 1, FER2013_CROP)
-    assert np.array_equal(
-        paste_face(photo, aligned.image[:, :, None], aligned), paste_face(photo, aligned.image, aligned)
-    )
-    with pytest.raises(ValueError, match="48x48"):
-        paste_face(photo, np.zeros((64, 64), np.uint8), aligned)
-
-
-def test_face_at_the_border(photo):
-    corner = np.ascontiguousarray(photo[62:, 172:])  # the face now touches the top-left corner
-    faces = detect_faces(corner)
-    assert len(faces) == 1 and faces[0].x < 15 and faces[0].y < 15
-    aligned = align_face(corner, faces[0], 64, 3, UTKFACE_CROP)
-    assert aligned.image.shape == (64, 64, 3)
-    pasted = paste_face(corner, aligned.image, aligned)
-    assert pasted.shape == corner.shape
-
-
-def test_box_partly_outside_the_photo(photo):
-    aligned = align_face(photo, FaceBox(-40, -40, 100, 100), 48, 1, FER2013_CROP)
-    assert aligned.image.shape == (48, 48) and aligned.image.std() > 5  # reflected, not a flat fill
-
-
-def test_no_face_in_a_gradient():
-    gradient = np.broadcast_to(np.linspace(0, 255, 400, dtype=np.uint8)[None, :, None], (300, 400, 3))
-    assert detect_faces(np.ascontiguousarray(gradient)) == []
-
-
-def test_group_photo_left_to_right(photo):
-    head = photo[20:240, 120:330]
-    group = np.hstack([head, head[:, ::-1], np.zeros_like(head[:, :60])])
-    faces = detect_faces(group)
-    assert len(faces) == 2
-    assert faces[0].x < head.shape[1] <= faces[1].x
-
-
-def test_tilted_face_is_levelled(photo, box):
-    upright = align_face(photo, box, 64, 3, UTKFACE_CROP)
-    tilted_photo = _rotate(photo, 15)
-    faces = detect_faces(tilted_photo)
-    assert len(faces) == 1
-    tilted = align_face(tilted_photo, faces[0], 64, 3, UTKFACE_CROP)
-    assert abs(_angle(tilted) - _angle(upright) + 15) < 5  # the photo turned anticlockwise
-
-    def similarity(crop: np.ndarray) -> float:
-        return float(np.corrcoef(crop.ravel().astype(float), upright.image.ravel().astype(float))[0, 1])
-
+    assert abs(angle(tilted) - angle(upright) + 15) < 3
     turn = cv2.getRotationMatrix2D((31.5, 31.5), 15, 1.0)
     unlevelled = cv2.warpAffine(upright.image, turn, (64, 64), borderMode=cv2.BORDER_REFLECT_101)
-    assert similarity(tilted.image) > max(0.85, similarity(unlevelled))
+    assert correlation(tilted.image, upright.image) > max(0.9, correlation(unlevelled, upright.image))
 
 
-def test_cascades_are_loaded_once(photo, box):
-    align_face(photo, box, 48, 1, FER2013_CROP)  # both cascades are loaded by now
-    loaded = _cascade.cache_info().misses
-    align_face(photo, detect_faces(photo)[0], 48, 1, FER2013_CROP)
-    assert _cascade.cache_info().misses == loaded
+def test_a_face_at_the_border_is_reflected(colour: Framing, astronaut: np.ndarray) -> None:
+    corner = np.ascontiguousarray(astronaut[85:, 190:])  # the face now touches the top-left corner
+    face = only_face(colour, corner)
+    assert (apply(invert(face.to_frame), np.array([[0.0, 0.0]])) < -15).all()  # the crop reaches past it
+    assert face.image.shape == (64, 64, 3) and face.image[:8].std() > 5  # reflected, not a flat fill
+
+
+def test_faces_come_left_to_right(grey: Framing, group_photo: np.ndarray) -> None:
+    faces = grey.faces(group_photo)
+    assert len(faces) == 2 and faces[0].box.x < group_photo.shape[1] // 2 <= faces[1].box.x
+    assert correlation(faces[0].image, faces[1].image) > 0.95  # the same portrait twice
+
+
+def test_no_face_and_no_template_are_clear_errors(grey: Framing, faceless: np.ndarray, astronaut) -> None:
+    with pytest.raises(NoFaceError, match="No face was found"):
+        grey.faces(faceless)
+    with pytest.raises(NoTemplateError, match=r"stores no face template.*train\.directions"):
+        Framing(None, 48, 1).faces(astronaut)
+
+
+def test_the_framing_is_read_from_the_checkpoint(tmp_path: Path) -> None:
+    model = build_model(ModelConfig(kind="vae", image_size=64, channels=3, widths=(8, 16), latent_dim=8))
+    template = torch.tensor(template_shape(64), dtype=torch.float32)
+    save_model(tmp_path / "with.safetensors", model, extras={FACE_TEMPLATE: template})
+    save_model(tmp_path / "without.safetensors", model)
+    save_model(tmp_path / "broken.safetensors", model, extras={FACE_TEMPLATE: template[:5]})
+    framing = Framing.of(load_checkpoint(tmp_path / "with.safetensors"))
+    assert (framing.size, framing.channels) == (64, 3)
+    np.testing.assert_allclose(framing.template, template.numpy())
+    assert Framing.of(load_checkpoint(tmp_path / "without.safetensors")).template is None
+    with pytest.raises(CheckpointError, match="face template has shape"):
+        Framing.of(load_checkpoint(tmp_path / "broken.safetensors"))
+
+
+def test_the_mean_shape_keeps_the_faces_scale() -> None:
+    """Procrustes rounds fitted noisy shapes onto the template at too small a scale; the mean stays
+    where the faces are."""
+    rng = np.random.default_rng(0)
+    face = template_shape(48)
+    shapes = []
+    for _ in range(200):
+        scale, angle = rng.uniform(0.9, 1.1), rng.normal(0, 0.1)
+        turn = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+        shapes.append((face - 24) @ turn.T + 24 + rng.normal(0, 1.0, face.shape))
+    mean = mean_shape(np.stack(shapes), rounds=10)
+    assert eye_distance(mean) == pytest.approx(eye_distance(face), rel=0.02)
+    assert np.abs(mean[RIGID] - face[RIGID]).max() < 0.5
+
+
+def test_a_template_fitted_to_framed_faces_is_their_framing(astronaut: np.ndarray) -> None:
+    """Faces cut out by a template, a little off here and there, give that template back."""
+    template = template_shape(48)
+    points = only_face(Framing(template, 48, 1), astronaut).points
+    luma = cv2.cvtColor(astronaut, cv2.COLOR_RGB2GRAY)
+    rng = np.random.default_rng(0)
+    crops = []
+    for _ in range(110):
+        moved = template[RIGID] * rng.uniform(0.96, 1.04) + rng.normal(0, 0.7, 2)
+        jitter = similarity(template[RIGID], moved)
+        to_frame = jitter @ np.vstack([similarity(points[RIGID], template[RIGID]), [0, 0, 1]])
+        crops.append(warp_down(luma, to_frame, 48))
+    images = torch.from_numpy(np.stack(crops))[:, None]
+    fitted, fits = face_template(images, count=110)
+    assert fits >= MIN_TEMPLATE_FACES and fitted is not None
+    assert np.abs(fitted[RIGID] - template[RIGID]).max() < 1.0
+    assert eye_distance(fitted) == pytest.approx(eye_distance(template), rel=0.03)
+    few, fits = face_template(images, count=20)  # too few faces for a mean: none
+    assert few is None and 0 < fits <= 20

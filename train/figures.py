@@ -5,7 +5,8 @@
 Writes `<name>-reconstructions.png`, `<name>-samples.png` (temperatures 0.5, 0.8, 1.0) and, for a
 multi-decoder model, `<name>-expressions.png` (held-out faces, one from each source expression plus
 one more, each through all 7 decoders) and `<name>-astronaut.png` (skimage's portrait detected,
-aligned and swapped). Held-out faces are the data's test split, never seen in training. The
+framed by its landmarks as the model's training faces were, and swapped by the pasted-face swap,
+vae.swap). Held-out faces are the data's test split, never seen in training. The
 reconstruction and expression grids show faces of the data set, whose licence allows research use
 only: they belong under the git-ignored runs/, not in the repository; samples and the astronaut
 (a NASA photo in the public domain) may be published.
@@ -28,19 +29,14 @@ from skimage.data import astronaut
 from train.evaluate import add_detail_option, strength_arg
 from vae.checkpoint import CheckpointError, load_checkpoint
 from vae.conv_vae import ConvVAE
-from vae.data import DataConfig, DataError, FaceData, as_float, load_faces
-from vae.faces import FER2013_CROP, UTKFACE_CROP, CropStyle
+from vae.data import DataConfig, DataError, FaceData, as_float, load_faces, to_uint8
+from vae.faces import Framing, NoFaceError
 from vae.latent import CodeDistribution
 from vae.multi_decoder import MultiDecoderVAE
-from vae.swap import NoFaceError, prepare_photo, to_uint8
+from vae.swap import prepare_photo
 
 TEMPERATURES = (0.5, 0.8, 1.0)
 FACES = 8
-
-
-def crop_style(model: ConvVAE) -> CropStyle:
-    """The crop the model's training faces had: FER2013 is grey 48 px, UTKFace colour 64 px."""
-    return FER2013_CROP if model.config.channels == 1 else UTKFACE_CROP
 
 
 def pick_faces(data: FaceData, count: int = FACES) -> torch.Tensor:
@@ -114,13 +110,15 @@ def expressions(model: MultiDecoderVAE, data: FaceData, path: Path, strength: fl
 
 
 @torch.inference_mode()
-def astronaut_swap(model: MultiDecoderVAE, path: Path, strength: float, detail: float) -> None:
+def astronaut_swap(
+    model: MultiDecoderVAE, framing: Framing, path: Path, strength: float, detail: float
+) -> None:
     """The portrait, the face as the model sees it, and the face swapped into each expression."""
     photo = astronaut()
-    prepared = prepare_photo(photo, model, crop_style(model), detail)
+    prepared = prepare_photo(photo, model, framing, detail)
     k = 0
     face = prepared.faces[k]
-    swaps = [prepared.render(e, 1.0, k, strength) for e in model.expressions]
+    swaps = [prepared.render(e, strength) for e in model.expressions]
     drawn = prepared.grids(strength)
     box = face.box
     top, bottom = max(0, box.y - box.h // 2), min(photo.shape[0], box.y + box.h + box.h // 2)
@@ -131,7 +129,7 @@ def astronaut_swap(model: MultiDecoderVAE, path: Path, strength: float, detail: 
     axes[0, 0].add_patch(plt.Rectangle((box.x, box.y), box.w, box.h, fill=False, color="lime", lw=1.5))
     axes[0, 0].set_title("detected", fontsize=8)
     axes[1, 0].imshow(face.image, cmap="gray")
-    axes[1, 0].set_title("aligned", fontsize=8)
+    axes[1, 0].set_title("framed", fontsize=8)
     for i, expression in enumerate(model.expressions, start=1):
         axes[0, i].imshow(drawn[k, i - 1], cmap="gray")
         axes[0, i].set_title(expression, fontsize=8)
@@ -169,7 +167,8 @@ def main(argv: list[str] | None = None) -> None:
         samples(model, CodeDistribution.of(checkpoint), out / f"{name}-samples.png")
         if isinstance(model, MultiDecoderVAE):
             expressions(model, data, out / f"{name}-expressions.png", args.strength, args.detail)
-            astronaut_swap(model, out / f"{name}-astronaut.png", args.strength, args.detail)
+            framing = Framing.of(checkpoint)
+            astronaut_swap(model, framing, out / f"{name}-astronaut.png", args.strength, args.detail)
     except (CheckpointError, DataError, NoFaceError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

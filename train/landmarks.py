@@ -28,6 +28,7 @@ from vae.landmarks import FaceBox, detect_boxes, face_landmarks
 
 UPSCALE = 4
 DETECT_THRESHOLD = -0.5  # HOG score: lower than dlib's default 0, since enlarged 48 px faces are soft
+MAX_MIRROR_ERROR = 0.03  # eye distances: a fit and its mirror image's that differ more are dropped
 
 
 def fit_face(face: np.ndarray) -> tuple[np.ndarray, float] | None:
@@ -66,7 +67,12 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m train.landmarks", description=__doc__.split("\n\n")[0])
     p.add_argument("--data", required=True, help="FER2013 csv or folders")
     p.add_argument("--out", required=True, help="archive to write (.npz)")
-    p.add_argument("--max-mirror-error", type=float, default=0.03, help="eye distances (default 0.03)")
+    p.add_argument(
+        "--max-mirror-error",
+        type=float,
+        default=MAX_MIRROR_ERROR,
+        help=f"eye distances (default {MAX_MIRROR_ERROR})",
+    )
     p.add_argument("--limit", type=int, help="the first N faces of each split only (quick runs)")
     args = p.parse_args(argv)
     try:

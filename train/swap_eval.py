@@ -41,12 +41,12 @@ import torch
 from PIL import Image
 
 from train.classifier import per_class_accuracy, predict
-from vae.checkpoint import load_checkpoint
+from vae.checkpoint import Checkpoint, load_checkpoint
 from vae.classifier import ExpressionClassifier
 from vae.data import EXPRESSIONS, IMAGE_SUFFIXES, DataConfig, as_float, load_faces
 from vae.face_shape import JAW, framed_face
+from vae.faces import Framing
 from vae.landmarks import SAME_PERSON, face_descriptor
-from vae.multi_decoder import MultiDecoderVAE
 from vae.photo_edit import (
     DEFAULT_STRENGTH,
     ExpressionModels,
@@ -55,8 +55,7 @@ from vae.photo_edit import (
     PreparedPhoto,
     prepare_photo,
 )
-from vae.swap import NoFaceError as SwapNoFace
-from vae.swap import swap_faces
+from vae.swap import prepare_photo as prepare_paste
 
 UPSCALE = 4
 PAD = 0.25  # an enlarged held-out face gets a border of a quarter of its side, its edge pixels repeated
@@ -246,13 +245,14 @@ def _edit(
     return prepared.render(expression, 1.0, face, strength)
 
 
-def pasted(model: MultiDecoderVAE, photo: np.ndarray, face: int, expression: str) -> np.ndarray:
-    """The pasted-face swap at the settings the demo used, or the photo itself where its detector
-    finds no face (where the demo showed no result)."""
+def pasted(checkpoint: Checkpoint, photo: np.ndarray, face: int, expression: str) -> np.ndarray:
+    """The pasted-face swap of every face at the settings the demo used (vae.swap), or the photo
+    itself where no face is found (where the demo showed no result)."""
     try:
-        return swap_faces(photo, model, expression, strength=1.3, detail=0.75).photo
-    except SwapNoFace:
+        prepared = prepare_paste(photo, checkpoint.model, Framing.of(checkpoint), detail=0.75)
+    except NoFaceError:
         return photo
+    return prepared.render(expression, strength=1.3)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -282,7 +282,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(max(1, torch.get_num_threads()))
     models = ExpressionModels.load(args.shape, args.appearance)
     judges = Judges(args.judges, models.template)
-    paste_model = load_checkpoint(args.paste).model
+    paste_model = load_checkpoint(args.paste)
     methods: dict[str, Method] = {
         "unchanged": lambda photo, i, e: photo,
         "paste": functools.partial(pasted, paste_model),

@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--strength", type=float, default=DEFAULT_STRENGTH)
     args = p.parse_args(argv)
     models = ExpressionModels.load(args.shape, args.appearance)
-    paste_model = load_checkpoint(args.paste).model
+    paste_model = load_checkpoint(args.paste)
     names = ["photo", *models.expressions]
     header = np.hstack([caption(name, TILE) for name in names])
     rows = [header]

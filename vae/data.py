@@ -136,6 +136,18 @@ def as_float(images: torch.Tensor) -> torch.Tensor:
     return images.float().div(127.5).sub(1.0)
 
 
+def to_model_input(images: np.ndarray) -> torch.Tensor:
+    """uint8 images [N, H, W] (grey) or [N, H, W, 3] (RGB), as photos hold them -> float NCHW in [-1, 1]."""
+    x = as_float(torch.from_numpy(np.ascontiguousarray(images)))
+    return x.unsqueeze(1) if x.ndim == 3 else x.permute(0, 3, 1, 2)
+
+
+def to_uint8(x: torch.Tensor) -> np.ndarray:
+    """Model output NCHW in [-1, 1] -> uint8 [N, H, W] for one channel, [N, H, W, 3] for three."""
+    images = ((x.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu().numpy()
+    return images[:, 0] if images.shape[1] == 1 else images.transpose(0, 2, 3, 1)
+
+
 def load_faces(config: DataConfig) -> FaceData:
     """Decode one split of the data set at ``config.path``; raises DataError naming the culprit."""
     layout, path = _locate(config.path, config.layout)

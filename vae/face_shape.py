@@ -70,12 +70,17 @@ def normalise(points: np.ndarray, template: np.ndarray) -> tuple[np.ndarray, np.
 
 
 def mean_shape(shapes: np.ndarray, rounds: int = 5) -> np.ndarray:
-    """Generalised Procrustes mean of shapes [N, 68, 2] on their rigid points, in the first shapes'
-    mean position and scale (the data set's own framing)."""
-    template = shapes.mean(0)
+    """Generalised Procrustes mean of shapes [N, 68, 2] on their rigid points, in the shapes' plain
+    mean position and scale (the data set's own framing).
+
+    Each round's mean is put back onto the plain mean: a least-squares fit of a noisy shape onto the
+    template underestimates its scale, so unanchored rounds shrink the template (by about 2% a round
+    on FER2013)."""
+    start = shapes.mean(0)
+    template = start
     for _ in range(rounds):
         aligned = np.stack([normalise(shape, template)[0] for shape in shapes])
-        template = aligned.mean(0)
+        template = normalise(aligned.mean(0), start)[0]
     return template
 
 

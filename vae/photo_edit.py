@@ -48,7 +48,8 @@ from vae.face_shape import (
     shape_free,
     warp_down,
 )
-from vae.landmarks import FaceBox, detect_faces, face_landmarks, gray
+from vae.faces import NoFaceError, find_faces
+from vae.landmarks import FaceBox, face_landmarks, gray
 from vae.mouth import (
     MouthOpening,
     close_mouth,
@@ -87,10 +88,6 @@ RATIO_FLOOR = 16.0  # luminance (0..255) added to both sides of the ratio: black
 SOURCE_TEMPERATURE = 1e-4  # squared eye distances: how sharply the best-fitting decoders are preferred
 DETAIL_SIGMA = 1.0  # px: finer detail than this is copied pixel for pixel by the warp
 CUT_OUT_SCALE = 1.6  # a face's cut-out (the strip's tiles) spans this many times its detected box
-
-
-class NoFaceError(ValueError):
-    """No face that can be edited was found; the message can be shown to a user as is."""
 
 
 @dataclass(frozen=True)
@@ -483,11 +480,8 @@ def check_settings(intensity: float, strength: float) -> None:
 def prepare_photo(photo: np.ndarray, models: ExpressionModels) -> PreparedPhoto:
     """Find every face of an RGB uint8 photo, fit and decode each; NoFaceError if none can be edited."""
     plane = gray(photo)
-    boxes = detect_faces(photo)
-    if not boxes:
-        raise NoFaceError("No face was found. Try a brighter, frontal photo where the face is not too small.")
     faces, problems = [], []
-    for box in boxes:
+    for box in find_faces(photo):
         try:
             faces.append(prepare_face(photo, plane, box, models))
         except NoFaceError as error:
