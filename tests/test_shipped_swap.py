@@ -18,7 +18,9 @@ import torch
 from demo.swap import APPEARANCE_FILE, SHAPE_FILE
 from tests.conftest import REPO, SHARED_DATA
 from train.swap_eval import Judges, enlarged_faces, measure, photo_folder
+from vae.checkpoint import load_checkpoint
 from vae.data import EXPRESSIONS, DataConfig
+from vae.faces import Framing
 from vae.landmarks import SAME_PERSON, face_descriptor
 from vae.photo_edit import DEFAULT_STRENGTH, ExpressionModels, prepare_photo
 from vae.shape_model import ShapeVAE
@@ -42,9 +44,9 @@ def models() -> ExpressionModels:
 
 
 @pytest.fixture(scope="module")
-def judges(models: ExpressionModels) -> Judges:
+def judges() -> Judges:
     paths = [str(CHECKPOINTS / f"{name}.safetensors") for name in ("fer-classifier", "ferplus-classifier")]
-    return Judges(paths, models.template)
+    return Judges(paths, Framing.of(load_checkpoint(CHECKPOINTS / "fer-multi.safetensors")).template)
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,8 @@ Every face of every photo is edited into each of the 7 expressions, through the 
 - colour: the mean chroma of the face, output over input;
 - outside: PSNR (dB) of the photo outside the face's box enlarged 1.5 times (an edit changes nothing there);
 - read: how often each expression judge (48x48 classifiers, checkpoints/*classifier*) reads the
-  target expression on the output's face, cut out as FER2013 frames faces (by the input's landmarks).
+  target expression on the output's face, cut out as FER2013 frames faces (by the input's landmarks
+  and the FER2013 template stored with checkpoints/fer-multi.safetensors).
 
 Two baselines go through the same measures in the same run: the unchanged photo, and the pasted-face
 swap (a 48x48 face drawn by checkpoints/fer-multi.safetensors pasted over the photo's face).
@@ -281,8 +282,8 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     torch.set_num_threads(max(1, torch.get_num_threads()))
     models = ExpressionModels.load(args.shape, args.appearance)
-    judges = Judges(args.judges, models.template)
     paste_model = load_checkpoint(args.paste)
+    judges = Judges(args.judges, Framing.of(paste_model).template)  # FER2013's framing, which it stores
     methods: dict[str, Method] = {
         "unchanged": lambda photo, i, e: photo,
         "paste": functools.partial(pasted, paste_model),
