@@ -35,7 +35,7 @@ from bench.common import REPO
 
 API = "/gradio_api"
 SLIDERS = 16  # DemoConfig.max_sliders: /explore takes model, expression and this many slider values
-SWAP_STRENGTH = 1.5  # DemoConfig.swap_strength: what /swap is asked for unless a user moves the slider
+SWAP_STRENGTH = 1.75  # DemoConfig.swap_strength: what /swap is asked for unless a user moves the slider
 SLIDER_RANGE = 2.0  # DemoConfig.slider_range: /explore takes slider values within -range..range
 
 

@@ -66,7 +66,7 @@ from vae.shape_model import ShapeVAE
 
 # The strength the demo starts at and the evaluation measures by default: chosen on held-out faces and
 # photos (docs/design.md, section 'The photo-editing swap').
-DEFAULT_STRENGTH = 1.5
+DEFAULT_STRENGTH = 1.75
 FaceChoice = str | int | Sequence[int]  # "all", one index, or several indices (0-based, left to right)
 
 MIN_EYE_DISTANCE = 24.0  # px between the outer eye corners: smaller faces are too small to edit
