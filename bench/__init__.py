@@ -1,4 +1,4 @@
-"""Benchmarks: how fast and how good FaceVAE is on the machine they run on (README: Benchmarks).
+"""Benchmarks: how fast and how good FaceVAE is on the machine they run on (docs/benchmarks.md).
 
 Each script prints a table and writes JSON; ``--quick`` runs it in seconds (for tests, not numbers).
 

@@ -32,11 +32,12 @@ from typing import Any
 import httpx
 
 from bench.common import REPO
+from demo.config import DemoConfig
 
 API = "/gradio_api"
-SLIDERS = 16  # DemoConfig.max_sliders: /explore takes model, expression and this many slider values
-SWAP_STRENGTH = 1.75  # DemoConfig.swap_strength: what /swap is asked for unless a user moves the slider
-SLIDER_RANGE = 2.0  # DemoConfig.slider_range: /explore takes slider values within -range..range
+SLIDERS = DemoConfig().max_sliders  # /explore takes model, expression and this many slider values
+SWAP_STRENGTH = DemoConfig().swap_strength  # what /swap is asked for unless a user moves the slider
+SLIDER_RANGE = DemoConfig().slider_range  # /explore takes slider values within -range..range
 
 
 class ApiError(RuntimeError):

@@ -61,7 +61,7 @@ logged or stored.
 READ_MORE = (
     ("The model cards", "checkpoints/README.md", "how each model was trained and measured"),
     ("The README", "README.md", "run the app yourself, use the library, train a model"),
-    ("The design notes of the expression swap", "docs/swap-design.md", "what was tried and measured"),
+    ("The design notes", "docs/design.md", "what was tried and measured, decision by decision"),
 )
 
 

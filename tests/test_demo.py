@@ -391,7 +391,7 @@ def test_about_says_what_each_model_learnt_from_and_links_the_cards(
     text = WHAT_IT_DOES + details(store, config)
     for spec in REGISTRY:
         assert spec.title in text and spec.data in text and "Licence" in spec.data
-    assert "`checkpoints/README.md`" in text and "`docs/swap-design.md`" in text
+    assert "`checkpoints/README.md`" in text and "`docs/design.md`" in text
     assert "6 minutes" in text and "10 minutes" in text  # DemoConfig's cache clean-up and photo_ttl
     # for visitors: no command lines, options, run names or machine paths
     assert not re.search(r"python -m|--\w|/work/|/root/|Session \d|\bY3\b|L_multi", text)
