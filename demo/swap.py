@@ -25,7 +25,10 @@ from vae.photo_edit import ExpressionModels, FaceChoice, NoFaceError, PreparedPh
 
 SHAPE_FILE, APPEARANCE_FILE = "fer-shape.safetensors", "fer-appearance.safetensors"
 ALL = "all"
-DEFAULT_EXPRESSION = "happy"
+# A new photo first shows the change every face makes most plainly; most selfies already smile, so
+# "happy" would hand many of them back unchanged.
+DEFAULT_EXPRESSION = "surprise"
+LOOKS = {"disgust": "disgusted", "fear": "afraid", "surprise": "surprised"}  # "now looks ...": the adjective
 STRIP_HEIGHT = 230  # px: one row of seven faces with their labels; more faces scroll
 START = "Upload a photo or take one with the webcam to start."
 HOW_IT_WORKS = """
@@ -159,7 +162,8 @@ class SwapTab:
         expression, intensity, strength = settings
         chosen, count = prepared.chosen(choice), len(prepared.faces)
         which = "every face" if len(chosen) == count else f"face {chosen[0] + 1}"
-        status = f"Found {count} face{'s' * (count > 1)}; {which} now looks **{expression}**."
+        looks = LOOKS.get(expression, expression)
+        status = f"Found {count} face{'s' * (count > 1)}; {which} now looks **{looks}**."
         return prepared.render(expression, intensity, choice, strength), status
 
     def _strip(

@@ -303,6 +303,8 @@ def test_swap_selfie_gives_its_own_face_in_seven_expressions_and_forgets_the_upl
     assert "Found 1 face" in same_status
     sad, _ = tab.rerender(prepared, "sad", 1.0, "all", 1.0)
     assert not np.array_equal(sad, photo)
+    _, surprised = tab.rerender(prepared, "surprise", 1.0, "all", 1.0)
+    assert "every face now looks **surprised**" in surprised  # said as a person would say it
     unchanged = tab.restrip(prepared, "happy", 0.0, "all", 1.0)  # no amount: every tile is the photo
     assert strip_labels(unchanged) == list(EXPRESSIONS)
     assert all(np.array_equal(tile, unchanged[0][0]) for tile, _ in unchanged)

@@ -9,7 +9,7 @@ Every face of every photo is edited into each of the 7 expressions, through the 
 - same person: dlib's face-recognition ResNet puts input and output closer than 0.6 (its published
   threshold, 99.38% on LFW);
 - detail: the variance of the Laplacian of the face's luminance, output over input (1: as sharp);
-- colour: the mean chroma of the face, output over input;
+- colour: the mean chroma of the face, output over input (not measured on grey faces: n/a);
 - outside: PSNR (dB) of the photo outside the face's box enlarged 1.5 times (an edit changes nothing there);
 - read: how often each expression judge (48x48 classifiers, checkpoints/*classifier*) reads the
   target expression on the output's face, cut out as FER2013 frames faces (by the input's landmarks
@@ -62,6 +62,7 @@ UPSCALE = 4
 PAD = 0.25  # an enlarged held-out face gets a border of a quarter of its side, its edge pixels repeated
 
 OUTSIDE_MARGIN = 1.5  # the face's box enlarged this much is "the face" for the outside PSNR
+MIN_CHROMA = 2.0  # mean chroma (YCrCb units) below which a face is grey and has no colour to keep
 
 Photo = tuple[str, np.ndarray]
 Method = Callable[[np.ndarray, int, str], np.ndarray]  # (photo, face index, expression) -> photo
@@ -125,6 +126,13 @@ def chroma(image: np.ndarray, region: np.ndarray) -> float:
     return float(np.hypot(ycc[..., 1] - 128, ycc[..., 2] - 128)[region].mean())
 
 
+def colour_ratio(output: np.ndarray, photo: np.ndarray, region: np.ndarray) -> float | None:
+    """The face's chroma, output over input; None for a face with no colour to keep (a grey photo),
+    where the ratio would divide by noise."""
+    before = chroma(photo, region)
+    return chroma(output, region) / before if before >= MIN_CHROMA else None
+
+
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     mse = float(((a.astype(np.float64) - b) ** 2).mean()) if a.size else 0.0
     return 99.0 if mse == 0 else 10 * np.log10(255**2 / mse)  # 99 dB stands for identical
@@ -170,7 +178,7 @@ def measure(
     return {
         "same_person": float(np.linalg.norm(face_descriptor(output, face.box) - reference) < SAME_PERSON),
         "detail": detail(output, region) / max(detail(photo, region), 1e-9),
-        "colour": chroma(output, region) / max(chroma(photo, region), 1e-9),
+        "colour": colour_ratio(output, photo, region),
         "outside_psnr": psnr(output[outside], photo[outside]),
         **{f"read_{name}": float(label == target) for name, label in reads.items()},
     }
@@ -213,10 +221,20 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, float
     measures = [k for k in rows[0] if k not in ("photo", "face", "target", "method")] if rows else []
     summary: dict[str, dict[str, dict[str, float]]] = defaultdict(dict)
     for (method, target), group in groups.items():
-        summary[method][target] = {m: float(np.mean([r[m] for r in group])) for m in measures} | {
-            "n": len(group)
-        }
+        summary[method][target] = {m: _mean([r[m] for r in group]) for m in measures} | {"n": len(group)}
     return summary
+
+
+def _mean(values: list[float | None]) -> float | None:
+    """The mean of the values that were measured; None where none was."""
+    measured = [v for v in values if v is not None]
+    return float(np.mean(measured)) if measured else None
+
+
+def _cell(measure: str, value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.1f}" if measure == "outside_psnr" else f"{value:.3f}"
 
 
 def markdown(summary: dict[str, dict[str, dict[str, float]]], real: dict[str, list[float]]) -> str:
@@ -231,7 +249,7 @@ def markdown(summary: dict[str, dict[str, dict[str, float]]], real: dict[str, li
         for target in [*EXPRESSIONS, "all"]:
             if target in by_target:
                 values = by_target[target]
-                cells = [f"{values[m]:.3f}" if m != "outside_psnr" else f"{values[m]:.1f}" for m in measures]
+                cells = [_cell(m, values[m]) for m in measures]
                 lines.append(f"| {target} | {values['n']} | " + " | ".join(cells) + " |")
     lines.append("\njudges on real held-out FER2013 faces (per expression, then the balanced mean)")
     for name, accuracy in real.items():
