@@ -9,7 +9,7 @@ present, else the astronaut): one face 200 px wide, or two 130 px wide, swaying 
 second with a 3-degree turn, with sensor noise. Measured, with the models in checkpoints/:
 
 - in process: vae.live.LiveMirror edits the swaying clip, frame after frame, for 30 s (happy,
-  amount 1, strength 1.3): frames per second sustained, median and 95th-percentile latency, and
+  amount 1, the tab's strength): frames per second sustained, median and 95th-percentile latency, and
   the time per stage (detect, landmarks, shape model, appearance model, edit); once on the main
   thread, once on a worker thread, as the app's server runs it (the two differ on a busy machine:
   docs/benchmarks.md, "Live webcam");
@@ -65,7 +65,7 @@ from vae.live import BETA, MIN_CUTOFF, LiveMirror, OneEuroFilter
 from vae.photo_edit import ExpressionModels
 
 MIN_FPS, MAX_P95_MS = 15.0, 120.0
-SETTINGS = ("happy", 1.0, SWAP_STRENGTH)  # expression, amount, strength: the tab's defaults
+SETTINGS = ("happy", 1.0, SWAP_STRENGTH)  # expression, amount, strength: the tab's amount and strength
 FACE_WIDTHS = {1: 200, 2: 130}  # px: one face at arm's length; two people side by side, a step back
 SWAY = 12.0  # px
 LOOP = 30  # frames: two periods of the sway, repeated

@@ -1,7 +1,7 @@
 """The figure of the expression swap: every face of some photos in all 7 expressions, beside the
 pasted-face swap of the same faces.
 
-    python -m train.swap_figure --photos ../shared/photos --out docs/figures/swap-photos.png
+    python -m train.swap_figure --photos ../shared/photos --out docs/figures/swap-photos.jpg
 
 For each face (left to right in each photo, the photos in name order, then scikit-image's astronaut):
 a row of the photo-editing swap (vae.photo_edit at the demo's default strength, full amount) and a
@@ -40,7 +40,7 @@ def tiles(face: PreparedFace, photos: list[np.ndarray]) -> np.ndarray:
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m train.swap_figure", description=__doc__.split("\n\n")[0])
     p.add_argument("--photos", required=True, help="a folder of photos (the astronaut is added)")
-    p.add_argument("--out", default="runs/figures/swap-photos.png")
+    p.add_argument("--out", default="runs/figures/swap-photos.jpg", help="a .jpg (quality 90) or .png")
     p.add_argument("--shape", default="checkpoints/fer-shape.safetensors")
     p.add_argument("--appearance", default="checkpoints/fer-appearance.safetensors")
     p.add_argument("--paste", default="checkpoints/fer-multi.safetensors")
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
             ]
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.vstack(rows)).save(out, optimize=True)
+    Image.fromarray(np.vstack(rows)).save(out, optimize=True, quality=90)
     print(f"{out}: {(len(rows) - 1) // 4} faces")
 
 
