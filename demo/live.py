@@ -27,6 +27,7 @@ import gradio as gr
 import numpy as np
 
 from demo.config import DemoConfig
+from demo.widgets import looks
 from vae.images import ImageError, ImageLimits, read_image
 from vae.live import MAX_SIDE, LiveMirror
 from vae.photo_edit import ExpressionModels
@@ -98,7 +99,7 @@ class LiveMode:
         pixels = read_frame(payload, self.config.limits)
         mirror = mirror or LiveMirror(self.models)
         edited = mirror(pixels, expression, intensity, strength)
-        status = f"{edited.status}: now **{expression}**." if edited.boxes else f"{edited.status}."
+        status = f"{edited.status}: {looks(expression)}." if edited.boxes else f"{edited.status}."
         return frame_payload(edited.image), status, mirror
 
     def build(self, expression: gr.Radio, intensity: gr.Slider, strength: gr.Slider) -> None:

@@ -18,7 +18,7 @@ from demo.inputs import number, shown
 from demo.live import LiveMode
 from demo.models import ModelStore
 from demo.uploads import Upload, read_upload
-from demo.widgets import on_new_photo, photo_input
+from demo.widgets import looks, on_new_photo, photo_input
 from vae.checkpoint import CheckpointError
 from vae.multi_decoder import MAX_STRENGTH
 from vae.photo_edit import ExpressionModels, FaceChoice, NoFaceError, PreparedPhoto, prepare_photo
@@ -28,7 +28,6 @@ ALL = "all"
 # A new photo first shows the change every face makes most plainly; most selfies already smile, so
 # "happy" would hand many of them back unchanged.
 DEFAULT_EXPRESSION = "surprise"
-LOOKS = {"disgust": "disgusted", "fear": "afraid", "surprise": "surprised"}  # "now looks ...": the adjective
 STRIP_HEIGHT = 230  # px: one row of seven faces with their labels; more faces scroll
 START = "Upload a photo or take one with the webcam to start."
 HOW_IT_WORKS = """
@@ -162,8 +161,7 @@ class SwapTab:
         expression, intensity, strength = settings
         chosen, count = prepared.chosen(choice), len(prepared.faces)
         which = "every face" if len(chosen) == count else f"face {chosen[0] + 1}"
-        looks = LOOKS.get(expression, expression)
-        status = f"Found {count} face{'s' * (count > 1)}; {which} now looks **{looks}**."
+        status = f"Found {count} face{'s' * (count > 1)}; {which} {looks(expression)}."
         return prepared.render(expression, intensity, choice, strength), status
 
     def _strip(

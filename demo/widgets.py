@@ -10,6 +10,13 @@ import gradio as gr
 from demo.inputs import MAX_SEED
 from demo.models import DemoModel, ModelStore
 
+ADJECTIVES = {"disgust": "disgusted", "fear": "afraid", "surprise": "surprised"}
+
+
+def looks(expression: str) -> str:
+    """An expression as a status line says it: "now looks **surprised**", not "surprise"."""
+    return f"now looks **{ADJECTIVES.get(expression, expression)}**"
+
 
 def expression_dropdown(model: DemoModel) -> gr.Dropdown:
     """The decoder choice for `model`: its expressions, hidden for a model with a single decoder.

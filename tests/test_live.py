@@ -263,7 +263,7 @@ def test_anything_but_a_webcam_frame_is_refused_with_a_reason(payload) -> None:
 def test_the_live_handler_edits_frames_and_says_what_it_sees(models, demo_config, still, faceless) -> None:
     mode = LiveMode(models, demo_config, lambda e, i, s: (e, float(i), float(s)))
     answer, status, mirror = mode.frame(data_url(still.frame(0)), "sad", 1.0, 1.3, None)
-    assert answer["url"].startswith("data:image/jpeg") and status == "1 face in view: now **sad**."
+    assert answer["url"].startswith("data:image/jpeg") and status == "1 face in view: now looks **sad**."
     _, status, same = mode.frame(data_url(faceless), "sad", 1.0, 1.3, mirror)
     assert same is mirror and status == "No face in view: face the camera."
     assert mode.frame(None, "sad", 1.0, 1.3, mirror)[::2] == (None, None)
