@@ -35,9 +35,10 @@ from bench.common import REPO
 from demo.config import DemoConfig
 
 API = "/gradio_api"
-SLIDERS = DemoConfig().max_sliders  # /explore takes model, expression and this many slider values
-SWAP_STRENGTH = DemoConfig().swap_strength  # what /swap is asked for unless a user moves the slider
-SLIDER_RANGE = DemoConfig().slider_range  # /explore takes slider values within -range..range
+DEMO = DemoConfig()  # the settings the app starts with
+SLIDERS = DEMO.max_sliders  # /explore takes model, expression and this many slider values
+SWAP_STRENGTH = DEMO.swap_strength  # what /swap is asked for unless a user moves the slider
+SLIDER_RANGE = DEMO.slider_range  # /explore takes slider values within -range..range
 
 
 class ApiError(RuntimeError):

@@ -212,14 +212,14 @@ def evaluate_photos(
     return rows, missed
 
 
-def summarise(rows: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, float]]]:
+def summarise(rows: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, float | None]]]:
     """{method: {target or "all": {measure: mean}}}."""
     groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         groups[row["method"], row["target"]].append(row)
         groups[row["method"], "all"].append(row)
     measures = [k for k in rows[0] if k not in ("photo", "face", "target", "method")] if rows else []
-    summary: dict[str, dict[str, dict[str, float]]] = defaultdict(dict)
+    summary: dict[str, dict[str, dict[str, float | None]]] = defaultdict(dict)
     for (method, target), group in groups.items():
         summary[method][target] = {m: _mean([r[m] for r in group]) for m in measures} | {"n": len(group)}
     return summary
@@ -237,7 +237,7 @@ def _cell(measure: str, value: float | None) -> str:
     return f"{value:.1f}" if measure == "outside_psnr" else f"{value:.3f}"
 
 
-def markdown(summary: dict[str, dict[str, dict[str, float]]], real: dict[str, list[float]]) -> str:
+def markdown(summary: dict[str, dict[str, dict[str, float | None]]], real: dict[str, list[float]]) -> str:
     lines = []
     for method, by_target in summary.items():
         measures = [m for m in next(iter(by_target.values())) if m != "n"]
