@@ -8,7 +8,7 @@ The photo is a 1-megapixel portrait: ../shared/photos/obama.jpg (910x1137) where
 scikit-image's astronaut enlarged to 1024x1024. Timed, as median and 95th percentile after warm-up:
 the full swap (detect, landmarks, both models, one warp: `prepare_photo` then `render`), changing the
 expression of the prepared photo (one warp), changing the strength (one warp and the strip of seven
-160-pixel tiles, as the demo redraws both), and each stage of the preparation on its own.
+tiles at the demo's tile size, as the demo redraws both), and each stage of the preparation on its own.
 Targets: a full swap within 150 ms, a change within 40 ms, at 2 threads.
 """
 
@@ -37,6 +37,7 @@ from bench.common import (
     warn_if_busy,
     write_json,
 )
+from demo.config import DemoConfig
 from demo.swap import APPEARANCE_FILE, SHAPE_FILE
 from vae.face_shape import shape_free
 from vae.landmarks import detect_faces, face_landmarks, gray
@@ -45,7 +46,7 @@ from vae.photo_edit import ExpressionModels, prepare_face, prepare_photo
 
 PHOTO = REPO.parent / "shared" / "photos" / "obama.jpg"
 FULL_SWAP_MS, CHANGE_MS = 150.0, 40.0
-STRIP_SIZE = 160
+STRIP_SIZE = DemoConfig().tile_size  # the demo's strip tiles
 
 
 def portrait() -> tuple[str, np.ndarray]:

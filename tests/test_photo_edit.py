@@ -185,7 +185,7 @@ def test_a_mesh_mapped_onto_itself_reads_every_pixel_where_it_is(astronaut) -> N
     mesh = Mesh(points)
     vertices = mesh.vertices(points)
     xs, ys = pixel_grid((150, 50, 350, 250))
-    map_x, map_y = Raster.of(vertices, mesh.triangles, xs, ys).sample(vertices, mesh.triangles)
+    map_x, map_y = Raster.of(vertices, mesh.triangles, xs, ys).sample(vertices)
     assert np.abs(map_x - xs).max() < 1e-3 and np.abs(map_y - ys).max() < 1e-3
 
 
@@ -197,8 +197,8 @@ def test_the_warp_field_is_exact_where_asked_and_close_elsewhere(astronaut) -> N
     target[48:68] += [0.0, 6.0]  # the mouth moves down
     window, sharp = (150, 50, 350, 300), (200, 200, 300, 280)
     field = WarpField.of(target, mesh.triangles, window, sharp, step=4)
-    _, map_y = field.sample(source, mesh.triangles)
-    exact = Raster.of(target, mesh.triangles, *pixel_grid(window)).sample(source, mesh.triangles)
+    _, map_y = field.sample(source)
+    exact = Raster.of(target, mesh.triangles, *pixel_grid(window)).sample(source)
     inside = (slice(150, 230), slice(50, 150))  # the sharp box, in window rows and columns
     assert np.abs(map_y[inside] - exact[1][inside]).max() < 1e-3
     assert np.abs(map_y - exact[1]).mean() < 0.2

@@ -158,11 +158,15 @@ class Raster:
 
     Computing this once per target shape lets any number of source vertex sets (the photo's shape,
     the canonical shape) be sampled at the same pixels: an affine map per triangle is a weighted sum
-    of its vertices.
+    of its vertices. Only the covered pixels are kept (flat indices into the grid), with their
+    triangle's vertex indices, so a sample is three gathers and a weighted sum per coordinate.
     """
 
-    triangle: np.ndarray  # [H, W] int32 triangle index, -1 outside the mesh
-    weights: np.ndarray  # [H, W, 3] barycentric weights of the triangle's vertices
+    triangles: np.ndarray  # [T, 3] the mesh's triangles (vertex indices)
+    covered: np.ndarray  # [n] flat indices of the grid pixels inside the mesh
+    facet: np.ndarray  # [n] the triangle covering each of them
+    corners: np.ndarray  # [3, n] that triangle's vertex indices
+    weights: np.ndarray  # [3, n] their barycentric weights
     xs: np.ndarray  # [H, W] the grid's x, y in target pixels
     ys: np.ndarray
 
@@ -181,48 +185,54 @@ class Raster:
         # Smallest first, so a sliver's pixels go to its neighbours wherever they touch it: a pixel only
         # grazed by a nearly collapsed triangle would otherwise read far from where it should.
         # A collapsed triangle covers no pixel.
-        for index in np.argsort(np.abs(determinant)):
-            if abs(determinant[index]) > 1e-9:
-                cv2.fillConvexPoly(
-                    triangle, fixed[triangles[index]], int(index), lineType=cv2.LINE_8, shift=4
-                )
-        covered = triangle >= 0
-        index = triangle[covered]
-        inverse = np.linalg.inv(np.where(np.abs(determinant)[:, None, None] > 1e-9, edges, np.eye(2)))
-        offset = np.stack([xs[covered], ys[covered]], axis=1) - corners[index, 0]
-        b = np.einsum("nij,nj->ni", inverse[index], offset)
-        found = np.stack([1 - b[:, 0] - b[:, 1], b[:, 0], b[:, 1]], axis=1)
+        polygons = fixed[triangles]
+        order = np.argsort(np.abs(determinant))
+        for index in order[np.abs(determinant[order]) > 1e-9].tolist():
+            cv2.fillConvexPoly(triangle, polygons[index], index, lineType=cv2.LINE_8, shift=4)
+        covered = np.flatnonzero(triangle >= 0)
+        facet = triangle.ravel()[covered]
+        # The inverse of each triangle's edge matrix [[a, b], [c, d]]: [[d, -b], [-c, a]] / determinant.
+        scale = 1 / np.where(np.abs(determinant) > 1e-9, determinant, 1.0)
+        a, b = edges[:, 0, 0] * scale, edges[:, 0, 1] * scale
+        c, d = edges[:, 1, 0] * scale, edges[:, 1, 1] * scale
+        offset_x = xs.ravel()[covered] - corners[facet, 0, 0]
+        offset_y = ys.ravel()[covered] - corners[facet, 0, 1]
+        b1 = d[facet] * offset_x - b[facet] * offset_y
+        b2 = a[facet] * offset_y - c[facet] * offset_x
+        found = np.stack([1 - b1 - b2, b1, b2])  # [3, n]
         # A rim pixel just outside its triangle extends it; one far outside (a sliver's) takes its edge.
-        stray = found.min(1) < -0.25
-        found[stray] = np.clip(found[stray], 0, None)
-        found[stray] /= found[stray].sum(1, keepdims=True)
-        weights = np.zeros((*xs.shape, 3), dtype=np.float32)
-        weights[covered] = found
-        return cls(triangle, weights, xs, ys)
+        stray = found.min(0) < -0.25
+        clipped = np.clip(found[:, stray], 0, None)
+        found[:, stray] = clipped / clipped.sum(0, keepdims=True)
+        return cls(triangles, covered, facet, np.ascontiguousarray(triangles[facet].T), found, xs, ys)
 
-    def sample(self, source: np.ndarray, triangles: np.ndarray, outside: np.ndarray | None = None) -> tuple:
+    def sample(self, source: np.ndarray, outside: np.ndarray | None = None) -> tuple:
         """(map_x, map_y) float32: each grid pixel's position in the source whose mesh vertices are
-        `source` [V, 2]; outside the mesh, the 2x3 affine `outside` of the pixel (default: itself)."""
+        `source` [V, 2] (in the order of the mesh this raster was made from); outside the mesh, the
+        2x3 affine `outside` of the pixel (default: itself)."""
         fallback = np.eye(2, 3) if outside is None else outside
-        map_x = fallback[0, 0] * self.xs + fallback[0, 1] * self.ys + fallback[0, 2]
-        map_y = fallback[1, 0] * self.xs + fallback[1, 1] * self.ys + fallback[1, 2]
-        covered = self.triangle >= 0
-        corners = source[triangles[self.triangle[covered]]]  # [n, 3, 2]
-        position = (corners * self.weights[covered][..., None]).sum(1)
-        map_x[covered], map_y[covered] = position[:, 0], position[:, 1]
-        return map_x.astype(np.float32), map_y.astype(np.float32)
+        maps = []
+        for row, coordinate in zip(fallback, source.T):
+            values = (row[0] * self.xs + row[1] * self.ys + row[2]).astype(np.float32)
+            w0, w1, w2 = self.weights
+            i0, i1, i2 = self.corners
+            values.ravel()[self.covered] = w0 * coordinate[i0] + w1 * coordinate[i1] + w2 * coordinate[i2]
+            maps.append(values)
+        return maps[0], maps[1]
 
-    def area_ratio(self, source: np.ndarray, target: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    def area_ratio(self, source: np.ndarray, target: np.ndarray) -> np.ndarray:
         """[H, W] how much the covering triangle grows from `source` to `target` (1 outside the mesh)."""
 
         def areas(vertices: np.ndarray) -> np.ndarray:
-            a, b, c = (vertices[triangles[:, i]] for i in range(3))
+            a, b, c = (vertices[self.triangles[:, i]] for i in range(3))
             return 0.5 * np.abs(
                 (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
             )
 
         ratio = areas(target) / np.maximum(areas(source), 1e-9)
-        return np.where(self.triangle >= 0, ratio[self.triangle], 1.0).astype(np.float32)
+        result = np.ones(self.xs.shape, dtype=np.float32)
+        result.ravel()[self.covered] = ratio[self.facet]
+        return result
 
 
 def pixel_grid(window: tuple[int, int, int, int], step: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
@@ -259,7 +269,7 @@ def shape_free(image: np.ndarray, points: np.ndarray, canonical: np.ndarray, siz
         [[1 / oversample, 0, 0.5 / oversample - 0.5], [0, 1 / oversample, 0.5 / oversample - 0.5]]
     )
     outside = compose(invert(to_canonical), scale_down)  # oversampled frame pixel -> photo pixel
-    map_x, map_y = raster.sample(mesh.vertices(points), mesh.triangles, outside)
+    map_x, map_y = raster.sample(mesh.vertices(points), outside)
     warped = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
     return cv2.resize(warped, (size, size), interpolation=cv2.INTER_AREA)
 
@@ -296,7 +306,7 @@ class WarpField:
 
     window: tuple[int, int, int, int]
     coarse: Raster
-    fine: Raster | None
+    fine: Raster | None  # None at step 1, where the coarse grid is every pixel
     sharp: tuple[int, int, int, int] | None
 
     @classmethod
@@ -314,38 +324,43 @@ class WarpField:
         if sharp is not None:
             sharp = (max(sharp[0], x0), max(sharp[1], y0), min(sharp[2], x1), min(sharp[3], y1))
             sharp = sharp if sharp[2] > sharp[0] and sharp[3] > sharp[1] else None
-        fine = Raster.of(target, triangles, *pixel_grid(sharp)) if sharp else None
+        # At step 1 the coarse grid is every pixel, exact everywhere.
+        fine = Raster.of(target, triangles, *pixel_grid(sharp)) if sharp and step > 1 else None
         return cls(window, coarse, fine, sharp)
 
     @property
     def size(self) -> tuple[int, int]:
         return self.window[2] - self.window[0], self.window[3] - self.window[1]
 
+    @functools.cached_property
+    def _coarse_positions(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each window pixel's position on the coarse grid (u, v), for cv2.remap."""
+        x0, y0, x1, y1 = self.window
+        grid_x, grid_y = self.coarse.xs[0, 0], self.coarse.ys[0, 0]
+        step_x = self.coarse.xs[0, 1] - grid_x if self.coarse.xs.shape[1] > 1 else 1.0
+        step_y = self.coarse.ys[1, 0] - grid_y if self.coarse.ys.shape[0] > 1 else 1.0
+        u = ((np.arange(x0, x1) - grid_x) / step_x).astype(np.float32)
+        v = ((np.arange(y0, y1) - grid_y) / step_y).astype(np.float32)
+        return np.meshgrid(u, v)
+
     def _dense(self, coarse: np.ndarray, fine: np.ndarray | None) -> np.ndarray:
         """A coarse grid's values at every pixel of the window (bilinear), the fine ones pasted in."""
         x0, y0, x1, y1 = self.window
-        grid_x, grid_y = self.coarse.xs[0, 0], self.coarse.ys[0, 0]
-        step_x = self.coarse.xs[0, 1] - grid_x if coarse.shape[1] > 1 else 1.0
-        step_y = self.coarse.ys[1, 0] - grid_y if coarse.shape[0] > 1 else 1.0
-        u = ((np.arange(x0, x1) - grid_x) / step_x).astype(np.float32)
-        v = ((np.arange(y0, y1) - grid_y) / step_y).astype(np.float32)
-        dense = cv2.remap(
-            coarse.astype(np.float32), *np.meshgrid(u, v), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-        )
+        if coarse.shape == (y1 - y0, x1 - x0):  # sampled at every pixel: exact already
+            return coarse.astype(np.float32)
+        u, v = self._coarse_positions
+        dense = cv2.remap(coarse.astype(np.float32), u, v, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         if fine is not None:
-            x0, y0 = self.window[:2]
             sx0, sy0, sx1, sy1 = self.sharp
             dense[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = fine
         return dense
 
-    def sample(
-        self, source: np.ndarray, triangles: np.ndarray, outside: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def sample(self, source: np.ndarray, outside: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(map_x, map_y) over the window at full resolution, for cv2.remap (see Raster.sample)."""
-        coarse = self.coarse.sample(source, triangles, outside)
-        fine = self.fine.sample(source, triangles, outside) if self.fine else (None, None)
+        coarse = self.coarse.sample(source, outside)
+        fine = self.fine.sample(source, outside) if self.fine else (None, None)
         return self._dense(coarse[0], fine[0]), self._dense(coarse[1], fine[1])
 
-    def area_ratio(self, source: np.ndarray, target: np.ndarray, triangles: np.ndarray) -> np.ndarray:
-        fine = self.fine.area_ratio(source, target, triangles) if self.fine else None
-        return self._dense(self.coarse.area_ratio(source, target, triangles), fine)
+    def area_ratio(self, source: np.ndarray, target: np.ndarray) -> np.ndarray:
+        fine = self.fine.area_ratio(source, target) if self.fine else None
+        return self._dense(self.coarse.area_ratio(source, target), fine)

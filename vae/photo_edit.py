@@ -23,6 +23,7 @@ photo (0) to the full edit (1).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -151,6 +152,27 @@ class PreparedFace:
     def mesh(self) -> Mesh:
         return Mesh(self.canonical)
 
+    @functools.cached_property
+    def vertices(self) -> np.ndarray:
+        """The mesh's vertices on the face as it is, in photo pixels (landmarks and the fixed ring)."""
+        return self.mesh.vertices(self.points)
+
+    @functools.cached_property
+    def frame_vertices(self) -> np.ndarray:
+        """The mesh's vertices in the appearance model's frame (the canonical shape and its ring)."""
+        return self.mesh.vertices(self.canonical)
+
+    @functools.cached_property
+    def frame_regions(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """In the appearance frame, the same for every edit: where an expression may change the
+        look (expression_regions), where it may darken to black (the mouth), and the lips."""
+        size = self.textures.shape[1:]
+        return (
+            expression_regions(self.canonical, size),
+            mouth_region(self.canonical, size) > 0.5,
+            lip_band(self.canonical, size),
+        )
+
     def target_points(self, k: int, intensity: float, strength: float) -> np.ndarray:
         """The landmarks [68, 2] in photo pixels, moved to expression k."""
         change = _change(self.shapes, self.present, k, strength)  # models' frame
@@ -175,13 +197,13 @@ class PreparedFace:
         band = cv2.GaussianBlur(ratio, (0, 0), APPEARANCE_BLUR) - cv2.GaussianBlur(
             ratio, (0, 0), APPEARANCE_SCALE
         )
-        mouth = mouth_region(self.canonical, ratio.shape) > 0.5  # an open mouth may darken to black
+        regions, mouth, _ = self.frame_regions  # an open mouth may darken to black
         band = np.clip(band, np.where(mouth, -np.inf, -MAX_DARKENING), MAX_BRIGHTENING)
-        return intensity * band * expression_regions(self.canonical, ratio.shape)
+        return intensity * band * regions
 
     def window(self, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
         """The photo pixels the edit may touch: the box of the mesh's ring, clipped to the photo."""
-        vertices = self.mesh.vertices(self.points)
+        vertices = self.vertices
         x0, y0 = np.maximum(np.floor(vertices.min(0)).astype(int), 0)
         x1, y1 = np.minimum(np.ceil(vertices.max(0)).astype(int) + 1, (shape[1], shape[0]))
         return int(x0), int(y0), int(x1), int(y1)
@@ -210,19 +232,18 @@ class PreparedFace:
         """`photo` (RGB uint8, the one this face was found in) with this face given expression k."""
         if intensity == 0.0:
             return photo
-        mesh = self.mesh
         target_points = self.target_points(k, intensity, strength)
-        source, target = mesh.vertices(self.points), mesh.vertices(self.points)
+        source, target = self.vertices.copy(), self.vertices.copy()
         source[: len(target_points)] = lips_meet_inside(self.points, target_points)
         target[: len(target_points)] = target_points
         window = x0, y0, x1, y1 = self.window(photo.shape)
         step = int(np.clip(eye_distance(self.points) / MAP_DENSITY, 1, MAP_STEP))
-        field = WarpField.of(target, mesh.triangles, window, _box(target_points[MOUTH], margin=4), step)
+        field = WarpField.of(target, self.mesh.triangles, window, _box(target_points[MOUTH], margin=4), step)
         to_window = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0]])  # outside the mesh: no motion
-        photo_x, photo_y = field.sample(source - (x0, y0), mesh.triangles, to_window)
-        stretch = field.area_ratio(source, target, mesh.triangles)
+        photo_x, photo_y = field.sample(source - (x0, y0), to_window)
+        stretch = field.area_ratio(source, target)
         warped = warp_keeping_detail(photo[y0:y1, x0:x1], photo_x, photo_y, detail_weight(stretch))
-        frame_x, frame_y = field.sample(mesh.vertices(self.canonical), mesh.triangles, outside=self.to_frame)
+        frame_x, frame_y = field.sample(self.frame_vertices, outside=self.to_frame)
         change = cv2.remap(
             self.appearance_change(k, intensity, strength), frame_x, frame_y, cv2.INTER_LINEAR,
             borderMode=cv2.BORDER_CONSTANT, borderValue=0.0,
@@ -267,7 +288,7 @@ class PreparedFace:
         """Expression k's decoded texture over its own lips' mean brightness: how much darker (or,
         for teeth, brighter) than the lips the inside of an opened mouth is drawn."""
         texture = np.maximum(exaggerate(self.textures, strength)[k], 0).astype(np.float32)
-        lips = lip_band(self.canonical, texture.shape)
+        lips = self.frame_regions[2]
         return texture / max(float(texture[lips].mean()), 1.0)
 
 
