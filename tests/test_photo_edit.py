@@ -26,7 +26,15 @@ from vae.face_shape import (
     similarity,
 )
 from vae.landmarks import LandmarkError, detect_faces, face_landmarks, model_file
-from vae.mouth import MouthOpening, close_mouth, extra_opening, lips_meet_inside, mouth_closed
+from vae.mouth import (
+    MouthOpening,
+    close_mouth,
+    closed_lips,
+    extra_opening,
+    lips_meet_inside,
+    mouth_closed,
+)
+from vae.mouth_inside import CURVE_SAMPLES, draw_inside, inner_outline, inside_mask
 from vae.photo_edit import ExpressionModels, NoFaceError, prepare_photo
 from vae.shape_model import ShapeConfig, ShapeVAE
 
@@ -262,6 +270,52 @@ def test_the_opening_is_found_by_colour_inside_the_lips() -> None:
     found = opening.at(xs.astype(float), ys.astype(float))
     dark, lip = np.all(image < 60, -1), np.all(image == (170, 70, 80), -1)
     assert (found & dark).sum() > 0.9 * dark.sum() and (found & lip).sum() < 0.1 * lip.sum()
+
+
+LIP_RED = np.array([170.0, 70.0, 80.0])
+
+
+def big_lips(gap: float) -> np.ndarray:
+    """lips(gap / 2) twice the size: a mouth 120 px wide around (100, 100), eye distance 200."""
+    return lips(gap / 2) * 2 - (0, 100)
+
+
+def test_the_opening_is_a_smooth_curve_through_the_inner_lips() -> None:
+    points = big_lips(32.0)
+    outline = inner_outline(points)
+    assert np.allclose(outline[::CURVE_SAMPLES], points[60:68])
+    polygon = np.zeros((200, 200), np.uint8)
+    cv2.fillPoly(polygon, [np.round(points[60:68]).astype(np.int32)], 1)
+    curve = inside_mask(points, (200, 200))
+    assert curve[100, 100] and (curve | ~polygon.astype(bool))[2:-2, 2:-2].mean() > 0.99
+
+
+def test_a_drawn_opening_shows_teeth_where_the_decoder_is_bright_and_darkness_where_it_is_dark() -> None:
+    points = big_lips(32.0)
+    front = inside_mask(points, (200, 200))
+    front[:, :80] = front[:, 120:] = False  # the front teeth, away from the dark corners
+    teeth = draw_inside(points, np.full((200, 200), 1.6), LIP_RED)[front].mean(0)
+    dark = draw_inside(points, np.full((200, 200), 0.2), LIP_RED)[front].mean(0)
+
+    def chroma(rgb: np.ndarray) -> float:
+        return float(np.ptp(rgb) / rgb.mean())
+
+    assert teeth.mean() > LIP_RED.mean() and chroma(teeth) < 0.5 * chroma(LIP_RED)  # light and pale
+    assert dark.mean() < 0.3 * LIP_RED.mean()
+
+
+def test_the_inside_is_as_dark_as_the_decoder_draws_it() -> None:
+    points = big_lips(32.0)
+    inside = inside_mask(points, (200, 200))
+    for level in (0.2, 0.6, 0.9):
+        drawn = draw_inside(points, np.full((200, 200), level), LIP_RED)[inside].mean()
+        assert 0.75 * level * LIP_RED.mean() < drawn <= level * LIP_RED.mean()
+
+
+def test_lips_painted_over_an_old_opening_are_lip_coloured_with_a_darker_meeting_line() -> None:
+    painted = closed_lips(LIP_RED, np.full((200, 200), 0.1), big_lips(0.0))  # the decoder's dark hole
+    assert painted[100, 100].sum() < painted[80, 100].sum()
+    assert np.allclose(painted[80, 100], 0.85 * LIP_RED, rtol=0.01)
 
 
 def test_missing_face_models_name_the_package_to_install(monkeypatch) -> None:

@@ -14,14 +14,16 @@ import cv2
 import numpy as np
 
 from vae.face_shape import INNER_LIPS, OUTER_LIPS, eye_distance
+from vae.mouth_inside import distance_to, draw_inside, inner_outline, inside_mask
 
 INNER_LIP_PAIRS = ((61, 67), (62, 66), (63, 65))  # upper and lower inner-lip points facing each other
 INNER_CORNERS, OUTER_CORNERS = (60, 64), (48, 54)
 MOUTH_CLOSED = 0.08  # eye distances: target inner lips closer than this meet
 LIP_MARGIN = 0.02  # eye distances: where a mouth closes, its lips meet this far inside their edges
 LIP_CONTRAST = 3.0  # an opening pixel differs from the lips' median colour this many times their spread
-MAX_FILL_BRIGHTNESS = 2.0  # a drawn mouth's inside is at most twice as bright as its lips
 MIN_CONTRAST = 12.0  # ... and by at least this much (CIELAB units)
+LIP_LEVELS = (0.85, 1.15)  # lips painted over an old opening: as bright as the lips, give or take
+SEAM_DARKNESS, SEAM_WIDTH = 0.35, 0.02  # ... and darker along the line where they meet (eye distances)
 
 
 def extra_opening(shape: np.ndarray, decoded: np.ndarray) -> np.ndarray:
@@ -152,7 +154,7 @@ def repaint_stray_opening(
     mouth closes (`closing`: 0 as open as it was, 1 closed). The opening reaches past the inner
     lips' landmarks wherever they follow the lips' edge only roughly: a mouth that stays as it is
     keeps all of it."""
-    stray = opening.at(map_x, map_y) & ~_polygon(target[INNER_LIPS], warped.shape[:2])
+    stray = opening.at(map_x, map_y) & ~inside_mask(target, warped.shape[:2])
     if closing <= 0 or not stray.any():
         return warped
     weight = cv2.GaussianBlur(cv2.dilate(stray.astype(np.float32), np.ones((3, 3), np.uint8)), (0, 0), 1.0)
@@ -167,25 +169,30 @@ def fill_new_opening(
     brightness: np.ndarray,
     lips: np.ndarray,
 ) -> np.ndarray:
-    """`warped` (float RGB) with the inside of the target mouth repainted where the photo cannot
-    supply it: where the warp stretched a closed mouth open (the lip line pulled into streaks; areas
-    grown 2 to 4 times, `stretch`), and where the appearance decoder darkens the inside a lot (teeth
-    where the new expression has an open, dark mouth; `darkening`, the log of the darkening factor).
-    The new inside takes the lips' hue (`lips`, RGB) at the decoder's brightness relative to its
-    lips (`brightness`, 1 = as bright as the lips). All maps are [H, W] in the pixels of `warped`,
-    as are the landmarks `target`."""
-    inside = _polygon(target[INNER_LIPS], warped.shape[:2]).astype(np.float32)
-    need = np.maximum(np.clip((stretch - 2.0) / 2.0, 0, 1), np.clip((darkening - 0.2) / 0.3, 0, 1))
-    weight = cv2.GaussianBlur(inside, (0, 0), 1.0) * need
+    """`warped` (float RGB) with the inside of the target mouth drawn (vae.mouth_inside) where the
+    photo cannot supply it: all of it where the warp stretched a closed mouth open (the lip line
+    pulled into streaks; areas grown 2 to 4 times, `stretch`), and wherever the appearance decoder
+    darkens the inside a lot (teeth where the new expression has an open, dark mouth; `darkening`,
+    the log of the darkening factor). `brightness` is the decoder's brightness relative to its lips
+    (1 = as bright as the lips), `lips` the photo's lip colour (RGB). All maps are [H, W] in the
+    pixels of `warped`, as are the landmarks `target`."""
+    inside = inside_mask(target, warped.shape[:2])
+    if not inside.any():
+        return warped
+    opened = float(np.percentile(np.clip((stretch[inside] - 2.0) / 2.0, 0, 1), 90))
+    darkened = np.clip((darkening - 0.2) / 0.3, 0, 1)
+    weight = cv2.GaussianBlur(inside.astype(np.float32), (0, 0), 0.7) * np.maximum(opened, darkened)
     if not weight.any():
         return warped
-    return warped + weight[..., None] * (drawn_lips(lips, brightness) - warped)
+    return warped + weight[..., None] * (draw_inside(target, brightness, lips) - warped)
 
 
-def drawn_lips(lips: np.ndarray, brightness: np.ndarray) -> np.ndarray:
-    """[H, W, 3]: the lips' colour (RGB) at the appearance decoder's relative brightness; what is
-    brighter than the lips (teeth) loses their hue, up to grey at twice their brightness."""
-    level = np.clip(brightness, 0, MAX_FILL_BRIGHTNESS)[..., None]
-    colour = lips.astype(np.float32)
-    toward_grey = np.clip(level - 1, 0, 1)
-    return (colour + toward_grey * (colour.mean() - colour)) * level
+def closed_lips(lips: np.ndarray, brightness: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """[H, W, 3]: lips painted where an old opening closes: the lips' colour (RGB) at the appearance
+    decoder's relative brightness, kept within LIP_LEVELS of it (where the decoder's own mouth is
+    open its brightness is a hole's or a tooth's, not a lip's), darkened along the target's inner lip
+    line (landmarks `target` in the same pixels) where the lips meet."""
+    level = np.clip(brightness, *LIP_LEVELS)[..., None]
+    meeting = distance_to(inner_outline(target), brightness.shape, closed=True)
+    seam = 1 - SEAM_DARKNESS * np.exp(-((meeting / (SEAM_WIDTH * eye_distance(target))) ** 2))
+    return lips.astype(np.float32) * level * seam[..., None]

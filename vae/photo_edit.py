@@ -54,7 +54,7 @@ from vae.landmarks import FaceBox, face_landmarks, gray
 from vae.mouth import (
     MouthOpening,
     close_mouth,
-    drawn_lips,
+    closed_lips,
     extra_opening,
     fill_new_opening,
     lip_band,
@@ -280,7 +280,7 @@ class PreparedFace:
             borderMode=cv2.BORDER_REPLICATE,
         )  # fmt: skip
         closing = 1 - mouth_gap(target) / max(mouth_gap(self.points), 1e-6)
-        lips = drawn_lips(self.opening.lips, brightness)
+        lips = closed_lips(self.opening.lips, brightness, target)
         edited = repaint_stray_opening(edited, self.opening, photo_x, photo_y, target, closing, lips)
         return fill_new_opening(edited, target, stretch, -change, brightness, self.opening.lips)
 
