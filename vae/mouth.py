@@ -146,18 +146,19 @@ def repaint_stray_opening(
     map_y: np.ndarray,
     target: np.ndarray,
     closing: float,
-    lips: np.ndarray,
+    brightness: np.ndarray,
 ) -> np.ndarray:
     """`warped` (a float image whose pixel (r, c) was read at photo (map_x, map_y)[r, c], with
     target landmarks `target` in the same pixels) with the pixels that show the source's mouth
-    opening outside the target's inner lips painted as lips (`lips`, [H, W, 3]), as much as the
-    mouth closes (`closing`: 0 as open as it was, 1 closed). The opening reaches past the inner
-    lips' landmarks wherever they follow the lips' edge only roughly: a mouth that stays as it is
-    keeps all of it."""
+    opening outside the target's inner lips painted as lips (closed_lips, at the appearance
+    decoder's relative `brightness`, [H, W]), as much as the mouth closes (`closing`: 0 as open as
+    it was, 1 closed). The opening reaches past the inner lips' landmarks wherever they follow the
+    lips' edge only roughly: a mouth that stays as it is keeps all of it."""
     stray = opening.at(map_x, map_y) & ~inside_mask(target, warped.shape[:2])
     if closing <= 0 or not stray.any():
         return warped
     weight = cv2.GaussianBlur(cv2.dilate(stray.astype(np.float32), np.ones((3, 3), np.uint8)), (0, 0), 1.0)
+    lips = closed_lips(opening.lips, brightness, target)
     return warped + (closing * weight)[..., None] * (lips - warped)
 
 
@@ -179,7 +180,9 @@ def fill_new_opening(
     inside = inside_mask(target, warped.shape[:2])
     if not inside.any():
         return warped
-    opened = float(np.percentile(np.clip((stretch[inside] - 2.0) / 2.0, 0, 1), 90))
+    stretched = np.clip((stretch[inside] - 2.0) / 2.0, 0, 1)
+    rank = int(0.9 * (stretched.size - 1))
+    opened = float(np.partition(stretched, rank)[rank])  # the 90th percentile
     darkened = np.clip((darkening - 0.2) / 0.3, 0, 1)
     weight = cv2.GaussianBlur(inside.astype(np.float32), (0, 0), 0.7) * np.maximum(opened, darkened)
     if not weight.any():

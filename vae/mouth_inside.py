@@ -20,6 +20,8 @@ TOOTH_GAPS = np.array([-0.42, -0.22, 0.0, 0.22, 0.42])  # along the mouth, corne
 MAX_LEVEL = 2.0  # the decoder's brightness relative to the lips is read up to this
 MIN_DARKNESS = 0.08  # the inside is never drawn darker than this times the lips (a black hole)
 INSIDE_TINT = np.array([1.0, 0.8, 0.8], dtype=np.float32)  # the inside of a mouth is redder than its lips
+_NEIGHBOURS = (np.arange(8) + np.arange(-1, 3)[:, None]) % 8  # each inner-lip point's -1, 0, +1, +2
+_CURVE_T = np.linspace(0, 1, CURVE_SAMPLES, endpoint=False)[:, None, None]
 
 
 def inner_outline(points: np.ndarray) -> np.ndarray:
@@ -27,8 +29,8 @@ def inner_outline(points: np.ndarray) -> np.ndarray:
     from the left inner corner over the upper lip, then back under the lower: the opening's smooth
     edge, where a polygon through the landmarks would be angular."""
     loop = points[60:68]
-    before, start, end, after = (np.roll(loop, -k, axis=0) for k in (-1, 0, 1, 2))
-    t = np.linspace(0, 1, CURVE_SAMPLES, endpoint=False)[:, None, None]
+    before, start, end, after = loop[_NEIGHBOURS]
+    t = _CURVE_T
     curve = 0.5 * (
         2 * start
         + (end - before) * t

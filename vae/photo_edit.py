@@ -54,7 +54,6 @@ from vae.landmarks import FaceBox, face_landmarks, gray
 from vae.mouth import (
     MouthOpening,
     close_mouth,
-    closed_lips,
     extra_opening,
     fill_new_opening,
     lip_band,
@@ -280,8 +279,7 @@ class PreparedFace:
             borderMode=cv2.BORDER_REPLICATE,
         )  # fmt: skip
         closing = 1 - mouth_gap(target) / max(mouth_gap(self.points), 1e-6)
-        lips = closed_lips(self.opening.lips, brightness, target)
-        edited = repaint_stray_opening(edited, self.opening, photo_x, photo_y, target, closing, lips)
+        edited = repaint_stray_opening(edited, self.opening, photo_x, photo_y, target, closing, brightness)
         return fill_new_opening(edited, target, stretch, -change, brightness, self.opening.lips)
 
     def mouth_brightness(self, k: int, strength: float) -> np.ndarray:
