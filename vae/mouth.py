@@ -187,7 +187,18 @@ def fill_new_opening(
     weight = cv2.GaussianBlur(inside.astype(np.float32), (0, 0), 0.7) * np.maximum(opened, darkened)
     if not weight.any():
         return warped
-    return warped + weight[..., None] * (draw_inside(target, brightness, lips) - warped)
+    drawn = draw_inside(target, brightness, lips) + photo_grain(warped, inside)[..., None]
+    return warped + weight[..., None] * (drawn - warped)
+
+
+def photo_grain(image: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """[H, W] noise as strong as the finest detail of `image` (float RGB) outside `inside`: a drawn
+    mouth as grainy as the skin around it, not smoother than the photo. The same pattern for the
+    same size, so a still photo's edit does not change from one render to the next."""
+    fine = image.mean(-1) - cv2.GaussianBlur(image.mean(-1), (0, 0), 1.0)
+    strength = float(fine[~inside].std()) if (~inside).any() else 0.0
+    noise = np.random.default_rng(0).standard_normal(inside.shape).astype(np.float32)
+    return strength * noise
 
 
 def closed_lips(lips: np.ndarray, brightness: np.ndarray, target: np.ndarray) -> np.ndarray:

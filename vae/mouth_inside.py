@@ -15,7 +15,9 @@ import numpy as np
 
 CURVE_SAMPLES = 8  # outline points per pair of neighbouring inner-lip landmarks
 UPPER_INNER_LIP = 4 * CURVE_SAMPLES  # the outline's first half runs 60 -> 64 over the upper lip
-IVORY = np.array([1.0, 0.94, 0.84], dtype=np.float32)  # teeth: a warm off-white, not paper white
+IVORY = np.array([1.0, 0.95, 0.88], dtype=np.float32)  # teeth: a warm off-white, not paper white
+# Teeth are about twice as bright as the lips (lit alike), the face's lightest part, short of white.
+TEETH_OVER_LIPS, TEETH_LEVELS = 1.9, (120.0, 238.0)
 TOOTH_GAPS = np.array([-0.42, -0.22, 0.0, 0.22, 0.42])  # along the mouth, corner -1 to corner 1
 MAX_LEVEL = 2.0  # the decoder's brightness relative to the lips is read up to this
 MIN_DARKNESS = 0.08  # the inside is never drawn darker than this times the lips (a black hole)
@@ -63,14 +65,14 @@ def draw_inside(points: np.ndarray, brightness: np.ndarray, lips: np.ndarray) ->
     lip = lips.astype(np.float32)
 
     teeth = _smoothstep(0.95, 1.3, level) * (1 - _smoothstep(0.55, 0.95, np.abs(along)))
-    ivory = IVORY * min(float(lip.max()) * 1.45, 230.0)
-    light = (0.72 + 0.28 * _smoothstep(1.0, 1.8, level))[..., None] * (0.85 * ivory + 0.2 * lip)
+    ivory = IVORY * float(np.clip(TEETH_OVER_LIPS * lip.mean(), *TEETH_LEVELS))  # lit as the lips are
+    light = (0.8 + 0.2 * _smoothstep(1.0, 1.8, level))[..., None] * (0.9 * ivory + 0.1 * lip)
     width = float(np.linalg.norm(points[64] - points[60]))
     to_gap = np.min(np.abs(along[..., None] - TOOTH_GAPS), axis=-1) * width / 2  # px
-    gaps = 1 - 0.12 * np.exp(-((to_gap / 0.7) ** 2))
-    bite = 1 - 0.35 * np.exp(-((((across - 0.5) * height) / 1.0) ** 2))  # where the rows meet
+    gaps = 1 - 0.07 * np.exp(-((to_gap / 1.0) ** 2))
+    bite = 1 - 0.25 * np.exp(-((((across - 0.5) * height) / 1.2) ** 2))  # where the rows meet
     lower_row = 1 - 0.15 * _smoothstep(0.45, 0.6, across)
-    shadow = 0.55 + 0.45 * _smoothstep(0, 0.3, np.minimum(across, 1 - across))  # under the lips
+    shadow = 0.65 + 0.35 * _smoothstep(0, 0.3, np.minimum(across, 1 - across))  # under the lips
     tooth_colour = light * (gaps * bite * lower_row * shadow)[..., None]
 
     # The inside as dark as the decoder draws it (a surprised mouth stays a dark hole, a narrow
