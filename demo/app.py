@@ -39,6 +39,12 @@ CSS = """
 #gallery-grid .image-frame, #gallery-grid img, #morph-strip .image-frame, #morph-strip img { width: 100%; }
 #gallery-grid img, #morph-strip img { height: auto; max-height: 85vh; object-fit: contain; }
 #about-picture img { max-width: 1000px; }
+/* Expression: the strip is as tall as its rows (a row per face), and on a phone it wraps, four faces
+   a row, rather than running off the side. */
+#swap-grid .grid-wrap { min-height: 0 !important; max-height: none !important; height: auto !important; }
+@media (max-width: 640px) {
+    #swap-grid .grid-container { grid-template-columns: repeat(4, minmax(0, 1fr)) !important; }
+}
 """
 
 

@@ -99,7 +99,7 @@ class LiveMode:
         pixels = read_frame(payload, self.config.limits)
         mirror = mirror or LiveMirror(self.models)
         edited = mirror(pixels, expression, intensity, strength)
-        status = f"{edited.status}: {looks(expression)}." if edited.boxes else f"{edited.status}."
+        status = f"{edited.status}: {looks(expression, intensity)}." if edited.boxes else f"{edited.status}."
         return frame_payload(edited.image), status, mirror
 
     def build(self, expression: gr.Radio, intensity: gr.Slider, strength: gr.Slider) -> None:

@@ -28,7 +28,6 @@ ALL = "all"
 # A new photo first shows the change every face makes most plainly; most selfies already smile, so
 # "happy" would hand many of them back unchanged.
 DEFAULT_EXPRESSION = "surprise"
-STRIP_HEIGHT = 230  # px: one row of seven faces with their labels; more faces scroll
 START = "Upload a photo or take one with the webcam to start."
 HOW_IT_WORKS = """
 Your photo is edited, not replaced. Each face's 68 landmarks (dlib) are encoded once by a *shape
@@ -47,7 +46,8 @@ typical expression, 2 an exaggerated one.
 
 def face_choices(count: int) -> list[tuple[str, str]]:
     """Dropdown entries: all faces, then each face by its number (faces are numbered left to right)."""
-    return [("All faces", ALL)] + [(f"Face {i + 1}", str(i + 1)) for i in range(count)]
+    where = " from the left" if count > 1 else ""
+    return [("All faces", ALL)] + [(f"Face {i + 1}{where}", str(i + 1)) for i in range(count)]
 
 
 def parse_faces(value: str | int | None, count: int) -> FaceChoice:
@@ -161,7 +161,7 @@ class SwapTab:
         expression, intensity, strength = settings
         chosen, count = prepared.chosen(choice), len(prepared.faces)
         which = "every face" if len(chosen) == count else f"face {chosen[0] + 1}"
-        status = f"Found {count} face{'s' * (count > 1)}; {which} {looks(expression)}."
+        status = f"Found {count} face{'s' * (count > 1)}; {which} {looks(expression, intensity)}."
         return prepared.render(expression, intensity, choice, strength), status
 
     def _strip(
@@ -211,7 +211,7 @@ class SwapTab:
         strip = gr.Gallery(
             label="Your face in every expression",
             columns=7,
-            height=STRIP_HEIGHT,
+            height="auto",  # a row per face: every face of a group photo in sight
             object_fit="contain",
             elem_id="swap-grid",
         )

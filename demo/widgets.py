@@ -13,8 +13,11 @@ from demo.models import DemoModel, ModelStore
 ADJECTIVES = {"disgust": "disgusted", "fear": "afraid", "surprise": "surprised"}
 
 
-def looks(expression: str) -> str:
-    """An expression as a status line says it: "now looks **surprised**", not "surprise"."""
+def looks(expression: str, amount: float) -> str:
+    """An edit as a status line says it: "now looks **surprised**", not "surprise"; at amount 0,
+    that the photo is shown as it is."""
+    if amount == 0:
+        return "is as in your photo (amount 0)"
     return f"now looks **{ADJECTIVES.get(expression, expression)}**"
 
 

@@ -300,7 +300,7 @@ def test_swap_selfie_gives_its_own_face_in_seven_expressions_and_forgets_the_upl
     assert "Found 1 face" in status and [value for _, value in faces.choices] == ["all", "1"]
     same, same_status = tab.rerender(prepared, "happy", 0.0, "all", 1.0)
     np.testing.assert_array_equal(same, astronaut)
-    assert "Found 1 face" in same_status
+    assert "Found 1 face" in same_status and "as in your photo" in same_status and "looks" not in same_status
     sad, _ = tab.rerender(prepared, "sad", 1.0, "all", 1.0)
     assert not np.array_equal(sad, photo)
     _, surprised = tab.rerender(prepared, "surprise", 1.0, "all", 1.0)
@@ -317,6 +317,7 @@ def test_swap_group_photo_one_face_or_all(store, demo_config: DemoConfig, group_
     )
     half = group_photo.shape[1] // 2
     assert faces.value == "2" and [value for _, value in faces.choices] == ["all", "1", "2"]
+    assert [label for label, _ in faces.choices][1:] == ["Face 1 from the left", "Face 2 from the left"]
     assert strip_labels(strip) == list(EXPRESSIONS) and "face 2" in status
     assert np.array_equal(photo[:, :half], group_photo[:, :half])
     assert not np.array_equal(photo[:, half:], group_photo[:, half:])
