@@ -199,7 +199,7 @@ class SwapTab:
                 )  # fmt: skip
                 strength = gr.Slider(
                     0.0, MAX_STRENGTH, value=self.config.swap_strength, step=self.config.slider_step,
-                    label="Strength", info="1: a typical expression; more exaggerates it",
+                    label="Strength", info="0: no expression; 1: a typical one; more exaggerates it",
                 )  # fmt: skip
                 faces = gr.Dropdown(face_choices(0), value=ALL, label="Which face", allow_custom_value=True)
                 status = gr.Markdown(START)
