@@ -120,15 +120,30 @@ def read_upload(upload: Upload, limits: ImageLimits) -> np.ndarray:
     """RGB uint8 pixels of an uploaded photo; a problem becomes a message for the user (gr.Error)."""
     path = uploaded_path(upload)
     try:
-        if path.is_file():
-            pixels = read_image(path, limits)
-            RECENT_READS.remember(path, limits, pixels)  # before the file goes: no moment without both
-        elif (pixels := RECENT_READS.recall(path, limits)) is None:  # the same photo, read just now?
-            raise gr.Error(
-                "The photo is no longer on the server (each upload is deleted once read); send it again."
-            )
+        pixels = _read_or_recall(path, limits)
     except ImageError as error:
         raise gr.Error(str(error)) from None
     finally:
         forget_upload(path)
+    if pixels is None:
+        raise gr.Error(
+            "The photo is no longer on the server (each upload is deleted once read); send it again."
+        )
     return pixels
+
+
+def _read_or_recall(path: Path, limits: ImageLimits) -> np.ndarray | None:
+    """The upload's pixels from its file, else from a read of the same file just now (None if none).
+
+    The file may also go while this read is under way (the other read deletes it between this one's
+    look and its open), which fails the read as an unreadable image: taken from memory too."""
+    if path.is_file():
+        try:
+            pixels = read_image(path, limits)
+        except ImageError:
+            if path.is_file():  # a bad image, not one deleted under this read
+                raise
+        else:
+            RECENT_READS.remember(path, limits, pixels)  # before the file goes: no moment without both
+            return pixels
+    return RECENT_READS.recall(path, limits)

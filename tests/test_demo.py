@@ -32,7 +32,7 @@ from vae import EXPRESSIONS
 from vae.checkpoint import load_checkpoint, save_model
 from vae.classifier import ClassifierConfig, ExpressionClassifier
 from vae.faces import FACE_TEMPLATE
-from vae.images import ImageLimits
+from vae.images import ImageError, ImageLimits, read_image
 from vae.latent import CodeDistribution
 
 pytest_plugins = ["tests.test_demo_support"]
@@ -280,6 +280,26 @@ def test_the_same_photo_read_twice_at_once_gives_its_pixels_both_times(
     time.sleep(0.6)
     with pytest.raises(gr.Error, match="no longer on the server"):  # and only for a while
         read_upload(str(others[-1]), limits)
+
+
+def test_a_photo_deleted_while_it_is_read_comes_from_the_other_read(
+    astronaut, gradio_cache, monkeypatch
+) -> None:
+    """The second read may find the file and lose it before it opens it (the first read deletes it
+    in between): it gets the first read's pixels, not an error."""
+    recent = RecentReads()
+    monkeypatch.setattr("demo.uploads.RECENT_READS", recent)
+    limits = DemoConfig().limits
+    path = upload(astronaut, gradio_cache)
+    first = read_image(path, limits)
+    recent.remember(path, limits, first)  # the other read, done
+
+    def deleted_under_the_read(source, limits):
+        path.unlink()
+        raise ImageError("The image file could not be found or read.")
+
+    monkeypatch.setattr("demo.uploads.read_image", deleted_under_the_read)
+    np.testing.assert_array_equal(read_upload(str(path), limits), first)
 
 
 def strip_labels(strip: list[tuple[np.ndarray, str]]) -> list[str]:
