@@ -270,9 +270,10 @@ class PreparedFace:
         strength: float,
     ) -> np.ndarray:
         """The mouth's box of an edit, with what the warp cannot draw redrawn: the old opening where
-        the new mouth closes (painted as lips), and the inside of a mouth pulled open or
-        darkened (drawn from the appearance decoder). `maps`: each pixel's place in the photo (x, y)
-        and in the appearance frame (x, y); `target`: the new landmarks in the box's pixels."""
+        the new mouth closes (painted as lips), and the inside of a mouth pulled open or darkened
+        (drawn over the appearance decoder's light and dark, vae.mouth_inside). `maps`: each
+        pixel's place in the photo (x, y) and in the appearance frame (x, y); `target`: the new
+        landmarks in the box's pixels."""
         photo_x, photo_y, frame_x, frame_y = maps
         brightness = cv2.remap(
             self.mouth_brightness(k, strength), frame_x, frame_y, cv2.INTER_LINEAR,
