@@ -129,4 +129,9 @@ class MorphTab:
                 trigger_mode="always_last",
                 api_visibility="private",
                 preprocess=False,
+                # Both ends' morphs, one at a time in the order they were asked for: the last one
+                # asked for sees both new photos and is drawn last. Run side by side, a morph asked
+                # for before the other photo was read could finish last and leave that photo out.
+                concurrency_id="morph-after-photo",
+                concurrency_limit=1,
             )

@@ -281,7 +281,10 @@ def test_clearing_the_photo_then_sending_it_again_swaps_it_again(page, server, p
 
 
 def test_the_same_photo_on_two_inputs_at_once_shows_no_error(page, server, photos: list[Path]) -> None:
-    """Gradio files both uploads at one path; the first read deletes it before the second reads."""
+    """Gradio files both uploads at one path; the first read deletes it before the second reads.
+    The first photo is the one end A shows already, so the morph its upload asks for draws the
+    picture shown before: the strip changes only if the other end's morph, asked for last, is
+    drawn last."""
     page.evaluate(COUNT_ERROR_TOASTS)
     page.get_by_role("tab", name="Morph").click()
     for path in photos[:3]:
