@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from vae.face_shape import INNER_LIPS, OUTER_LIPS, eye_distance
-from vae.mouth_inside import distance_to, draw_inside, inner_outline, inside_mask
+from vae.mouth_inside import distance_to, draw_inside, inner_outline, inside_mask, polygon_mask
 
 INNER_LIP_PAIRS = ((61, 67), (62, 66), (63, 65))  # upper and lower inner-lip points facing each other
 INNER_CORNERS, OUTER_CORNERS = (60, 64), (48, 54)
@@ -81,13 +81,7 @@ def lips_meet_inside(source: np.ndarray, target: np.ndarray) -> np.ndarray:
 def lip_band(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """[H, W] bool: the lips of a face with landmarks `points`, inside the outer and outside the
     inner lip line."""
-    return _polygon(points[OUTER_LIPS], shape) & ~_polygon(points[INNER_LIPS], shape)
-
-
-def _polygon(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    mask = np.zeros(shape, dtype=np.uint8)
-    cv2.fillPoly(mask, [np.round(points * 16).astype(np.int32)], 1, lineType=cv2.LINE_8, shift=4)
-    return mask.astype(bool)
+    return polygon_mask(points[OUTER_LIPS], shape) & ~polygon_mask(points[INNER_LIPS], shape)
 
 
 @dataclass(frozen=True)
@@ -109,8 +103,8 @@ class MouthOpening:
         shape = patch.shape[:2]
         if patch.size == 0:  # the mouth lies outside the photo (a video frame can cut it off)
             return cls(int(x0), int(y0), np.zeros(shape, dtype=bool), np.zeros(3))
-        outer = _polygon(points[OUTER_LIPS] - (x0, y0), shape)
-        inner = _polygon(points[INNER_LIPS] - (x0, y0), shape)
+        outer = polygon_mask(points[OUTER_LIPS] - (x0, y0), shape)
+        inner = polygon_mask(points[INNER_LIPS] - (x0, y0), shape)
         lips = outer & ~cv2.dilate(inner.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
         colour = (
             np.median(patch[lips], axis=0) if lips.sum() >= 20 else np.median(patch.reshape(-1, 3), axis=0)

@@ -44,9 +44,13 @@ def inner_outline(points: np.ndarray) -> np.ndarray:
 
 def inside_mask(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """[H, W] bool: the pixels inside the inner lips' curve."""
+    return polygon_mask(inner_outline(points), shape)
+
+
+def polygon_mask(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """[H, W] bool: the pixels inside the polygon `points` [N, 2] (sub-pixel corners)."""
     mask = np.zeros(shape, dtype=np.uint8)
-    outline = np.round(inner_outline(points) * 16).astype(np.int32)
-    cv2.fillPoly(mask, [outline], 1, lineType=cv2.LINE_8, shift=4)
+    cv2.fillPoly(mask, [np.round(points * 16).astype(np.int32)], 1, lineType=cv2.LINE_8, shift=4)
     return mask.astype(bool)
 
 
