@@ -17,10 +17,11 @@ from demo.morph import MorphTab
 from demo.swap import SwapTab
 
 TITLE = "FaceVAE"
-TABS = (("Explore", ExploreTab), ("Expression", SwapTab), ("Gallery", GalleryTab), ("Morph", MorphTab))
+# The page opens on the first tab: the expression swap, what most visitors come for.
+TABS = (("Expression", SwapTab), ("Explore", ExploreTab), ("Gallery", GalleryTab), ("Morph", MorphTab))
 TAGLINE = (
-    "Change faces with sliders, swap the expression in your photo, draw faces that never existed and "
-    "morph one face into another, with small neural networks that run on an ordinary computer."
+    "Give the faces in your photo a new expression, change faces with sliders, draw faces that never "
+    "existed and morph one face into another, with small neural networks that run on an ordinary computer."
 )
 CSS = """
 .notice { border-left: 4px solid var(--color-accent); padding-left: 0.75em; }

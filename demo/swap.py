@@ -100,7 +100,14 @@ class SwapTab:
         value = ALL if choice == ALL else str(choice + 1)
         dropdown = gr.Dropdown(choices=face_choices(len(prepared.faces)), value=value)
         edited, strip, status = self._show(prepared, settings, choice)
-        return edited, strip, status, dropdown, prepared
+        return edited, strip, status + self._size_note(pixels), dropdown, prepared
+
+    def _size_note(self, pixels: np.ndarray) -> str:
+        """A line saying that a photo larger than the upload limit's side is edited at that size."""
+        side = self.config.limits.max_side
+        if max(pixels.shape[:2]) < side:
+            return ""
+        return f" Photos larger than {side} pixels on a side are edited at {side}."
 
     def rerender(
         self,

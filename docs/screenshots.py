@@ -48,6 +48,7 @@ def loaded(page, selector: str, count: int = 1) -> None:
 
 def open_tab(page, name: str) -> None:
     """Click a tab, through the "More tabs" menu where a narrow page has folded it away."""
+    page.get_by_role("tab").first.wait_for()  # the page has laid out its tabs
     tab = page.get_by_role("tab", name=name, exact=True)
     if tab.count() == 0:
         page.get_by_role("button", name="More tabs").click()

@@ -84,7 +84,7 @@ def page(server: tuple[str, Path]) -> Iterator[object]:
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         page.set_default_timeout(TIMEOUT_MS)
         page.goto(server[0])
-        page.wait_for_selector("#explore-face img")
+        page.wait_for_selector("#swap-photo")  # the page opens on the expression tab
         yield page
         browser.close()
 
@@ -139,6 +139,8 @@ def leftover_uploads(cache: Path, photos: list[Path]) -> list[Path]:
 
 
 def test_slider_changes_the_face(page) -> None:
+    screenshots.open_tab(page, "Explore")
+    page.wait_for_selector("#explore-face img")
     before = image_source(page, "#explore-face")
     slider = page.get_by_label("range slider for Variation 1")
     slider.focus()
@@ -323,6 +325,7 @@ def test_on_a_phone_the_face_stays_in_view_while_a_slider_moves(page, server) ->
     try:
         phone.set_default_timeout(TIMEOUT_MS)
         phone.goto(server[0])
+        screenshots.open_tab(phone, "Explore")
         phone.wait_for_selector("#explore-face img")
         before = image_source(phone, "#explore-face")
         sliders = phone.get_by_label(re.compile("^range slider for "))

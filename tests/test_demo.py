@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import anyio
@@ -427,6 +428,18 @@ def test_about_says_what_each_model_learnt_from_and_links_the_cards(
 
     shutil.copy(tiny_checkpoints / UTK, tmp_path / UTK)
     assert "**Not loaded**" in models_table(load_models(tmp_path))
+
+
+def test_a_photo_larger_than_the_limit_is_edited_smaller_and_the_status_says_so(
+    demo_config: DemoConfig, store, astronaut, gradio_cache
+) -> None:
+    tab = SwapTab(store, replace(demo_config, limits=replace(demo_config.limits, max_side=400)))
+    photo, _, status, _, _ = tab.swap(str(upload(astronaut, gradio_cache)), "happy", 1.0, "all", 1.0)
+    assert max(photo.shape[:2]) == 400 and "edited at 400" in status
+    _, _, small_status, _, _ = SwapTab(store, demo_config).swap(
+        str(upload(astronaut, gradio_cache)), "happy", 1.0, "all", 1.0
+    )
+    assert "edited at" not in small_status
 
 
 SHIPPED = [spec.filename for spec in REGISTRY] + [SHAPE_FILE, APPEARANCE_FILE]
