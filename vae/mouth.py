@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from vae.drawing import distance_to, photo_grain, polygon_mask
 from vae.face_shape import INNER_LIPS, OUTER_LIPS, eye_distance
-from vae.mouth_inside import distance_to, draw_inside, inner_outline, inside_mask, polygon_mask
+from vae.mouth_inside import draw_inside, inner_outline, inside_mask
 
 INNER_LIP_PAIRS = ((61, 67), (62, 66), (63, 65))  # upper and lower inner-lip points facing each other
 INNER_CORNERS, OUTER_CORNERS = (60, 64), (48, 54)
@@ -183,16 +184,6 @@ def fill_new_opening(
         return warped
     drawn = draw_inside(target, brightness, lips) + photo_grain(warped, inside)[..., None]
     return warped + weight[..., None] * (drawn - warped)
-
-
-def photo_grain(image: np.ndarray, inside: np.ndarray) -> np.ndarray:
-    """[H, W] noise as strong as the finest detail of `image` (float RGB) outside `inside`: a drawn
-    mouth as grainy as the skin around it, not smoother than the photo. The same pattern for the
-    same size, so a still photo's edit does not change from one render to the next."""
-    fine = image.mean(-1) - cv2.GaussianBlur(image.mean(-1), (0, 0), 1.0)
-    strength = float(fine[~inside].std()) if (~inside).any() else 0.0
-    noise = np.random.default_rng(0).standard_normal(inside.shape).astype(np.float32)
-    return strength * noise
 
 
 def closed_lips(lips: np.ndarray, brightness: np.ndarray, target: np.ndarray) -> np.ndarray:

@@ -10,8 +10,9 @@ front teeth, dark corners, an inside darker away from the lips.
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
+
+from vae.drawing import closed_curve, distance_to, polygon_mask, smoothstep
 
 CURVE_SAMPLES = 8  # outline points per pair of neighbouring inner-lip landmarks
 UPPER_INNER_LIP = 4 * CURVE_SAMPLES  # the outline's first half runs 60 -> 64 over the upper lip
@@ -22,36 +23,17 @@ TOOTH_GAPS = np.array([-0.42, -0.22, 0.0, 0.22, 0.42])  # along the mouth, corne
 MAX_LEVEL = 2.0  # the decoder's brightness relative to the lips is read up to this
 MIN_DARKNESS = 0.08  # the inside is never drawn darker than this times the lips (a black hole)
 INSIDE_TINT = np.array([1.0, 0.8, 0.8], dtype=np.float32)  # the inside of a mouth is redder than its lips
-_NEIGHBOURS = (np.arange(8) + np.arange(-1, 3)[:, None]) % 8  # each inner-lip point's -1, 0, +1, +2
-_CURVE_T = np.linspace(0, 1, CURVE_SAMPLES, endpoint=False)[:, None, None]
 
 
 def inner_outline(points: np.ndarray) -> np.ndarray:
-    """The inner lips as a closed Catmull-Rom curve through landmarks 60..67 [8 * CURVE_SAMPLES, 2],
-    from the left inner corner over the upper lip, then back under the lower: the opening's smooth
-    edge, where a polygon through the landmarks would be angular."""
-    loop = points[60:68]
-    before, start, end, after = loop[_NEIGHBOURS]
-    t = _CURVE_T
-    curve = 0.5 * (
-        2 * start
-        + (end - before) * t
-        + (2 * before - 5 * start + 4 * end - after) * t**2
-        + (3 * start - before - 3 * end + after) * t**3
-    )
-    return curve.transpose(1, 0, 2).reshape(-1, 2)
+    """The inner lips as a closed curve through landmarks 60..67 [8 * CURVE_SAMPLES, 2], from the
+    left inner corner over the upper lip, then back under the lower."""
+    return closed_curve(points[60:68], CURVE_SAMPLES)
 
 
 def inside_mask(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """[H, W] bool: the pixels inside the inner lips' curve."""
     return polygon_mask(inner_outline(points), shape)
-
-
-def polygon_mask(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """[H, W] bool: the pixels inside the polygon `points` [N, 2] (sub-pixel corners)."""
-    mask = np.zeros(shape, dtype=np.uint8)
-    cv2.fillPoly(mask, [np.round(points * 16).astype(np.int32)], 1, lineType=cv2.LINE_8, shift=4)
-    return mask.astype(bool)
 
 
 def draw_inside(points: np.ndarray, brightness: np.ndarray, lips: np.ndarray) -> np.ndarray:
@@ -68,30 +50,23 @@ def draw_inside(points: np.ndarray, brightness: np.ndarray, lips: np.ndarray) ->
     level = np.clip(brightness, 0, MAX_LEVEL)
     lip = lips.astype(np.float32)
 
-    teeth = _smoothstep(0.95, 1.3, level) * (1 - _smoothstep(0.55, 0.95, np.abs(along)))
+    teeth = smoothstep(0.95, 1.3, level) * (1 - smoothstep(0.55, 0.95, np.abs(along)))
     ivory = IVORY * float(np.clip(TEETH_OVER_LIPS * lip.mean(), *TEETH_LEVELS))  # lit as the lips are
-    light = (0.8 + 0.2 * _smoothstep(1.0, 1.8, level))[..., None] * (0.9 * ivory + 0.1 * lip)
+    light = (0.8 + 0.2 * smoothstep(1.0, 1.8, level))[..., None] * (0.9 * ivory + 0.1 * lip)
     width = float(np.linalg.norm(points[64] - points[60]))
     to_gap = np.min(np.abs(along[..., None] - TOOTH_GAPS), axis=-1) * width / 2  # px
     gaps = 1 - 0.07 * np.exp(-((to_gap / 1.0) ** 2))
     bite = 1 - 0.25 * np.exp(-((((across - 0.5) * height) / 1.2) ** 2))  # where the rows meet
-    lower_row = 1 - 0.15 * _smoothstep(0.45, 0.6, across)
-    shadow = 0.65 + 0.35 * _smoothstep(0, 0.3, np.minimum(across, 1 - across))  # under the lips
+    lower_row = 1 - 0.15 * smoothstep(0.45, 0.6, across)
+    shadow = 0.65 + 0.35 * smoothstep(0, 0.3, np.minimum(across, 1 - across))  # under the lips
     tooth_colour = light * (gaps * bite * lower_row * shadow)[..., None]
 
     # The inside as dark as the decoder draws it (a surprised mouth stays a dark hole, a narrow
     # opening between lips stays lip-coloured), a little darker away from the lips.
-    depth = _smoothstep(0, max(3.0, 0.25 * float(height.max())), np.minimum(upper, lower))
+    depth = smoothstep(0, max(3.0, 0.25 * float(height.max())), np.minimum(upper, lower))
     darkness = np.clip(level, MIN_DARKNESS, 1.0) * (1 - 0.15 * depth)
     inside = lip * darkness[..., None] * INSIDE_TINT
     return inside + teeth[..., None] * (tooth_colour - inside)
-
-
-def distance_to(polyline: np.ndarray, shape: tuple[int, int], closed: bool = False) -> np.ndarray:
-    """[H, W] each pixel's distance in pixels to a polyline [N, 2] (`closed`: a loop)."""
-    canvas = np.full(shape, 255, dtype=np.uint8)
-    cv2.polylines(canvas, [np.round(polyline * 16).astype(np.int32)], closed, 0, 1, cv2.LINE_8, shift=4)
-    return cv2.distanceTransform(canvas, cv2.DIST_L2, 3)
 
 
 def _along(left: np.ndarray, right: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -99,8 +74,3 @@ def _along(left: np.ndarray, right: np.ndarray, shape: tuple[int, int]) -> np.nd
     axis = right - left
     ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32)
     return ((xs - left[0]) * axis[0] + (ys - left[1]) * axis[1]) / max(float(axis @ axis), 1e-6) * 2 - 1
-
-
-def _smoothstep(low: float, high: float, x: np.ndarray) -> np.ndarray:
-    t = np.clip((x - low) / (high - low), 0, 1)
-    return t * t * (3 - 2 * t)

@@ -1,0 +1,60 @@
+"""Drawing at a photo's resolution, for the parts of a face an edit draws rather than moves (a
+mouth's inside, an eyeball): smooth outlines through landmarks, masks, distances, grain."""
+
+from __future__ import annotations
+
+import functools
+
+import cv2
+import numpy as np
+
+
+def closed_curve(loop: np.ndarray, samples: int) -> np.ndarray:
+    """A closed Catmull-Rom curve through the points `loop` [N, 2], `samples` points per pair of
+    neighbours [N * samples, 2], starting at loop[0]: the smooth edge of an opening (lips, eyelids)
+    where a polygon through the landmarks would be angular."""
+    count = len(loop)
+    before, start, end, after = loop[(np.arange(count) + np.arange(-1, 3)[:, None]) % count]
+    t = _curve_steps(samples)
+    curve = 0.5 * (
+        2 * start
+        + (end - before) * t
+        + (2 * before - 5 * start + 4 * end - after) * t**2
+        + (3 * start - before - 3 * end + after) * t**3
+    )
+    return curve.transpose(1, 0, 2).reshape(-1, 2)
+
+
+@functools.cache
+def _curve_steps(samples: int) -> np.ndarray:
+    return np.linspace(0, 1, samples, endpoint=False)[:, None, None]
+
+
+def polygon_mask(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """[H, W] bool: the pixels inside the polygon `points` [N, 2] (sub-pixel corners)."""
+    mask = np.zeros(shape, dtype=np.uint8)
+    cv2.fillPoly(mask, [np.round(points * 16).astype(np.int32)], 1, lineType=cv2.LINE_8, shift=4)
+    return mask.astype(bool)
+
+
+def distance_to(polyline: np.ndarray, shape: tuple[int, int], closed: bool = False) -> np.ndarray:
+    """[H, W] each pixel's distance in pixels to a polyline [N, 2] (`closed`: a loop)."""
+    canvas = np.full(shape, 255, dtype=np.uint8)
+    cv2.polylines(canvas, [np.round(polyline * 16).astype(np.int32)], closed, 0, 1, cv2.LINE_8, shift=4)
+    return cv2.distanceTransform(canvas, cv2.DIST_L2, 3)
+
+
+def photo_grain(image: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """[H, W] noise as strong as the finest detail of `image` (float RGB) outside `inside`: what is
+    drawn is as grainy as the skin around it, not smoother than the photo. The same pattern for the
+    same size, so a still photo's edit does not change from one render to the next."""
+    fine = image.mean(-1) - cv2.GaussianBlur(image.mean(-1), (0, 0), 1.0)
+    strength = float(fine[~inside].std()) if (~inside).any() else 0.0
+    noise = np.random.default_rng(0).standard_normal(inside.shape).astype(np.float32)
+    return strength * noise
+
+
+def smoothstep(low: float, high: float, x: np.ndarray) -> np.ndarray:
+    """0 below `low`, 1 above `high`, a smooth S between."""
+    t = np.clip((x - low) / (high - low), 0, 1)
+    return t * t * (3 - 2 * t)
