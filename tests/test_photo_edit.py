@@ -31,6 +31,7 @@ from vae.mouth import (
     close_mouth,
     closed_lips,
     extra_opening,
+    fill_new_opening,
     lips_meet_inside,
     mouth_closed,
 )
@@ -316,6 +317,17 @@ def test_lips_painted_over_an_old_opening_are_lip_coloured_with_a_darker_meeting
     painted = closed_lips(LIP_RED, np.full((200, 200), 0.1), big_lips(0.0))  # the decoder's dark hole
     assert painted[100, 100].sum() < painted[80, 100].sum()
     assert np.allclose(painted[80, 100], 0.85 * LIP_RED, rtol=0.01)
+
+
+def test_a_mouth_opened_in_a_black_and_white_photo_stays_grey() -> None:
+    points = big_lips(32.0)
+    grey = np.full((200, 200, 3), 120.0, dtype=np.float32)
+    stretched = np.full((200, 200), 4.0)  # the warp pulled the mouth open: its inside is drawn
+    bright = np.full((200, 200), 1.6)  # teeth
+    drawn = fill_new_opening(grey, points, stretched, np.zeros((200, 200)), bright, grey[0, 0])
+    inside = inside_mask(points, (200, 200))
+    assert np.abs(drawn[inside] - grey[inside]).mean() > 10  # teeth were drawn
+    assert np.ptp(drawn, axis=-1).max() < 0.5  # in grey
 
 
 def test_missing_face_models_name_the_package_to_install(monkeypatch) -> None:

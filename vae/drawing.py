@@ -8,6 +8,9 @@ import functools
 import cv2
 import numpy as np
 
+SHARP_BLUR = 0.85  # px: how soft (blur_of) the eyes of the sharp photos in ../shared/photos measure
+FULL_COLOUR = 12.0  # the mean spread of a pixel's channels (0..255) above which a photo counts as in colour
+
 
 def closed_curve(loop: np.ndarray, samples: int) -> np.ndarray:
     """A closed Catmull-Rom curve through the points `loop` [N, 2], `samples` points per pair of
@@ -52,6 +55,36 @@ def photo_grain(image: np.ndarray, inside: np.ndarray) -> np.ndarray:
     strength = float(fine[~inside].std()) if (~inside).any() else 0.0
     noise = np.random.default_rng(0).standard_normal(inside.shape).astype(np.float32)
     return strength * noise
+
+
+def as_colourful_as(drawn: np.ndarray, around: np.ndarray) -> np.ndarray:
+    """`drawn` (float RGB) with no more colour than the pixels `around` it have: teeth and eye whites
+    drawn into a black-and-white photo stay grey."""
+    chroma = float(np.ptp(around, axis=-1).mean()) if around.size else 0.0
+    grey = drawn.mean(-1, keepdims=True)
+    return grey + min(chroma / FULL_COLOUR, 1.0) * (drawn - grey)
+
+
+def as_sharp_as(drawn: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """`drawn` (float RGB) blurred as much as the photo `reference` (float RGB, the pixels around
+    it) is softer than a sharp photo: crisp drawn edges on a soft or enlarged photo would look pasted
+    on."""
+    extra = float(np.sqrt(max(blur_of(reference) ** 2 - SHARP_BLUR**2, 0.0)))
+    return cv2.GaussianBlur(drawn, (0, 0), extra) if extra > 0.25 else drawn
+
+
+def blur_of(image: np.ndarray) -> float:
+    """How soft an image is, as the blur (Gaussian sigma, px) that explains how much of its finest
+    detail a further 1-px blur keeps: for detail spread over all scales, the Laplacian's spread
+    falls as (s^2 / (s^2 + 1))^1.5."""
+    kept = _fine_detail(cv2.GaussianBlur(image, (0, 0), 1.0)) / max(_fine_detail(image), 1e-6)
+    share = float(np.clip(kept, 1e-3, 0.999)) ** (2 / 3)
+    return float(np.sqrt(share / (1 - share)))
+
+
+def _fine_detail(image: np.ndarray) -> float:
+    """The spread of the Laplacian of an image's brightness."""
+    return float(cv2.Laplacian(np.ascontiguousarray(image.mean(-1), dtype=np.float32), cv2.CV_32F).std())
 
 
 def smoothstep(low: float, high: float, x: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from vae.drawing import distance_to, photo_grain, polygon_mask
+from vae.drawing import as_colourful_as, distance_to, photo_grain, polygon_mask
 from vae.face_shape import INNER_LIPS, OUTER_LIPS, eye_distance
 from vae.mouth_inside import draw_inside, inner_outline, inside_mask
 
@@ -182,7 +182,8 @@ def fill_new_opening(
     weight = cv2.GaussianBlur(inside.astype(np.float32), (0, 0), 0.7) * np.maximum(opened, darkened)
     if not weight.any():
         return warped
-    drawn = draw_inside(target, brightness, lips) + photo_grain(warped, inside)[..., None]
+    drawn = as_colourful_as(draw_inside(target, brightness, lips), warped)
+    drawn += photo_grain(warped, inside)[..., None]
     return warped + weight[..., None] * (drawn - warped)
 
 

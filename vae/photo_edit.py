@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from vae.checkpoint import CheckpointError, load_checkpoint
+from vae.eyes import redraw_eyes
 from vae.face_shape import (
     JAW,
     MOUTH,
@@ -43,11 +44,13 @@ from vae.face_shape import (
     apply,
     canonical_shape,
     compose,
+    detail_weight,
     eye_distance,
     invert,
     normalise,
     shape_free,
     warp_down,
+    warp_keeping_detail,
 )
 from vae.faces import NoFaceError, find_faces
 from vae.landmarks import FaceBox, face_landmarks, gray
@@ -86,7 +89,6 @@ MAX_BRIGHTENING = 0.15
 MAX_DARKENING = 0.35  # the same for darkening outside the mouth: a furrow, not a bruise
 RATIO_FLOOR = 16.0  # luminance (0..255) added to both sides of the ratio: black pixels do not explode it
 SOURCE_TEMPERATURE = 1e-4  # squared eye distances: how sharply the best-fitting decoders are preferred
-DETAIL_SIGMA = 1.0  # px: finer detail than this is copied pixel for pixel by the warp
 CUT_OUT_SCALE = 1.6  # a face's cut-out (the strip's tiles) spans this many times its detected box
 
 
@@ -255,6 +257,7 @@ class PreparedFace:
             edited[mouth] = self._redraw_mouth(
                 edited[mouth], target_points - (mx0, my0), maps, stretch[mouth], change[mouth], k, strength
             )
+        edited = redraw_eyes(edited, photo, window, self.points, target_points)
         result = photo.copy()
         result[y0:y1, x0:x1] = np.clip(edited, 0, 255).round().astype(np.uint8)
         return result
@@ -289,31 +292,6 @@ class PreparedFace:
         texture = np.maximum(exaggerate(self.textures, strength)[k], 0).astype(np.float32)
         lips = self.frame_regions[2]
         return texture / max(float(texture[lips].mean()), 1.0)
-
-
-def detail_weight(scale: np.ndarray) -> np.ndarray:
-    """How much of the photo's finest detail a warp copies where areas scale by `scale`: all of it
-    where the warp barely stretches, fading out where it squeezes or stretches a region by more than
-    about 2x (copying pixels there would alias or repeat them)."""
-    return np.clip((np.minimum(scale, 1 / np.maximum(scale, 1e-6)) - 0.3) / 0.4, 0, 1)
-
-
-def warp_keeping_detail(
-    image: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, weight: np.ndarray | None = None
-) -> np.ndarray:
-    """cv2.remap of `image` that copies its finest detail instead of interpolating it.
-
-    Interpolating at a fraction of a pixel averages neighbours, which halves a photo's pixel-level
-    detail (grain, pores, hair) at half a pixel even with Lanczos. So the image is split into a smooth
-    base (Gaussian of DETAIL_SIGMA px), warped with cubic interpolation, and the rest, each pixel
-    copied from the nearest source pixel (times `weight`, [H, W], where given): the output is as
-    sharp as the photo.
-    """
-    pixels = image.astype(np.float32)
-    base = cv2.GaussianBlur(pixels, (0, 0), DETAIL_SIGMA)
-    smooth = cv2.remap(base, map_x, map_y, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT_101)
-    fine = cv2.remap(pixels - base, map_x, map_y, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REFLECT_101)
-    return smooth + (fine if weight is None else fine * weight[..., None])
 
 
 def _change(decoded: np.ndarray, present: np.ndarray, k: int, strength: float) -> np.ndarray:

@@ -1,0 +1,76 @@
+"""The eyes in an expression edit (vae.eyes), on a drawn eye whose iris and white are known."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from vae.eyes import Eyeball, outline, redraw_eye, visible
+
+SKIN, WHITE, IRIS = (200, 150, 120), (225, 220, 215), (70, 45, 30)
+CENTRE, WIDTH, RADIUS = np.array([60.0, 45.0]), 60.0, 12.0
+
+
+def eye(opening: float) -> np.ndarray:
+    """Six landmarks of an eye CENTRE, WIDTH wide, its lids `opening` widths apart."""
+    x, y = CENTRE
+    half, lid = WIDTH / 2, opening * WIDTH / 2
+    corners, thirds = [[x - half, y], [x + half, y]], [x - half / 3, x + half / 3]
+    upper, lower = [[u, y - lid] for u in thirds], [[u, y + lid] for u in thirds[::-1]]
+    return np.array([corners[0], *upper, corners[1], *lower])
+
+
+def photo_of(points: np.ndarray) -> np.ndarray:
+    """Skin, and between the lids `points` a white eyeball with a round iris of RADIUS at CENTRE."""
+    photo = np.full((90, 120, 3), SKIN, dtype=np.uint8)
+    ball = np.full_like(photo, WHITE)
+    cv2.circle(ball, tuple(int(v) for v in CENTRE), int(RADIUS), IRIS, -1, cv2.LINE_AA)
+    between = np.zeros(photo.shape[:2], dtype=np.uint8)
+    cv2.fillPoly(between, [np.round(outline(points)).astype(np.int32)], 1)
+    photo[between > 0] = ball[between > 0]
+    return photo
+
+
+def test_an_eye_opened_wider_keeps_its_iris_round_and_shows_white_above_it() -> None:
+    narrow, wide = eye(0.28), eye(0.7)
+    photo = photo_of(narrow)
+    ball = Eyeball.of(photo, narrow)
+    assert ball is not None and np.linalg.norm(ball.centre - CENTRE) < 2
+    # What the warp alone draws: the narrow eye stretched to the wide one's height.
+    stretched = cv2.resize(photo[33:58], (120, 63), interpolation=cv2.INTER_LINEAR)
+    region = photo.astype(np.float32)
+    region[14:77] = stretched
+    redrawn = redraw_eye(region, photo, narrow, wide, ball)
+
+    between_lids = visible(wide, photo.shape[:2]) > 0.5  # short of the lids' edges, which the warp keeps
+
+    def iris_height_over_width(image: np.ndarray) -> float:
+        ys, xs = np.nonzero((image.mean(-1) < 90) & between_lids)
+        return (np.ptp(ys) + 1) / (np.ptp(xs) + 1)
+
+    assert iris_height_over_width(region) > 1.6  # the stretch: a tall dark oval
+    assert 0.8 < iris_height_over_width(redrawn) < 1.25  # redrawn: round
+    above = redrawn[int(CENTRE[1] - RADIUS - 3), int(CENTRE[0])]  # between the iris and the new upper lid
+    assert above.mean() > 130 and above[0] - above[2] < 40  # a light, nearly grey white, not skin
+
+
+def test_an_eye_the_edit_does_not_open_is_left_as_it_is() -> None:
+    points = eye(0.35)
+    photo = photo_of(points)
+    ball = Eyeball.of(photo, points)
+    assert ball is not None
+    redrawn = redraw_eye(photo.astype(np.float32), photo, points, points, ball)
+    assert np.abs(redrawn - photo).mean() < 0.5
+
+
+def test_a_shut_eye_shows_no_eyeball_to_move() -> None:
+    points = eye(0.05)
+    assert Eyeball.of(photo_of(points), points) is None
+
+
+def test_an_eye_opened_in_a_black_and_white_photo_stays_grey() -> None:
+    narrow, wide = eye(0.28), eye(0.7)
+    photo = np.repeat(photo_of(narrow).mean(-1, keepdims=True), 3, axis=-1).round().astype(np.uint8)
+    ball = Eyeball.of(photo, narrow)
+    redrawn = redraw_eye(photo.astype(np.float32), photo, narrow, wide, ball)
+    assert np.abs(redrawn - photo).mean() > 1 and np.ptp(redrawn, axis=-1).max() < 0.5

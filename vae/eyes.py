@@ -1,0 +1,199 @@
+"""The eyes in an expression edit: the eyeball stays as it is, the lids move over it.
+
+The warp moves every pixel of the face with its landmarks, what lies between the lids included, so
+an eye opened for surprise stretches its iris into a tall dark oval (streaks, on a face that squints
+as it smiles) and an eye narrowed for a smile squeezes it flat. An eyeball does not change shape
+with the expression. So between the new lids the photo is moved rigidly with the eye's corners, and
+where the new lids uncover what the photo's lids hid, the eyeball is drawn: the iris continued as a
+disc in its own colour, with a darker rim and pupil, and the white of the eye, shaded under the
+upper lid and towards the corners; as grainy, as soft and as colourful as the photo around it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import cv2
+import numpy as np
+
+from vae.drawing import (
+    as_colourful_as,
+    as_sharp_as,
+    closed_curve,
+    distance_to,
+    photo_grain,
+    polygon_mask,
+    smoothstep,
+)
+from vae.face_shape import apply, invert, similarity, warp_keeping_detail
+
+# Landmarks of each eye, in order round its opening: a corner, the upper lid, the other corner, the
+# lower lid (dlib's 68-point layout).
+EYES = (np.arange(36, 42), np.arange(42, 48))
+EYE_SAMPLES = 6  # outline points per pair of neighbouring landmarks
+UPPER_LID = 3 * EYE_SAMPLES  # the outline's first part runs corner to corner over the upper lid
+IRIS_RADIUS = 0.21  # of the corner-to-corner width: an iris of 11.5 mm in an opening of 27 mm
+LASHES = 0.07  # of the width: the lids' edges and lashes, kept from the warp, not taken for eyeball
+MIN_OPENING = 0.12  # of the width: an eye shut tighter than this shows too little eyeball to move
+PUPIL, PUPIL_DARKNESS = 0.45, 0.6  # the pupil's radius (of the iris's) and its brightness
+RIM_DARKNESS = 0.25  # the iris darkens by this much towards its edge
+LID_SHADOW, LID_SHADOW_WIDTH = 0.45, 0.12  # the upper lid's shadow on the eyeball: depth, width (of eye's)
+GRAIN = 0.5  # an eyeball's grain, of the skin's: it is smoother than skin
+OFF_WHITE = np.array([1.05, 1.0, 0.94])  # the white of an eye: a warm light grey
+WHITE_TINT = 0.85  # ... taking this much of its hue from the photo
+WHITE_OVER_LIDS = 0.9  # ... and at least this bright, of the lids around it
+EDGE = 1.0  # px: the eyeball fades into the lids, and the photo's eyeball into the drawn one, over this
+CORNER_SHADE = 0.2  # the white of the eye darkens this much towards the corners (the eyeball curves away)
+SHADE_TINT = np.array([0.8, 1.0, 1.2])  # shade on an eyeball is warm: red fades least, blue most
+
+
+def outline(points: np.ndarray) -> np.ndarray:
+    """An eye's opening as a closed curve through its six landmarks [6 * EYE_SAMPLES, 2]."""
+    return closed_curve(points, EYE_SAMPLES)
+
+
+def opening(points: np.ndarray) -> float:
+    """How far apart an eye's lids are, in units of its width (corner to corner)."""
+    return float(np.linalg.norm(points[[1, 2]] - points[[5, 4]], axis=1).mean() / _width(points))
+
+
+def _width(points: np.ndarray) -> float:
+    return max(float(np.linalg.norm(points[3] - points[0])), 1e-6)
+
+
+@dataclass(frozen=True)
+class Eyeball:
+    """One eye as the photo shows it: where its iris lies, and the colours to continue it in."""
+
+    centre: np.ndarray  # the iris's centre, photo pixels
+    radius: float  # px
+    iris: np.ndarray  # RGB
+    white: np.ndarray  # RGB
+
+    @classmethod
+    def of(cls, photo: np.ndarray, points: np.ndarray) -> Eyeball | None:
+        """Read from the pixels between the lids (`points`, one eye's six landmarks in the photo);
+        None where too little of the eye shows to read it."""
+        width = _width(points)
+        if opening(points) < MIN_OPENING or width < 6:
+            return None
+        x0, y0, x1, y1 = _box(points, 2, photo.shape)
+        pixels = photo[y0:y1, x0:x1].astype(np.float32)
+        shown = visible(points - (x0, y0), pixels.shape[:2]) > 0.5
+        if shown.sum() < 6:
+            return None
+        ys, xs = np.nonzero(shown)
+        colours = pixels[shown]
+        brightness = colours.mean(-1)
+        darkness = np.maximum(np.percentile(brightness, 40) - brightness, 0) + 1e-3
+        centre = np.array([xs @ darkness, ys @ darkness]) / darkness.sum()  # where the iris is darkest
+        radius = IRIS_RADIUS * width
+        to_centre = np.hypot(xs - centre[0], ys - centre[1])
+        disc, outside = to_centre < 0.8 * radius, to_centre > 1.15 * radius
+        iris = _lighter(colours[disc] if disc.sum() >= 3 else colours, 0.5)  # the iris, not its pupil
+        seen = _lighter(colours[outside], 0.7) if outside.sum() >= 3 else iris  # not the lids' shadow
+        white = _white(seen, lids=float(np.median(pixels[~shown].mean(-1))))
+        return cls(centre + np.array([x0, y0]), radius, iris.astype(np.float32), white.astype(np.float32))
+
+    def moved(self, matrix: np.ndarray) -> Eyeball:
+        """The same eyeball seen through the similarity `matrix` (2x3)."""
+        centre = apply(matrix, self.centre[None])[0]
+        return replace(self, centre=centre, radius=self.radius * float(np.hypot(*matrix[:, 0])))
+
+
+def _white(seen: np.ndarray, lids: float) -> np.ndarray:
+    """The white of an eye to draw, from the colour `seen` where the photo shows it, which may be
+    the lids' shadow on it (or, in a narrow eye, the lids): nearly grey, and no darker than
+    WHITE_OVER_LIDS of the lids' brightness `lids`."""
+    level = max(float(seen.mean()), WHITE_OVER_LIDS * lids)
+    return level * ((1 - WHITE_TINT) * OFF_WHITE + WHITE_TINT * seen / max(float(seen.mean()), 1.0))
+
+
+def _lighter(colours: np.ndarray, quantile: float) -> np.ndarray:
+    """The median colour of `colours` [N, 3] at least as bright as their `quantile`."""
+    brightness = colours.mean(-1)
+    return np.median(colours[brightness >= np.quantile(brightness, quantile)], 0)
+
+
+def visible(points: np.ndarray, shape: tuple[int, int], edge: float = 0.5) -> np.ndarray:
+    """[H, W] in 0..1: the eyeball between an eye's lids (`points` in the pixels of `shape`), short
+    of the lids' edges and lashes, fading over `edge` pixels either side."""
+    inside = polygon_mask(outline(points), shape).astype(np.uint8)
+    depth = cv2.distanceTransform(inside, cv2.DIST_L2, 3)
+    margin = LASHES * _width(points)
+    return smoothstep(margin - edge, margin + edge, depth)
+
+
+def draw_eyeball(points: np.ndarray, shape: tuple[int, int], ball: Eyeball) -> np.ndarray:
+    """[H, W, 3] float RGB: an eyeball behind lids at `points` (one eye's landmarks in the pixels of
+    `shape`), its iris and colours as `ball` (in the same pixels)."""
+    centre, radius, iris, white = ball.centre, ball.radius, ball.iris, ball.white
+    ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32)
+    to_centre = np.hypot(xs - centre[0], ys - centre[1]) / max(radius, 1e-6)
+    rim = 1 - RIM_DARKNESS * smoothstep(0.7, 1.0, to_centre)
+    pupil = 1 - (1 - PUPIL_DARKNESS) * smoothstep(PUPIL + 0.1, PUPIL - 0.1, to_centre)
+    disc = smoothstep(1.0 + 0.5 / radius, 1.0 - 0.5 / radius, to_centre)[..., None]
+    colour = disc * (iris * (rim * pupil)[..., None]) + (1 - disc) * white
+
+    width = _width(points)
+    curve = outline(points)
+    under_lid = distance_to(curve[: UPPER_LID + 1], shape)
+    shadow = 1 - LID_SHADOW * np.exp(-under_lid / (LID_SHADOW_WIDTH * width))
+    axis, middle = (points[3] - points[0]) / width, (points[0] + points[3]) / 2
+    along = np.abs((xs - middle[0]) * axis[0] + (ys - middle[1]) * axis[1]) / width  # 0.5 at the corners
+    corners = 1 - CORNER_SHADE * (1 - disc[..., 0]) * smoothstep(0.25, 0.5, along)
+    return colour * (shadow * corners)[..., None] ** SHADE_TINT
+
+
+def redraw_eyes(
+    edited: np.ndarray,
+    photo: np.ndarray,
+    window: tuple[int, int, int, int],
+    source: np.ndarray,
+    target: np.ndarray,
+) -> np.ndarray:
+    """`edited` (float RGB, the warped `window` of `photo`) with each eye's opening redrawn
+    (`redraw_eye`). `source`, `target`: the 68 landmarks before and after, photo pixels."""
+    wx0, wy0, wx1, wy1 = window
+    for eye in EYES:
+        ball = Eyeball.of(photo, source[eye])
+        x0, y0, x1, y1 = _box(target[eye], 2, photo.shape)
+        x0, y0, x1, y1 = max(x0, wx0), max(y0, wy0), min(x1, wx1), min(y1, wy1)
+        if ball is None or x1 <= x0 or y1 <= y0:
+            continue
+        region = edited[y0 - wy0 : y1 - wy0, x0 - wx0 : x1 - wx0]
+        region[:] = redraw_eye(region, photo, source[eye], target[eye] - (x0, y0), ball)
+    return edited
+
+
+def redraw_eye(
+    region: np.ndarray, photo: np.ndarray, before: np.ndarray, after: np.ndarray, ball: Eyeball
+) -> np.ndarray:
+    """`region` (float RGB, a box of the warped photo) with the opening of the eye whose landmarks
+    are `before` in `photo` and `after` in `region`'s pixels redrawn: the photo moved rigidly with
+    the eye's corners, and the eyeball `ball` drawn where the new lids uncover more of it than the
+    photo shows."""
+    shape = region.shape[:2]
+    to_photo = similarity(after[[0, 3]], before[[0, 3]])  # the eyeball moves with its corners
+    ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32)
+    x0, y0, x1, y1 = _box(before, 3, photo.shape)
+    source_x = (to_photo[0, 0] * xs + to_photo[0, 1] * ys + to_photo[0, 2] - x0).astype(np.float32)
+    source_y = (to_photo[1, 0] * xs + to_photo[1, 1] * ys + to_photo[1, 2] - y0).astype(np.float32)
+    moved = warp_keeping_detail(photo[y0:y1, x0:x1], source_x, source_y)
+    shown = cv2.remap(
+        visible(before - (x0, y0), (y1 - y0, x1 - x0), edge=EDGE).astype(np.float32), source_x, source_y,
+        cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0,
+    )[..., None]  # fmt: skip
+    inside = visible(after, shape, EDGE)
+    drawn = as_colourful_as(draw_eyeball(after, shape, ball.moved(invert(to_photo))), region)
+    drawn = as_sharp_as(drawn, photo[y0:y1, x0:x1].astype(np.float32))
+    drawn += GRAIN * photo_grain(region, inside > 0)[..., None]
+    eyeball = shown * moved + (1 - shown) * drawn
+    return region + inside[..., None] * (eyeball - region)
+
+
+def _box(points: np.ndarray, margin: int, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """The pixel box around `points` with `margin`, clipped to an image of `shape`."""
+    x0, y0 = np.maximum(np.floor(points.min(0)).astype(int) - margin, 0)
+    x1, y1 = np.minimum(np.ceil(points.max(0)).astype(int) + margin + 1, (shape[1], shape[0]))
+    return int(x0), int(y0), int(x1), int(y1)
