@@ -95,12 +95,13 @@ class LiveMode:
         """One webcam frame: (the edited frame, what the mirror sees, the tab's mirror)."""
         if payload is None:  # the camera was turned off
             return None, WAITING, None
-        expression, intensity, strength = self.settings(expression, intensity, strength)
+        settings = self.settings(expression, intensity, strength)
         pixels = read_frame(payload, self.config.limits)
         mirror = mirror or LiveMirror(self.models)
-        edited = mirror(pixels, expression, intensity, strength)
-        status = f"{edited.status}: {looks(expression, intensity)}." if edited.boxes else f"{edited.status}."
-        return frame_payload(edited.image), status, mirror
+        edited = mirror(pixels, *settings)
+        if edited.boxes:
+            return frame_payload(edited.image), f"{edited.status}: {looks(*settings)}.", mirror
+        return frame_payload(edited.image), f"{edited.status}.", mirror
 
     def build(self, expression: gr.Radio, intensity: gr.Slider, strength: gr.Slider) -> None:
         with gr.Accordion("Live webcam", open=False, elem_id="live"):

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 
 import gradio as gr
 import numpy as np
+from skimage import data
 
 from demo.config import DemoConfig
 from demo.inputs import number, shown
@@ -28,7 +29,8 @@ ALL = "all"
 # A new photo first shows the change every face makes most plainly; most selfies already smile, so
 # "happy" would hand many of them back unchanged.
 DEFAULT_EXPRESSION = "surprise"
-START = "Upload a photo or take one with the webcam to start."
+START = "Upload a photo or take one with the webcam to start, or try the example photo."
+EXAMPLE_CREDIT = "Example: astronaut Eileen Collins (NASA, public domain, from scikit-image)."
 HOW_IT_WORKS = """
 Your photo is edited, not replaced. Each face's 68 landmarks (dlib) are encoded once by a *shape
 model* and decoded by one decoder per expression, which gives this face's own smile, frown or
@@ -90,7 +92,20 @@ class SwapTab:
         if photo is None:  # the photo was cleared
             return None, [], START, gr.Dropdown(choices=face_choices(0), value=ALL), None
         pixels = read_upload(photo, self.config.limits)  # first: the upload is deleted whatever follows
-        settings = self._settings(expression, intensity, strength)
+        return self._new_photo(pixels, self._settings(expression, intensity, strength), faces)
+
+    def example(
+        self, expression: str, intensity: float, faces: str | None, strength: float
+    ) -> tuple[Any, ...]:
+        """The example photo edited as an upload would be: (the photo, then what `swap` returns)."""
+        pixels = data.astronaut()
+        edited, strip, status, dropdown, prepared = self._new_photo(
+            pixels, self._settings(expression, intensity, strength), faces
+        )
+        return pixels, edited, strip, f"{EXAMPLE_CREDIT} {status}", dropdown, prepared
+
+    def _new_photo(self, pixels: np.ndarray, settings: Settings, faces: str | None) -> tuple[Any, ...]:
+        """A photo's faces found, fitted and edited: what `swap` returns."""
         try:
             prepared = prepare_photo(pixels, self.models)
         except NoFaceError as error:
@@ -167,8 +182,8 @@ class SwapTab:
     ) -> tuple[np.ndarray, str]:
         expression, intensity, strength = settings
         chosen, count = prepared.chosen(choice), len(prepared.faces)
-        which = "every face" if len(chosen) == count else f"face {chosen[0] + 1}"
-        status = f"Found {count} face{'s' * (count > 1)}; {which} {looks(expression, intensity)}."
+        which = f"face {chosen[0] + 1}" if len(chosen) < count else "every face" if count > 1 else "the face"
+        status = f"Found {count} face{'s' * (count > 1)}; {which} {looks(expression, intensity, strength)}."
         return prepared.render(expression, intensity, choice, strength), status
 
     def _strip(
@@ -195,6 +210,7 @@ class SwapTab:
         with gr.Row():
             with gr.Column(min_width=280):
                 photo = photo_input("Your photo (upload or webcam)", height=320, elem_id="swap-photo")
+                example = gr.Button("Try the example photo", size="sm", elem_id="swap-example")
                 expression = gr.Radio(
                     expressions,
                     value=DEFAULT_EXPRESSION if DEFAULT_EXPRESSION in expressions else expressions[0],
@@ -206,7 +222,7 @@ class SwapTab:
                 )  # fmt: skip
                 strength = gr.Slider(
                     0.0, MAX_STRENGTH, value=self.config.swap_strength, step=self.config.slider_step,
-                    label="Strength", info="0: no expression; 1: a typical one; more exaggerates it",
+                    label="Strength", info="0: no expression; 1: a typical one; higher: a stronger one",
                 )  # fmt: skip
                 faces = gr.Dropdown(face_choices(0), value=ALL, label="Which face", allow_custom_value=True)
                 status = gr.Markdown(START)
@@ -230,6 +246,12 @@ class SwapTab:
             [photo, expression, intensity, faces, strength],
             [result, strip, status, faces, prepared],
             api_name="swap",
+        )
+        example.click(
+            self.example,
+            [expression, intensity, faces, strength],
+            [photo, result, strip, status, faces, prepared],
+            api_visibility="private",
         )
         controls = [prepared, expression, intensity, faces, strength]
         live = {

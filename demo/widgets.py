@@ -13,11 +13,13 @@ from demo.models import DemoModel, ModelStore
 ADJECTIVES = {"disgust": "disgusted", "fear": "afraid", "surprise": "surprised"}
 
 
-def looks(expression: str, amount: float) -> str:
+def looks(expression: str, amount: float, strength: float) -> str:
     """An edit as a status line says it: "now looks **surprised**", not "surprise"; at amount 0,
-    that the photo is shown as it is."""
+    that the photo is shown as it is, and at strength 0, that the expression is taken out."""
     if amount == 0:
         return "is as in your photo (amount 0)"
+    if strength == 0:
+        return "now has no expression (strength 0)"
     return f"now looks **{ADJECTIVES.get(expression, expression)}**"
 
 

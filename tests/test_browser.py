@@ -165,6 +165,17 @@ def strip_sources(page) -> list[str]:
     )
 
 
+def test_the_example_photo_button_shows_the_photo_its_edit_and_its_credit(page) -> None:
+    page.get_by_role("tab", name="Expression").click()
+    page.locator("#swap-example").click()
+    page.get_by_text("Example: astronaut Eileen Collins").wait_for()
+    page.wait_for_function(
+        "() => ['#swap-photo', '#swap-result']"
+        ".every(s => document.querySelector(s + ' img')?.naturalWidth > 0)"
+    )
+    assert page.locator("#swap-grid img").count() == 7
+
+
 def test_swap_tab_shows_the_edit_and_the_face_in_seven_expressions(
     page, astronaut, demo_config, tiny_checkpoints: Path, tmp_path: Path
 ) -> None:

@@ -325,7 +325,9 @@ def test_swap_selfie_gives_its_own_face_in_seven_expressions_and_forgets_the_upl
     sad, _ = tab.rerender(prepared, "sad", 1.0, "all", 1.0)
     assert not np.array_equal(sad, photo)
     _, surprised = tab.rerender(prepared, "surprise", 1.0, "all", 1.0)
-    assert "every face now looks **surprised**" in surprised  # said as a person would say it
+    assert "the face now looks **surprised**" in surprised  # said as a person would say it
+    _, plain = tab.rerender(prepared, "surprise", 1.0, "all", 0.0)
+    assert "no expression (strength 0)" in plain and "looks" not in plain
     unchanged = tab.restrip(prepared, "happy", 0.0, "all", 1.0)  # no amount: every tile is the photo
     assert strip_labels(unchanged) == list(EXPRESSIONS)
     assert all(np.array_equal(tile, unchanged[0][0]) for tile, _ in unchanged)
@@ -428,6 +430,18 @@ def test_about_says_what_each_model_learnt_from_and_links_the_cards(
 
     shutil.copy(tiny_checkpoints / UTK, tmp_path / UTK)
     assert "**Not loaded**" in models_table(load_models(tmp_path))
+
+
+def test_the_example_photo_is_edited_as_an_upload_is_and_credited(
+    demo_config: DemoConfig, store, astronaut
+) -> None:
+    tab = SwapTab(store, demo_config)
+    photo, edited, strip, status, _, prepared = tab.example("happy", 1.0, "all", 1.0)
+    np.testing.assert_array_equal(photo, astronaut)
+    assert edited.shape == astronaut.shape and not np.array_equal(edited, astronaut)
+    assert strip_labels(strip) == list(EXPRESSIONS) and "NASA" in status and "Found 1 face" in status
+    sad, _ = tab.rerender(prepared, "sad", 1.0, "all", 1.0)  # the controls then edit it as any photo
+    assert not np.array_equal(sad, edited)
 
 
 def test_a_photo_larger_than_the_limit_is_edited_smaller_and_the_status_says_so(
