@@ -292,7 +292,7 @@ def test_the_opening_is_a_smooth_curve_through_the_inner_lips() -> None:
 
 
 def test_a_drawn_opening_shows_teeth_where_the_decoder_is_bright_and_darkness_where_it_is_dark() -> None:
-    points = big_lips(32.0)
+    points = big_lips(24.0)
     front = inside_mask(points, (200, 200))
     front[:, :80] = front[:, 120:] = False  # the front teeth, away from the dark corners
     teeth = draw_inside(points, np.full((200, 200), 1.6), LIP_RED)[front].mean(0)
@@ -306,11 +306,23 @@ def test_a_drawn_opening_shows_teeth_where_the_decoder_is_bright_and_darkness_wh
 
 
 def test_the_inside_is_as_dark_as_the_decoder_draws_it() -> None:
-    points = big_lips(32.0)
+    points = big_lips(24.0)
     inside = inside_mask(points, (200, 200))
     for level in (0.2, 0.6, 0.9):
         drawn = draw_inside(points, np.full((200, 200), level), LIP_RED)[inside].mean()
         assert 0.75 * level * LIP_RED.mean() < drawn <= level * LIP_RED.mean()
+
+
+def test_a_mouth_open_wide_shows_its_upper_front_teeth_and_a_small_one_stays_dark() -> None:
+    points = big_lips(56.0)  # 56 px tall, 80 wide: gaping
+    dark = np.full((200, 200), 0.2)  # the decoder draws a dark hole
+    drawn = draw_inside(points, dark, LIP_RED)
+    tooth, inside = drawn[78, 100], drawn[110, 100]  # under the upper lip (at y 72), and below
+    assert inside.mean() < 0.3 * LIP_RED.mean() and tooth.mean() > 3 * inside.mean()
+    assert np.ptp(tooth) / tooth.mean() < 0.5 * np.ptp(LIP_RED) / LIP_RED.mean()  # pale, not red
+    small = points * 0.15  # 12 px wide
+    inside = inside_mask(small, (200, 200))
+    assert draw_inside(small, dark, LIP_RED)[inside].mean() < 0.3 * LIP_RED.mean()
 
 
 def test_lips_painted_over_an_old_opening_are_lip_coloured_with_a_darker_meeting_line() -> None:

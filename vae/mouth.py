@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from vae.drawing import as_colourful_as, distance_to, photo_grain, polygon_mask
+from vae.drawing import as_colourful_as, as_sharp_as, distance_to, photo_grain, polygon_mask
 from vae.face_shape import INNER_LIPS, OUTER_LIPS, eye_distance
 from vae.mouth_inside import draw_inside, inner_outline, inside_mask
 
@@ -24,6 +24,7 @@ LIP_MARGIN = 0.02  # eye distances: where a mouth closes, its lips meet this far
 LIP_CONTRAST = 3.0  # an opening pixel differs from the lips' median colour this many times their spread
 MIN_CONTRAST = 12.0  # ... and by at least this much (CIELAB units)
 LIP_LEVELS = (0.85, 1.15)  # lips painted over an old opening: as bright as the lips, give or take
+DARK_HOLE = 0.6  # a new opening whose inside the decoder draws darker than this (of the lips) is a hole
 SEAM_DARKNESS, SEAM_WIDTH = 0.35, 0.02  # ... and darker along the line where they meet (eye distances)
 
 
@@ -178,11 +179,15 @@ def fill_new_opening(
     stretched = np.clip((stretch[inside] - 2.0) / 2.0, 0, 1)
     rank = int(0.9 * (stretched.size - 1))
     opened = float(np.partition(stretched, rank)[rank])  # the 90th percentile
+    # A new mouth that is a dark hole (surprise) is drawn whole: what the warp keeps of the photo's
+    # teeth at its corners would show as fangs.
+    hole = float(np.clip((DARK_HOLE - np.median(brightness[inside])) / 0.2, 0, 1))
     darkened = np.clip((darkening - 0.2) / 0.3, 0, 1)
-    weight = cv2.GaussianBlur(inside.astype(np.float32), (0, 0), 0.7) * np.maximum(opened, darkened)
+    need = np.maximum(max(opened, hole), darkened)
+    weight = cv2.GaussianBlur(inside.astype(np.float32), (0, 0), 0.7) * need
     if not weight.any():
         return warped
-    drawn = as_colourful_as(draw_inside(target, brightness, lips), warped)
+    drawn = as_sharp_as(as_colourful_as(draw_inside(target, brightness, lips), warped), warped)
     drawn += photo_grain(warped, inside)[..., None]
     return warped + weight[..., None] * (drawn - warped)
 

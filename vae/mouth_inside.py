@@ -19,6 +19,10 @@ UPPER_INNER_LIP = 4 * CURVE_SAMPLES  # the outline's first half runs 60 -> 64 ov
 IVORY = np.array([1.0, 0.95, 0.88], dtype=np.float32)  # teeth: a warm off-white, not paper white
 # Teeth are about twice as bright as the lips (lit alike), the face's lightest part, short of white.
 TEETH_OVER_LIPS, TEETH_LEVELS = 1.9, (120.0, 238.0)
+TEETH_CAST = 0.3  # teeth take this much of their hue from the lips: they are in the photo's light
+GAPING = (0.35, 0.55)  # an opening this tall (of its width) shows its upper front teeth ...
+INCISORS = 0.1  # ... this far (of the width) below the upper lip, ...
+MIN_TEETH_WIDTH = (16.0, 24.0)  # ... in a mouth this wide (px): smaller ones stay a dark hole
 TOOTH_GAPS = np.array([-0.42, -0.22, 0.0, 0.22, 0.42])  # along the mouth, corner -1 to corner 1
 MAX_LEVEL = 2.0  # the decoder's brightness relative to the lips is read up to this
 MIN_DARKNESS = 0.08  # the inside is never drawn darker than this times the lips (a black hole)
@@ -51,9 +55,15 @@ def draw_inside(points: np.ndarray, brightness: np.ndarray, lips: np.ndarray) ->
     lip = lips.astype(np.float32)
 
     teeth = smoothstep(0.95, 1.3, level) * (1 - smoothstep(0.55, 0.95, np.abs(along)))
-    ivory = IVORY * float(np.clip(TEETH_OVER_LIPS * lip.mean(), *TEETH_LEVELS))  # lit as the lips are
-    light = (0.8 + 0.2 * smoothstep(1.0, 1.8, level))[..., None] * (0.9 * ivory + 0.1 * lip)
     width = float(np.linalg.norm(points[64] - points[60]))
+    # A mouth open wide shows the upper front teeth under the upper lip, whatever the decoder draws.
+    gap = float(np.linalg.norm(points[66] - points[62]))  # the inner lips' middles
+    gaping = smoothstep(*GAPING, gap / max(width, 1.0)) * smoothstep(*MIN_TEETH_WIDTH, width)
+    incisors = smoothstep(INCISORS * width + 0.7, INCISORS * width - 0.7, upper)
+    teeth = np.maximum(teeth, gaping * incisors * (1 - smoothstep(0.3, 0.55, np.abs(along))))
+    hue = (1 - TEETH_CAST) * IVORY + TEETH_CAST * lip / max(float(lip.mean()), 1.0)
+    ivory = hue * float(np.clip(TEETH_OVER_LIPS * lip.mean(), *TEETH_LEVELS))  # lit as the lips are
+    light = (0.8 + 0.2 * smoothstep(1.0, 1.8, level))[..., None] * ivory
     to_gap = np.min(np.abs(along[..., None] - TOOTH_GAPS), axis=-1) * width / 2  # px
     gaps = 1 - 0.07 * np.exp(-((to_gap / 1.0) ** 2))
     bite = 1 - 0.25 * np.exp(-((((across - 0.5) * height) / 1.2) ** 2))  # where the rows meet

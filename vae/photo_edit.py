@@ -35,6 +35,7 @@ import torch
 from vae.checkpoint import CheckpointError, load_checkpoint
 from vae.eyes import redraw_eyes
 from vae.face_shape import (
+    INNER_LIPS,
     JAW,
     MOUTH,
     OUTER_LIPS,
@@ -87,6 +88,7 @@ APPEARANCE_SCALE = 5.0
 # photos' lighting, which on a face shows as a glow on the forehead or the nose.
 MAX_BRIGHTENING = 0.15
 MAX_DARKENING = 0.35  # the same for darkening outside the mouth: a furrow, not a bruise
+SHADE_TINT = np.array([0.8, 1.0, 1.2])  # darkening is warm, as shade on skin is: red fades least
 RATIO_FLOOR = 16.0  # luminance (0..255) added to both sides of the ratio: black pixels do not explode it
 SOURCE_TEMPERATURE = 1e-4  # squared eye distances: how sharply the best-fitting decoders are preferred
 CUT_OUT_SCALE = 1.6  # a face's cut-out (the strip's tiles) spans this many times its detected box
@@ -166,11 +168,11 @@ class PreparedFace:
     @functools.cached_property
     def frame_regions(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """In the appearance frame, the same for every edit: where an expression may change the
-        look (expression_regions), where it may darken to black (the mouth), and the lips."""
+        look (expression_regions), where it may darken to black (between the lips), and the lips."""
         size = self.textures.shape[1:]
         return (
             expression_regions(self.canonical, size),
-            mouth_region(self.canonical, size) > 0.5,
+            opening_region(self.canonical, size) > 0.5,
             lip_band(self.canonical, size),
         )
 
@@ -198,8 +200,8 @@ class PreparedFace:
         band = cv2.GaussianBlur(ratio, (0, 0), APPEARANCE_BLUR) - cv2.GaussianBlur(
             ratio, (0, 0), APPEARANCE_SCALE
         )
-        regions, mouth, _ = self.frame_regions  # an open mouth may darken to black
-        band = np.clip(band, np.where(mouth, -np.inf, -MAX_DARKENING), MAX_BRIGHTENING)
+        regions, opening, _ = self.frame_regions  # an open mouth may darken to black
+        band = np.clip(band, np.where(opening, -np.inf, -MAX_DARKENING), MAX_BRIGHTENING)
         return intensity * band * regions
 
     def window(self, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
@@ -249,7 +251,9 @@ class PreparedFace:
             self.appearance_change(k, intensity, strength), frame_x, frame_y, cv2.INTER_LINEAR,
             borderMode=cv2.BORDER_CONSTANT, borderValue=0.0,
         )  # fmt: skip
-        edited = warped * np.exp(change)[..., None]
+        edited = warped * np.exp(
+            np.minimum(change, 0)[..., None] * SHADE_TINT + np.maximum(change, 0)[..., None]
+        )
         if field.sharp is not None:
             mx0, my0, mx1, my1 = field.sharp
             mouth = slice(my0 - y0, my1 - y0), slice(mx0 - x0, mx1 - x0)
@@ -320,9 +324,11 @@ def expression_regions(shape: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return _hulls(parts, scale, size)
 
 
-def mouth_region(shape: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """[H, W] in 0..1: the mouth of a face of `shape`, a little beyond its outer lips."""
-    return _hulls([(shape[OUTER_LIPS], 0.08)], eye_distance(shape), size)
+def opening_region(shape: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """[H, W] in 0..1: the opening between the inner lips of a face of `shape`, a little beyond it.
+    Only there may the appearance change darken to black (an open mouth's inside): on the lips and
+    around them the decoders' own dark mouths fall on the photo's skin as grey smudges."""
+    return _hulls([(shape[INNER_LIPS], 0.03)], eye_distance(shape), size)
 
 
 def _hulls(parts: list[tuple[np.ndarray, float]], scale: float, size: tuple[int, int]) -> np.ndarray:
