@@ -37,8 +37,10 @@ model* and decoded by one decoder per expression, which gives this face's own sm
 surprise as landmarks; the photo is then warped, at full resolution, from its landmarks to the new
 ones, so the person, the colours and the sharpness stay yours. An *appearance model*, trained on
 faces that were all warped to one shape, adds only what moving pixels cannot draw (a darker open
-mouth, furrows), as a soft change of brightness inside the face. Both are variational autoencoders
-with one shared encoder and seven decoders, trained on FER2013.
+mouth, furrows), as a soft change of brightness inside the face. Where the eyes open wider or the
+mouth opens, what your photo does not show (the white of the eye, the inside of the mouth) is drawn
+in your photo's own colours. Both models are variational autoencoders with one shared encoder and
+seven decoders, trained on FER2013.
 
 **Amount** goes from your photo (0) to the full change (1). **Strength** scales how far each
 expression departs from the average of the seven: 0 takes the expression out of the face, 1 is the

@@ -12,7 +12,9 @@ Two multi-decoder models supply the change, and nothing else:
 The edit warps the photo at full resolution from its landmarks to the new ones (piecewise affine over
 a mesh whose outer ring never moves, so motion fades out around the face), then adds the appearance
 change to luminance only, band-pass and inside the face: the person, the colour and the sharpness all
-stay the photo's. What changes is the difference between the target expression's decoding and the
+stay the photo's. What moving pixels cannot draw is drawn at the photo's resolution: the inside of a
+new opening of the mouth (vae.mouth, vae.mouth_inside) and the eyeball where the lids open wider
+(vae.eyes). What changes is the difference between the target expression's decoding and the
 face's present expression's decoding (the decoders that reconstruct the face best), so a smiling face
 asked to smile changes little, and the face keeps whatever the decoders do not model.
 
