@@ -65,11 +65,10 @@ def as_colourful_as(drawn: np.ndarray, around: np.ndarray) -> np.ndarray:
     return grey + min(chroma / FULL_COLOUR, 1.0) * (drawn - grey)
 
 
-def as_sharp_as(drawn: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """`drawn` (float RGB) blurred as much as the photo `reference` (float RGB, the pixels around
-    it) is softer than a sharp photo: crisp drawn edges on a soft or enlarged photo would look pasted
-    on."""
-    extra = float(np.sqrt(max(blur_of(reference) ** 2 - SHARP_BLUR**2, 0.0)))
+def as_sharp_as(drawn: np.ndarray, softness: float) -> np.ndarray:
+    """`drawn` (float RGB) blurred as much as a photo of `softness` (blur_of) is softer than a sharp
+    photo: crisp drawn edges on a soft or enlarged photo would look pasted on."""
+    extra = float(np.sqrt(max(softness**2 - SHARP_BLUR**2, 0.0)))
     return cv2.GaussianBlur(drawn, (0, 0), extra) if extra > 0.25 else drawn
 
 

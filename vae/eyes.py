@@ -2,9 +2,9 @@
 
 The warp moves every pixel of the face with its landmarks, what lies between the lids included, so
 an eye opened for surprise stretches its iris into a tall dark oval (streaks, on a face that squints
-as it smiles) and an eye narrowed for a smile squeezes it flat. An eyeball does not change shape
-with the expression. So between the new lids the photo is moved rigidly with the eye's corners, and
-where the new lids uncover what the photo's lids hid, the eyeball is drawn: the iris continued as a
+as it smiles). An eyeball does not change shape with the expression. So between the lids of an eye
+the edit opens wider, the photo is moved rigidly with the eye's corners, and where the new lids
+uncover what the photo's lids hid, the eyeball is drawn: the iris continued as a
 disc in its own colour, with a darker rim and pupil, and the white of the eye, shaded under the
 upper lid and towards the corners; as grainy, as soft and as colourful as the photo around it.
 """
@@ -19,6 +19,7 @@ import numpy as np
 from vae.drawing import (
     as_colourful_as,
     as_sharp_as,
+    blur_of,
     closed_curve,
     distance_to,
     photo_grain,
@@ -34,6 +35,7 @@ EYE_SAMPLES = 6  # outline points per pair of neighbouring landmarks
 UPPER_LID = 3 * EYE_SAMPLES  # the outline's first part runs corner to corner over the upper lid
 IRIS_RADIUS = 0.21  # of the corner-to-corner width: an iris of 11.5 mm in an opening of 27 mm
 LASHES = 0.07  # of the width: the lids' edges and lashes, kept from the warp, not taken for eyeball
+WIDER = 1.1  # an eye opened by more than this (its lids' distance) is redrawn; others are left to the warp
 MIN_OPENING = 0.12  # of the width: an eye shut tighter than this shows too little eyeball to move
 PUPIL, PUPIL_DARKNESS = 0.45, 0.6  # the pupil's radius (of the iris's) and its brightness
 RIM_DARKNESS = 0.25  # the iris darkens by this much towards its edge
@@ -69,6 +71,7 @@ class Eyeball:
     radius: float  # px
     iris: np.ndarray  # RGB
     white: np.ndarray  # RGB
+    softness: float  # the photo's around the eye (vae.drawing.blur_of): what is drawn is as soft
 
     @classmethod
     def of(cls, photo: np.ndarray, points: np.ndarray) -> Eyeball | None:
@@ -93,7 +96,8 @@ class Eyeball:
         iris = _lighter(colours[disc] if disc.sum() >= 3 else colours, 0.5)  # the iris, not its pupil
         seen = _lighter(colours[outside], 0.7) if outside.sum() >= 3 else iris  # not the lids' shadow
         white = _white(seen, lids=float(np.median(pixels[~shown].mean(-1))))
-        return cls(centre + np.array([x0, y0]), radius, iris.astype(np.float32), white.astype(np.float32))
+        iris, white = iris.astype(np.float32), white.astype(np.float32)
+        return cls(centre + np.array([x0, y0]), radius, iris, white, blur_of(pixels))
 
     def moved(self, matrix: np.ndarray) -> Eyeball:
         """The same eyeball seen through the similarity `matrix` (2x3)."""
@@ -145,21 +149,29 @@ def draw_eyeball(points: np.ndarray, shape: tuple[int, int], ball: Eyeball) -> n
     return colour * (shadow * corners)[..., None] ** SHADE_TINT
 
 
+def eyeballs(photo: np.ndarray, points: np.ndarray) -> tuple[Eyeball | None, ...]:
+    """Each eye's eyeball (in EYES' order) as the photo with landmarks `points` [68, 2] shows it."""
+    return tuple(Eyeball.of(photo, points[eye]) for eye in EYES)
+
+
 def redraw_eyes(
     edited: np.ndarray,
-    photo: np.ndarray,
     window: tuple[int, int, int, int],
+    photo: np.ndarray,
+    balls: tuple[Eyeball | None, ...],
     source: np.ndarray,
     target: np.ndarray,
 ) -> np.ndarray:
-    """`edited` (float RGB, the warped `window` of `photo`) with each eye's opening redrawn
-    (`redraw_eye`). `source`, `target`: the 68 landmarks before and after, photo pixels."""
+    """`edited` (float RGB, the warped `window` of `photo`) with each eye the edit opens wider
+    redrawn (`redraw_eye`; `balls` from `eyeballs`). `source`, `target`: the 68 landmarks before and after,
+    photo pixels."""
     wx0, wy0, wx1, wy1 = window
-    for eye in EYES:
-        ball = Eyeball.of(photo, source[eye])
+    for eye, ball in zip(EYES, balls, strict=True):
+        if ball is None or opening(target[eye]) < WIDER * opening(source[eye]):
+            continue  # the warp narrows an eye's iris too, but too little to see
         x0, y0, x1, y1 = _box(target[eye], 2, photo.shape)
         x0, y0, x1, y1 = max(x0, wx0), max(y0, wy0), min(x1, wx1), min(y1, wy1)
-        if ball is None or x1 <= x0 or y1 <= y0:
+        if x1 <= x0 or y1 <= y0:
             continue
         region = edited[y0 - wy0 : y1 - wy0, x0 - wx0 : x1 - wx0]
         region[:] = redraw_eye(region, photo, source[eye], target[eye] - (x0, y0), ball)
@@ -186,7 +198,7 @@ def redraw_eye(
     )[..., None]  # fmt: skip
     inside = visible(after, shape, EDGE)
     drawn = as_colourful_as(draw_eyeball(after, shape, ball.moved(invert(to_photo))), region)
-    drawn = as_sharp_as(drawn, photo[y0:y1, x0:x1].astype(np.float32))
+    drawn = as_sharp_as(drawn, ball.softness)
     drawn += GRAIN * photo_grain(region, inside > 0)[..., None]
     eyeball = shown * moved + (1 - shown) * drawn
     return region + inside[..., None] * (eyeball - region)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from vae.drawing import as_colourful_as, as_sharp_as, distance_to, photo_grain, polygon_mask
+from vae.drawing import as_colourful_as, as_sharp_as, blur_of, distance_to, photo_grain, polygon_mask
 from vae.face_shape import INNER_LIPS, OUTER_LIPS, eye_distance
 from vae.mouth_inside import draw_inside, inner_outline, inside_mask
 
@@ -187,7 +187,7 @@ def fill_new_opening(
     weight = cv2.GaussianBlur(inside.astype(np.float32), (0, 0), 0.7) * need
     if not weight.any():
         return warped
-    drawn = as_sharp_as(as_colourful_as(draw_inside(target, brightness, lips), warped), warped)
+    drawn = as_sharp_as(as_colourful_as(draw_inside(target, brightness, lips), warped), blur_of(warped))
     drawn += photo_grain(warped, inside)[..., None]
     return warped + weight[..., None] * (drawn - warped)
 

@@ -35,7 +35,7 @@ import numpy as np
 import torch
 
 from vae.checkpoint import CheckpointError, load_checkpoint
-from vae.eyes import redraw_eyes
+from vae.eyes import Eyeball, eyeballs, redraw_eyes
 from vae.face_shape import (
     INNER_LIPS,
     JAW,
@@ -152,6 +152,7 @@ class PreparedFace:
     present: np.ndarray  # [E] weights of the decoders that best explain the face as it is (sum 1)
     canonical: np.ndarray  # [68, 2] the shape of the appearance model's textures
     opening: MouthOpening  # the photo pixels inside the open mouth, if it is open
+    eyes: tuple[Eyeball | None, ...]  # each eye's eyeball as the photo shows it (vae.eyes.EYES' order)
 
     @property
     def mesh(self) -> Mesh:
@@ -230,6 +231,7 @@ class PreparedFace:
             points=points,
             to_frame=compose(self.to_frame, invert(to_crop)),
             opening=MouthOpening.of(crop, points),
+            eyes=eyeballs(crop, points),
         )
         return face, crop
 
@@ -263,7 +265,7 @@ class PreparedFace:
             edited[mouth] = self._redraw_mouth(
                 edited[mouth], target_points - (mx0, my0), maps, stretch[mouth], change[mouth], k, strength
             )
-        edited = redraw_eyes(edited, photo, window, self.points, target_points)
+        edited = redraw_eyes(edited, window, photo, self.eyes, self.points, target_points)
         result = photo.copy()
         result[y0:y1, x0:x1] = np.clip(edited, 0, 255).round().astype(np.uint8)
         return result
@@ -391,6 +393,7 @@ def prepare_face(
         textures = decode_textures(models, appearance_code(plane, points, models))
     return PreparedFace(
         opening=MouthOpening.of(photo, points),
+        eyes=eyeballs(photo, points),
         box=box,
         points=points,
         to_frame=to_frame,
