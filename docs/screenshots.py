@@ -99,7 +99,7 @@ def shoot(url: str, out: Path, tabs: list[str], photo: Path) -> list[Path]:
             page = browser.new_page(viewport=viewport)
             page.set_default_timeout(TIMEOUT_MS)
             page.goto(url)
-            loaded(page, "#explore-face")
+            page.wait_for_selector("#swap-photo")  # the page opens on the expression tab
             for key in tabs:
                 name, prepare = TABS[key]
                 open_tab(page, name)
