@@ -12,6 +12,7 @@ from demo.swap import APPEARANCE_FILE, SHAPE_FILE
 from tests.test_demo_support import template_shape
 from vae.checkpoint import CheckpointError, load_checkpoint, save_model
 from vae.config import ConfigError
+from vae.drawing import Look
 from vae.face_shape import (
     Mesh,
     Raster,
@@ -336,7 +337,7 @@ def test_a_mouth_opened_in_a_black_and_white_photo_stays_grey() -> None:
     grey = np.full((200, 200, 3), 120.0, dtype=np.float32)
     stretched = np.full((200, 200), 4.0)  # the warp pulled the mouth open: its inside is drawn
     bright = np.full((200, 200), 1.6)  # teeth
-    drawn = fill_new_opening(grey, points, stretched, np.zeros((200, 200)), bright, grey[0, 0])
+    drawn = fill_new_opening(grey, points, stretched, np.zeros((200, 200)), bright, grey[0, 0], Look.of(grey))
     inside = inside_mask(points, (200, 200))
     assert np.abs(drawn[inside] - grey[inside]).mean() > 10  # teeth were drawn
     assert np.ptp(drawn, axis=-1).max() < 0.5  # in grey

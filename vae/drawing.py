@@ -1,9 +1,11 @@
 """Drawing at a photo's resolution, for the parts of a face an edit draws rather than moves (a
-mouth's inside, an eyeball): smooth outlines through landmarks, masks, distances, grain."""
+mouth's inside, an eyeball): smooth outlines through landmarks, masks, distances, and the photo's
+look (colour, softness, grain) to draw in."""
 
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -47,29 +49,47 @@ def distance_to(polyline: np.ndarray, shape: tuple[int, int], closed: bool = Fal
     return cv2.distanceTransform(canvas, cv2.DIST_L2, 3)
 
 
-def photo_grain(image: np.ndarray, inside: np.ndarray) -> np.ndarray:
-    """[H, W] noise as strong as the finest detail of `image` (float RGB) outside `inside`: what is
-    drawn is as grainy as the skin around it, not smoother than the photo. The same pattern for the
-    same size, so a still photo's edit does not change from one render to the next."""
-    fine = image.mean(-1) - cv2.GaussianBlur(image.mean(-1), (0, 0), 1.0)
-    strength = float(fine[~inside].std()) if (~inside).any() else 0.0
-    noise = np.random.default_rng(0).standard_normal(inside.shape).astype(np.float32)
-    return strength * noise
+@dataclass(frozen=True)
+class Look:
+    """How a photo looks where something is drawn into it, so that what is drawn looks the same:
+    how colourful it is (0: black and white, 1: in colour), how soft (`blur_of`) and how grainy (the
+    spread of its finest detail, 0..255). Read once from the photo's pixels around the drawing, when
+    a face is prepared."""
+
+    colour: float
+    softness: float
+    grain: float
+
+    @classmethod
+    def of(cls, pixels: np.ndarray) -> Look:
+        """The look of `pixels` (RGB)."""
+        if not pixels.size:
+            return cls(1.0, SHARP_BLUR, 0.0)
+        chroma = float(np.ptp(pixels, axis=-1).mean())
+        brightness = pixels.astype(np.float32).mean(-1)
+        fine = brightness - cv2.GaussianBlur(brightness, (0, 0), 1.0)
+        grain = 1.4826 * float(np.median(np.abs(fine - np.median(fine))))  # edges do not count
+        return cls(min(chroma / FULL_COLOUR, 1.0), blur_of(pixels.astype(np.float32)), grain)
+
+    def apply(self, drawn: np.ndarray, grain: float = 1.0) -> np.ndarray:
+        """`drawn` (float RGB) no more colourful than the photo (teeth and eye whites drawn into a
+        black-and-white photo stay grey), blurred as much as the photo is softer than a sharp one
+        (crisp drawn edges on a soft or enlarged photo would look pasted on), and `grain` times as
+        grainy as the photo (so not smoother than the skin around it)."""
+        grey = drawn.mean(-1, keepdims=True)
+        drawn = grey + self.colour * (drawn - grey)
+        extra = float(np.sqrt(max(self.softness**2 - SHARP_BLUR**2, 0.0)))
+        if extra > 0.25:
+            drawn = cv2.GaussianBlur(drawn, (0, 0), extra)
+        return drawn + (grain * self.grain * _noise(drawn.shape[:2]))[..., None]
 
 
-def as_colourful_as(drawn: np.ndarray, around: np.ndarray) -> np.ndarray:
-    """`drawn` (float RGB) with no more colour than the pixels `around` it have: teeth and eye whites
-    drawn into a black-and-white photo stay grey."""
-    chroma = float(np.ptp(around, axis=-1).mean()) if around.size else 0.0
-    grey = drawn.mean(-1, keepdims=True)
-    return grey + min(chroma / FULL_COLOUR, 1.0) * (drawn - grey)
-
-
-def as_sharp_as(drawn: np.ndarray, softness: float) -> np.ndarray:
-    """`drawn` (float RGB) blurred as much as a photo of `softness` (blur_of) is softer than a sharp
-    photo: crisp drawn edges on a soft or enlarged photo would look pasted on."""
-    extra = float(np.sqrt(max(softness**2 - SHARP_BLUR**2, 0.0)))
-    return cv2.GaussianBlur(drawn, (0, 0), extra) if extra > 0.25 else drawn
+@functools.lru_cache(maxsize=64)
+def _noise(shape: tuple[int, int]) -> np.ndarray:
+    """Unit noise of `shape`, the same pattern every time: a still photo's edit does not flicker."""
+    noise = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    noise.flags.writeable = False
+    return noise
 
 
 def blur_of(image: np.ndarray) -> float:

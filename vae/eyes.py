@@ -17,12 +17,9 @@ import cv2
 import numpy as np
 
 from vae.drawing import (
-    as_colourful_as,
-    as_sharp_as,
-    blur_of,
+    Look,
     closed_curve,
     distance_to,
-    photo_grain,
     polygon_mask,
     smoothstep,
 )
@@ -71,7 +68,9 @@ class Eyeball:
     radius: float  # px
     iris: np.ndarray  # RGB
     white: np.ndarray  # RGB
-    softness: float  # the photo's around the eye (vae.drawing.blur_of): what is drawn is as soft
+    look: Look  # the photo's around the eye: what is drawn looks alike
+    box: tuple[int, int, int, int]  # the eye's box in the photo (x0, y0, x1, y1)
+    between_lids: np.ndarray  # [h, w] in 0..1 over `box`: the eyeball the photo shows (`visible`)
 
     @classmethod
     def of(cls, photo: np.ndarray, points: np.ndarray) -> Eyeball | None:
@@ -80,9 +79,10 @@ class Eyeball:
         width = _width(points)
         if opening(points) < MIN_OPENING or width < 6:
             return None
-        x0, y0, x1, y1 = _box(points, 2, photo.shape)
+        box = x0, y0, x1, y1 = _box(points, 2, photo.shape)
         pixels = photo[y0:y1, x0:x1].astype(np.float32)
-        shown = visible(points - (x0, y0), pixels.shape[:2]) > 0.5
+        between_lids = visible(points - (x0, y0), pixels.shape[:2], EDGE)
+        shown = between_lids > 0.5
         if shown.sum() < 6:
             return None
         ys, xs = np.nonzero(shown)
@@ -97,7 +97,8 @@ class Eyeball:
         seen = _lighter(colours[outside], 0.7) if outside.sum() >= 3 else iris  # not the lids' shadow
         white = _white(seen, lids=float(np.median(pixels[~shown].mean(-1))))
         iris, white = iris.astype(np.float32), white.astype(np.float32)
-        return cls(centre + np.array([x0, y0]), radius, iris, white, blur_of(pixels))
+        centre += np.array([x0, y0])
+        return cls(centre, radius, iris, white, Look.of(pixels), box, between_lids.astype(np.float32))
 
     def moved(self, matrix: np.ndarray) -> Eyeball:
         """The same eyeball seen through the similarity `matrix` (2x3)."""
@@ -163,8 +164,8 @@ def redraw_eyes(
     target: np.ndarray,
 ) -> np.ndarray:
     """`edited` (float RGB, the warped `window` of `photo`) with each eye the edit opens wider
-    redrawn (`redraw_eye`; `balls` from `eyeballs`). `source`, `target`: the 68 landmarks before and after,
-    photo pixels."""
+    redrawn (`redraw_eye`; `balls` from `eyeballs`). `source`, `target`: the 68 landmarks before
+    and after, photo pixels."""
     wx0, wy0, wx1, wy1 = window
     for eye, ball in zip(EYES, balls, strict=True):
         if ball is None or opening(target[eye]) < WIDER * opening(source[eye]):
@@ -188,18 +189,14 @@ def redraw_eye(
     shape = region.shape[:2]
     to_photo = similarity(after[[0, 3]], before[[0, 3]])  # the eyeball moves with its corners
     ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32)
-    x0, y0, x1, y1 = _box(before, 3, photo.shape)
+    x0, y0, x1, y1 = ball.box
     source_x = (to_photo[0, 0] * xs + to_photo[0, 1] * ys + to_photo[0, 2] - x0).astype(np.float32)
     source_y = (to_photo[1, 0] * xs + to_photo[1, 1] * ys + to_photo[1, 2] - y0).astype(np.float32)
     moved = warp_keeping_detail(photo[y0:y1, x0:x1], source_x, source_y)
-    shown = cv2.remap(
-        visible(before - (x0, y0), (y1 - y0, x1 - x0), edge=EDGE).astype(np.float32), source_x, source_y,
-        cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0,
-    )[..., None]  # fmt: skip
+    lids = ball.between_lids
+    shown = cv2.remap(lids, source_x, source_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)[..., None]
     inside = visible(after, shape, EDGE)
-    drawn = as_colourful_as(draw_eyeball(after, shape, ball.moved(invert(to_photo))), region)
-    drawn = as_sharp_as(drawn, ball.softness)
-    drawn += GRAIN * photo_grain(region, inside > 0)[..., None]
+    drawn = ball.look.apply(draw_eyeball(after, shape, ball.moved(invert(to_photo))), GRAIN)
     eyeball = shown * moved + (1 - shown) * drawn
     return region + inside[..., None] * (eyeball - region)
 

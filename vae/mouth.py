@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from vae.drawing import as_colourful_as, as_sharp_as, blur_of, distance_to, photo_grain, polygon_mask
+from vae.drawing import Look, distance_to, polygon_mask
 from vae.face_shape import INNER_LIPS, OUTER_LIPS, eye_distance
 from vae.mouth_inside import draw_inside, inner_outline, inside_mask
 
@@ -60,7 +60,12 @@ def close_mouth(points: np.ndarray, source: np.ndarray) -> np.ndarray:
 
 
 def mouth_closed(points: np.ndarray) -> bool:
-    return all(np.allclose(points[upper], points[lower]) for upper, lower in INNER_LIP_PAIRS)
+    return all(_meet(points[upper], points[lower]) for upper, lower in INNER_LIP_PAIRS)
+
+
+def _meet(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two landmarks are one point (close_mouth makes meeting lips the same point)."""
+    return bool(np.abs(a - b).max() < 1e-6)
 
 
 def lips_meet_inside(source: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -71,7 +76,7 @@ def lips_meet_inside(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     margin = LIP_MARGIN * eye_distance(source)
     for upper, lower in INNER_LIP_PAIRS:
         gap = source[lower] - source[upper]
-        if np.allclose(target[upper], target[lower]) and np.linalg.norm(gap) > 2 * margin:
+        if _meet(target[upper], target[lower]) and np.linalg.norm(gap) > 2 * margin:
             step = margin * gap / np.linalg.norm(gap)
             source[upper] -= step
             source[lower] += step
@@ -95,6 +100,7 @@ class MouthOpening:
     y0: int
     mask: np.ndarray  # [h, w] bool, from (x0, y0) in photo pixels
     lips: np.ndarray  # [3] the lips' median colour (RGB, 0..255): the hue a new opening takes
+    look: Look  # the photo's around the mouth: a new opening's inside is drawn alike
 
     @classmethod
     def of(cls, photo: np.ndarray, points: np.ndarray) -> MouthOpening:
@@ -104,7 +110,8 @@ class MouthOpening:
         patch = photo[y0:y1, x0:x1]
         shape = patch.shape[:2]
         if patch.size == 0:  # the mouth lies outside the photo (a video frame can cut it off)
-            return cls(int(x0), int(y0), np.zeros(shape, dtype=bool), np.zeros(3))
+            return cls(int(x0), int(y0), np.zeros(shape, dtype=bool), np.zeros(3), Look.of(patch))
+        look = Look.of(patch)
         outer = polygon_mask(points[OUTER_LIPS] - (x0, y0), shape)
         inner = polygon_mask(points[INNER_LIPS] - (x0, y0), shape)
         lips = outer & ~cv2.dilate(inner.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
@@ -112,13 +119,13 @@ class MouthOpening:
             np.median(patch[lips], axis=0) if lips.sum() >= 20 else np.median(patch.reshape(-1, 3), axis=0)
         )
         if lips.sum() < 20 or not inner.any():
-            return cls(int(x0), int(y0), np.zeros(shape, dtype=bool), colour)
+            return cls(int(x0), int(y0), np.zeros(shape, dtype=bool), colour, look)
         lab = cv2.cvtColor(patch, cv2.COLOR_RGB2LAB).astype(np.float32)
         distance = np.linalg.norm(lab - np.median(lab[lips], axis=0), axis=-1)
         unlike = outer & (distance > max(LIP_CONTRAST * float(np.median(distance[lips])), MIN_CONTRAST))
         _, labels = cv2.connectedComponents(unlike.astype(np.uint8))
         opening = np.isin(labels, np.unique(labels[inner & unlike])) & unlike
-        return cls(int(x0), int(y0), opening | (inner & outer), colour)
+        return cls(int(x0), int(y0), opening | (inner & outer), colour, look)
 
     def at(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Whether each photo position (x, y), rounded to its pixel, shows the opening."""
@@ -165,14 +172,15 @@ def fill_new_opening(
     darkening: np.ndarray,
     brightness: np.ndarray,
     lips: np.ndarray,
+    look: Look,
 ) -> np.ndarray:
     """`warped` (float RGB) with the inside of the target mouth drawn (vae.mouth_inside) where the
     photo cannot supply it: all of it where the warp stretched a closed mouth open (the lip line
     pulled into streaks; areas grown 2 to 4 times, `stretch`), and wherever the appearance decoder
     darkens the inside a lot (teeth where the new expression has an open, dark mouth; `darkening`,
     the log of the darkening factor). `brightness` is the decoder's brightness relative to its lips
-    (1 = as bright as the lips), `lips` the photo's lip colour (RGB). All maps are [H, W] in the
-    pixels of `warped`, as are the landmarks `target`."""
+    (1 = as bright as the lips), `lips` the photo's lip colour (RGB), `look` the photo's around the
+    mouth. All maps are [H, W] in the pixels of `warped`, as are the landmarks `target`."""
     inside = inside_mask(target, warped.shape[:2])
     if not inside.any():
         return warped
@@ -187,8 +195,7 @@ def fill_new_opening(
     weight = cv2.GaussianBlur(inside.astype(np.float32), (0, 0), 0.7) * need
     if not weight.any():
         return warped
-    drawn = as_sharp_as(as_colourful_as(draw_inside(target, brightness, lips), warped), blur_of(warped))
-    drawn += photo_grain(warped, inside)[..., None]
+    drawn = look.apply(draw_inside(target, brightness, lips))
     return warped + weight[..., None] * (drawn - warped)
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -292,7 +292,8 @@ class PreparedFace:
         )  # fmt: skip
         closing = 1 - mouth_gap(target) / max(mouth_gap(self.points), 1e-6)
         edited = repaint_stray_opening(edited, self.opening, photo_x, photo_y, target, closing, brightness)
-        return fill_new_opening(edited, target, stretch, -change, brightness, self.opening.lips)
+        opening = self.opening
+        return fill_new_opening(edited, target, stretch, -change, brightness, opening.lips, opening.look)
 
     def mouth_brightness(self, k: int, strength: float) -> np.ndarray:
         """Expression k's decoded texture over its own lips' mean brightness: how much darker (or,
@@ -438,6 +439,9 @@ class PreparedPhoto:
     photo: np.ndarray  # RGB uint8
     faces: list[PreparedFace]  # left to right
     expressions: tuple[str, ...]
+    cut_outs: dict[tuple[int, int], tuple[PreparedFace, np.ndarray]] = field(
+        default_factory=dict, repr=False, compare=False
+    )  # (face, size) -> the face cut out at that size, filled by `strip`
 
     @property
     def boxes(self) -> list[FaceBox]:
@@ -476,8 +480,16 @@ class PreparedPhoto:
         Edited on a cut-out of the face at that size, so all of them cost less than one edit of the
         photo."""
         check_settings(intensity, strength)
-        small, crop = self.faces[self.chosen(face)[0]].cut_out(self.photo, size)
+        small, crop = self._cut_out(self.chosen(face)[0], size)
         return np.stack([small.edit(crop, k, intensity, strength) for k in range(len(self.expressions))])
+
+    def _cut_out(self, face: int, size: int) -> tuple[PreparedFace, np.ndarray]:
+        """Face `face` cut out at `size` (PreparedFace.cut_out), once: a strip is drawn again for
+        every amount or strength."""
+        key = (face, size)
+        if key not in self.cut_outs:
+            self.cut_outs[key] = self.faces[face].cut_out(self.photo, size)
+        return self.cut_outs[key]
 
 
 def check_settings(intensity: float, strength: float) -> None:
