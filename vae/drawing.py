@@ -11,6 +11,8 @@ import cv2
 import numpy as np
 
 SHARP_BLUR = 0.85  # px: how soft (blur_of) the eyes of the sharp photos in ../shared/photos measure
+# Shade on skin and eyes is warm: per channel, the exponent a darkening factor takes (red fades least).
+WARM_SHADE = np.array([0.8, 1.0, 1.2])
 FULL_COLOUR = 12.0  # the mean spread of a pixel's channels (0..255) above which a photo counts as in colour
 
 

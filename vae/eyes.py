@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from vae.drawing import (
+    WARM_SHADE,
     Look,
     closed_curve,
     distance_to,
@@ -43,7 +44,6 @@ WHITE_TINT = 0.85  # ... taking this much of its hue from the photo
 WHITE_OVER_LIDS = 0.9  # ... and at least this bright, of the lids around it
 EDGE = 1.0  # px: the eyeball fades into the lids, and the photo's eyeball into the drawn one, over this
 CORNER_SHADE = 0.2  # the white of the eye darkens this much towards the corners (the eyeball curves away)
-SHADE_TINT = np.array([0.8, 1.0, 1.2])  # shade on an eyeball is warm: red fades least, blue most
 
 
 def outline(points: np.ndarray) -> np.ndarray:
@@ -147,7 +147,7 @@ def draw_eyeball(points: np.ndarray, shape: tuple[int, int], ball: Eyeball) -> n
     axis, middle = (points[3] - points[0]) / width, (points[0] + points[3]) / 2
     along = np.abs((xs - middle[0]) * axis[0] + (ys - middle[1]) * axis[1]) / width  # 0.5 at the corners
     corners = 1 - CORNER_SHADE * (1 - disc[..., 0]) * smoothstep(0.25, 0.5, along)
-    return colour * (shadow * corners)[..., None] ** SHADE_TINT
+    return colour * (shadow * corners)[..., None] ** WARM_SHADE
 
 
 def eyeballs(photo: np.ndarray, points: np.ndarray) -> tuple[Eyeball | None, ...]:

@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 from vae.checkpoint import CheckpointError, load_checkpoint
+from vae.drawing import WARM_SHADE
 from vae.eyes import Eyeball, eyeballs, redraw_eyes
 from vae.face_shape import (
     INNER_LIPS,
@@ -90,7 +91,6 @@ APPEARANCE_SCALE = 5.0
 # photos' lighting, which on a face shows as a glow on the forehead or the nose.
 MAX_BRIGHTENING = 0.15
 MAX_DARKENING = 0.35  # the same for darkening outside the mouth: a furrow, not a bruise
-SHADE_TINT = np.array([0.8, 1.0, 1.2])  # darkening is warm, as shade on skin is: red fades least
 RATIO_FLOOR = 16.0  # luminance (0..255) added to both sides of the ratio: black pixels do not explode it
 SOURCE_TEMPERATURE = 1e-4  # squared eye distances: how sharply the best-fitting decoders are preferred
 CUT_OUT_SCALE = 1.6  # a face's cut-out (the strip's tiles) spans this many times its detected box
@@ -256,7 +256,7 @@ class PreparedFace:
             borderMode=cv2.BORDER_CONSTANT, borderValue=0.0,
         )  # fmt: skip
         edited = warped * np.exp(
-            np.minimum(change, 0)[..., None] * SHADE_TINT + np.maximum(change, 0)[..., None]
+            np.minimum(change, 0)[..., None] * WARM_SHADE + np.maximum(change, 0)[..., None]
         )
         if field.sharp is not None:
             mx0, my0, mx1, my1 = field.sharp
