@@ -37,7 +37,7 @@ from vae.mouth import (
     mouth_closed,
 )
 from vae.mouth_inside import CURVE_SAMPLES, draw_inside, inner_outline, inside_mask
-from vae.photo_edit import ExpressionModels, NoFaceError, prepare_photo
+from vae.photo_edit import ExpressionModels, NoFaceError, lighten, prepare_photo
 from vae.shape_model import ShapeConfig, ShapeVAE
 
 pytest_plugins = ["tests.test_demo_support"]
@@ -293,7 +293,7 @@ def test_the_opening_is_a_smooth_curve_through_the_inner_lips() -> None:
 
 
 def test_a_drawn_opening_shows_teeth_where_the_decoder_is_bright_and_darkness_where_it_is_dark() -> None:
-    points = big_lips(24.0)
+    points = big_lips(12.0)  # a narrow opening: the decoder decides
     front = inside_mask(points, (200, 200))
     front[:, :80] = front[:, 120:] = False  # the front teeth, away from the dark corners
     teeth = draw_inside(points, np.full((200, 200), 1.6), LIP_RED)[front].mean(0)
@@ -307,11 +307,33 @@ def test_a_drawn_opening_shows_teeth_where_the_decoder_is_bright_and_darkness_wh
 
 
 def test_the_inside_is_as_dark_as_the_decoder_draws_it() -> None:
-    points = big_lips(24.0)
+    points = big_lips(12.0)  # a narrow opening: the decoder decides
     inside = inside_mask(points, (200, 200))
     for level in (0.2, 0.6, 0.9):
         drawn = draw_inside(points, np.full((200, 200), level), LIP_RED)[inside].mean()
         assert 0.75 * level * LIP_RED.mean() < drawn <= level * LIP_RED.mean()
+
+
+def test_lightening_is_pale_and_shade_is_warm() -> None:
+    skin = np.full((4, 4, 3), (200.0, 140.0, 110.0), dtype=np.float32)
+    lighter = lighten(skin, np.full((4, 4), 0.15))[0, 0]
+    darker = lighten(skin, np.full((4, 4), -0.3))[0, 0]
+    assert lighter.mean() > skin[0, 0].mean() > darker.mean()
+    added = lighter - skin[0, 0]
+    assert np.ptp(added) < 1e-3  # the same light on every channel: paler, not more orange
+    assert darker[0] / darker[2] > skin[0, 0, 0] / skin[0, 0, 2]  # shade keeps more red than blue
+
+
+def test_a_new_opening_is_drawn_whole_or_not_at_all() -> None:
+    points = big_lips(12.0)
+    teeth = np.full((200, 200, 3), 230.0, dtype=np.float32)  # the photo's teeth, everywhere
+    darkening = np.zeros((200, 200))
+    darkening[:, 100:] = 1.0  # the decoder darkens the right half of the opening only
+    lip_level = np.ones((200, 200))  # the decoder's inside as bright as its lips: not a dark hole
+    unstretched = np.ones((200, 200))
+    drawn = fill_new_opening(teeth, points, unstretched, darkening, lip_level, LIP_RED, Look.of(teeth))
+    left, right = drawn[100, 85].mean(), drawn[100, 115].mean()
+    assert right < 150 and abs(left - right) < 15  # both halves drawn: no seam down the middle
 
 
 def test_a_mouth_open_wide_shows_its_upper_front_teeth_and_a_small_one_stays_dark() -> None:

@@ -190,9 +190,9 @@ def fill_new_opening(
     # A new mouth that is a dark hole (surprise) is drawn whole: what the warp keeps of the photo's
     # teeth at its corners would show as fangs.
     hole = float(np.clip((DARK_HOLE - np.median(brightness[inside])) / 0.2, 0, 1))
-    darkened = np.clip((darkening - 0.2) / 0.3, 0, 1)
-    need = np.maximum(max(opened, hole), darkened)
-    weight = cv2.GaussianBlur(inside.astype(np.float32), (0, 0), 0.7) * need
+    darkened = np.clip((darkening[inside] - 0.2) / 0.3, 0, 1)
+    darker = float(np.partition(darkened, rank)[rank])  # drawn whole: part-drawn openings show a seam
+    weight = cv2.GaussianBlur(inside.astype(np.float32), (0, 0), 0.7) * max(opened, hole, darker)
     if not weight.any():
         return warped
     drawn = look.apply(draw_inside(target, brightness, lips))

@@ -23,6 +23,7 @@ TEETH_CAST = 0.3  # teeth take this much of their hue from the lips: they are in
 GAPING = (0.35, 0.55)  # an opening this tall (of its width) shows its upper front teeth ...
 INCISORS = 0.1  # ... this far (of the width) below the upper lip, ...
 MIN_TEETH_WIDTH = (16.0, 24.0)  # ... in a mouth this wide (px): smaller ones stay a dark hole
+DEEP = 0.5  # ... and is this much darker inside, away from its lips
 TOOTH_GAPS = np.array([-0.42, -0.22, 0.0, 0.22, 0.42])  # along the mouth, corner -1 to corner 1
 MAX_LEVEL = 2.0  # the decoder's brightness relative to the lips is read up to this
 MIN_DARKNESS = 0.08  # the inside is never drawn darker than this times the lips (a black hole)
@@ -60,7 +61,9 @@ def draw_inside(points: np.ndarray, brightness: np.ndarray, lips: np.ndarray) ->
     gap = float(np.linalg.norm(points[66] - points[62]))  # the inner lips' middles
     gaping = smoothstep(*GAPING, gap / max(width, 1.0)) * smoothstep(*MIN_TEETH_WIDTH, width)
     incisors = smoothstep(INCISORS * width + 0.7, INCISORS * width - 0.7, upper)
-    teeth = np.maximum(teeth, gaping * incisors * (1 - smoothstep(0.3, 0.55, np.abs(along))))
+    below = smoothstep(2 * INCISORS * width - 1, 2 * INCISORS * width + 1, upper)  # under the upper row
+    front = 1 - smoothstep(0.3, 0.55, np.abs(along))
+    teeth = np.maximum(teeth * (1 - gaping * below), gaping * incisors * front)
     hue = (1 - TEETH_CAST) * IVORY + TEETH_CAST * lip / max(float(lip.mean()), 1.0)
     ivory = hue * float(np.clip(TEETH_OVER_LIPS * lip.mean(), *TEETH_LEVELS))  # lit as the lips are
     light = (0.8 + 0.2 * smoothstep(1.0, 1.8, level))[..., None] * ivory
@@ -72,9 +75,10 @@ def draw_inside(points: np.ndarray, brightness: np.ndarray, lips: np.ndarray) ->
     tooth_colour = light * (gaps * bite * lower_row * shadow)[..., None]
 
     # The inside as dark as the decoder draws it (a surprised mouth stays a dark hole, a narrow
-    # opening between lips stays lip-coloured), a little darker away from the lips.
-    depth = smoothstep(0, max(3.0, 0.25 * float(height.max())), np.minimum(upper, lower))
-    darkness = np.clip(level, MIN_DARKNESS, 1.0) * (1 - 0.15 * depth)
+    # opening between lips stays lip-coloured), darker away from the lips, and much darker there in a
+    # mouth open wide, whatever the decoder draws (not a lip-coloured cave).
+    depth = smoothstep(0, max(3.0, 0.25 * gap), np.minimum(upper, lower))
+    darkness = np.clip(level, MIN_DARKNESS, 1.0) * (1 - (0.15 + DEEP * gaping) * depth)
     inside = lip * darkness[..., None] * INSIDE_TINT
     return inside + teeth[..., None] * (tooth_colour - inside)
 

@@ -255,9 +255,7 @@ class PreparedFace:
             self.appearance_change(k, intensity, strength), frame_x, frame_y, cv2.INTER_LINEAR,
             borderMode=cv2.BORDER_CONSTANT, borderValue=0.0,
         )  # fmt: skip
-        edited = warped * np.exp(
-            np.minimum(change, 0)[..., None] * WARM_SHADE + np.maximum(change, 0)[..., None]
-        )
+        edited = lighten(warped, change)
         if field.sharp is not None:
             mx0, my0, mx1, my1 = field.sharp
             mouth = slice(my0 - y0, my1 - y0), slice(mx0 - x0, mx1 - x0)
@@ -297,10 +295,22 @@ class PreparedFace:
 
     def mouth_brightness(self, k: int, strength: float) -> np.ndarray:
         """Expression k's decoded texture over its own lips' mean brightness: how much darker (or,
-        for teeth, brighter) than the lips the inside of an opened mouth is drawn."""
+        for teeth, brighter) than the lips the inside of an opened mouth is drawn. Averaged with its
+        mirror image (the frame is symmetric about the face's midline): a decoder's lopsided snarl
+        drew teeth in one half of the mouth only, cut off by a straight edge in the middle."""
         texture = np.maximum(exaggerate(self.textures, strength)[k], 0).astype(np.float32)
+        texture = (texture + texture[:, ::-1]) / 2
         lips = self.frame_regions[2]
         return texture / max(float(texture[lips].mean()), 1.0)
+
+
+def lighten(image: np.ndarray, change: np.ndarray) -> np.ndarray:
+    """`image` (float RGB) with its brightness multiplied by exp(`change`) [H, W]: darkening is
+    warm, as shade on skin is (WARM_SHADE), and brightening adds the same light to every channel,
+    so a lighter patch is paler, not a more saturated, orange band."""
+    shade = np.exp(np.minimum(change, 0)[..., None] * WARM_SHADE)
+    light = np.expm1(np.maximum(change, 0))[..., None] * image.mean(-1, keepdims=True)
+    return image * shade + light
 
 
 def _change(decoded: np.ndarray, present: np.ndarray, k: int, strength: float) -> np.ndarray:
