@@ -308,9 +308,11 @@ def lighten(image: np.ndarray, change: np.ndarray) -> np.ndarray:
     """`image` (float RGB) with its brightness multiplied by exp(`change`) [H, W]: darkening is
     warm, as shade on skin is (WARM_SHADE), and brightening adds the same light to every channel,
     so a lighter patch is paler, not a more saturated, orange band."""
-    shade = np.exp(np.minimum(change, 0)[..., None] * WARM_SHADE)
-    light = np.expm1(np.maximum(change, 0))[..., None] * image.mean(-1, keepdims=True)
-    return image * shade + light
+    result = image.copy()
+    dark, light = change < 0, change > 0  # the change is zero over most of the window: only these
+    result[dark] *= np.exp(change[dark][:, None] * WARM_SHADE)
+    result[light] += np.expm1(change[light])[:, None] * image[light].mean(-1, keepdims=True)
+    return result
 
 
 def _change(decoded: np.ndarray, present: np.ndarray, k: int, strength: float) -> np.ndarray:
