@@ -67,11 +67,12 @@ class Look:
         """The look of `pixels` (RGB)."""
         if not pixels.size:
             return cls(1.0, SHARP_BLUR, 0.0)
+        pixels = pixels.astype(np.float32)
         chroma = float(np.ptp(pixels, axis=-1).mean())
-        brightness = pixels.astype(np.float32).mean(-1)
+        brightness = pixels.mean(-1)
         fine = brightness - cv2.GaussianBlur(brightness, (0, 0), 1.0)
         grain = 1.4826 * float(np.median(np.abs(fine - np.median(fine))))  # edges do not count
-        return cls(min(chroma / FULL_COLOUR, 1.0), blur_of(pixels.astype(np.float32)), grain)
+        return cls(min(chroma / FULL_COLOUR, 1.0), blur_of(pixels), grain)
 
     def apply(self, drawn: np.ndarray, grain: float = 1.0) -> np.ndarray:
         """`drawn` (float RGB) no more colourful than the photo (teeth and eye whites drawn into a

@@ -108,10 +108,9 @@ class MouthOpening:
         x0, y0 = np.maximum(np.floor(points[OUTER_LIPS].min(0)).astype(int) - margin, 0)
         x1, y1 = np.ceil(points[OUTER_LIPS].max(0)).astype(int) + margin + 1
         patch = photo[y0:y1, x0:x1]
-        shape = patch.shape[:2]
+        shape, look = patch.shape[:2], Look.of(patch)
         if patch.size == 0:  # the mouth lies outside the photo (a video frame can cut it off)
-            return cls(int(x0), int(y0), np.zeros(shape, dtype=bool), np.zeros(3), Look.of(patch))
-        look = Look.of(patch)
+            return cls(int(x0), int(y0), np.zeros(shape, dtype=bool), np.zeros(3), look)
         outer = polygon_mask(points[OUTER_LIPS] - (x0, y0), shape)
         inner = polygon_mask(points[INNER_LIPS] - (x0, y0), shape)
         lips = outer & ~cv2.dilate(inner.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
@@ -175,12 +174,13 @@ def fill_new_opening(
     look: Look,
 ) -> np.ndarray:
     """`warped` (float RGB) with the inside of the target mouth drawn (vae.mouth_inside) where the
-    photo cannot supply it: all of it where the warp stretched a closed mouth open (the lip line
-    pulled into streaks; areas grown 2 to 4 times, `stretch`), and wherever the appearance decoder
-    darkens the inside a lot (teeth where the new expression has an open, dark mouth; `darkening`,
-    the log of the darkening factor). `brightness` is the decoder's brightness relative to its lips
-    (1 = as bright as the lips), `lips` the photo's lip colour (RGB), `look` the photo's around the
-    mouth. All maps are [H, W] in the pixels of `warped`, as are the landmarks `target`."""
+    photo cannot supply it, always the whole opening (a part-drawn one shows a seam): where the warp
+    stretched a closed mouth open (the lip line pulled into streaks; areas grown 2 to 4 times,
+    `stretch`), where the decoder draws the new mouth as a dark hole, and where the appearance
+    decoder darkens the inside a lot (teeth where the new expression has an open, dark mouth;
+    `darkening`, the log of the darkening factor). `brightness` is the decoder's brightness relative
+    to its lips (1 = as bright as the lips), `lips` the photo's lip colour (RGB), `look` the photo's
+    around the mouth. All maps are [H, W] in the pixels of `warped`, as are the landmarks `target`."""
     inside = inside_mask(target, warped.shape[:2])
     if not inside.any():
         return warped
