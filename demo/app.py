@@ -45,6 +45,19 @@ CSS = """
 #swap-grid .grid-wrap { min-height: 0 !important; max-height: none !important; height: auto !important; }
 @media (max-width: 640px) {
     #swap-grid .grid-container { grid-template-columns: repeat(4, minmax(0, 1fr)) !important; }
+    /* The tiles' labels whole ("surprise", not "surpr..."), in the tiles' corner. */
+    #swap-grid .caption-label { max-width: 100%; right: 0; bottom: 0; padding: 1px 4px; }
+}
+/* Expression on a phone, where the columns stack: the photo, then the result and what it shows,
+   then the controls, rather than the result below all the controls. */
+@media (max-width: 640px) {
+    #swap-row { flex-direction: column; }
+    #swap-controls { display: contents; }
+    #swap-controls > * { order: 5; width: 100%; }
+    #swap-photo { order: 1; }
+    #swap-example { order: 2; }
+    #swap-output { order: 3; }
+    #swap-status { order: 4; }
 }
 """
 

@@ -209,8 +209,8 @@ class SwapTab:
             return
         expressions = list(self.models.expressions)
         prepared = gr.State(None, time_to_live=self.config.photo_ttl)
-        with gr.Row():
-            with gr.Column(min_width=280):
+        with gr.Row(elem_id="swap-row"):
+            with gr.Column(min_width=280, elem_id="swap-controls"):
                 photo = photo_input("Your photo (upload or webcam)", height=320, elem_id="swap-photo")
                 example = gr.Button("Try the example photo", size="sm", elem_id="swap-example")
                 expression = gr.Radio(
@@ -227,8 +227,8 @@ class SwapTab:
                     label="Strength", info="0: no expression; 1: a typical one; higher: a stronger one",
                 )  # fmt: skip
                 faces = gr.Dropdown(face_choices(0), value=ALL, label="Which face", allow_custom_value=True)
-                status = gr.Markdown(START)
-            with gr.Column(scale=2):
+                status = gr.Markdown(START, elem_id="swap-status")
+            with gr.Column(scale=2, elem_id="swap-output"):
                 result = gr.Image(
                     label="Edited", format="jpeg", interactive=False, height=420, elem_id="swap-result"
                 )
