@@ -30,14 +30,14 @@ from vae.landmarks import LandmarkError, detect_faces, face_landmarks, model_fil
 from vae.mouth import (
     MouthOpening,
     close_mouth,
-    closed_lips,
     extra_opening,
     fill_new_opening,
     lips_meet_inside,
     mouth_closed,
+    repaint_stray_opening,
 )
 from vae.mouth_inside import CURVE_SAMPLES, draw_inside, inner_outline, inside_mask
-from vae.photo_edit import ExpressionModels, NoFaceError, lighten, prepare_photo
+from vae.photo_edit import ExpressionModels, NoFaceError, grin_redrawn, lighten, prepare_photo
 from vae.shape_model import ShapeConfig, ShapeVAE
 
 pytest_plugins = ["tests.test_demo_support"]
@@ -272,9 +272,24 @@ def test_the_opening_is_found_by_colour_inside_the_lips() -> None:
     found = opening.at(xs.astype(float), ys.astype(float))
     dark, lip = np.all(image < 60, -1), np.all(image == (170, 70, 80), -1)
     assert (found & dark).sum() > 0.9 * dark.sum() and (found & lip).sum() < 0.1 * lip.sum()
+    assert opening.teeth is None  # a dark opening shows no teeth
+
+
+def test_the_teeth_an_opening_shows_give_their_colour() -> None:
+    points = lips(16.0) * 2 - (0, 100)
+    image = np.full((200, 200, 3), (200, 160, 140), dtype=np.uint8)
+    cv2.fillPoly(image, [np.round(points[48:60]).astype(np.int32)], (170, 70, 80))
+    cv2.ellipse(image, (100, 100), (46, 16), 0, 0, 360, (235, 225, 210), -1)  # a row of teeth
+    teeth = MouthOpening.of(image, points).teeth
+    assert teeth is not None and np.allclose(teeth, (235, 225, 210), atol=2)
 
 
 LIP_RED = np.array([170.0, 70.0, 80.0])
+
+
+def opening_with(lips: np.ndarray, photo: np.ndarray, teeth: np.ndarray | None = None) -> MouthOpening:
+    """A mouth opening of `photo` (its look) with lips (and teeth) of these colours."""
+    return MouthOpening(0, 0, np.zeros((1, 1), dtype=bool), lips, Look.of(photo), teeth)
 
 
 def big_lips(gap: float) -> np.ndarray:
@@ -331,7 +346,7 @@ def test_a_new_opening_is_drawn_whole_or_not_at_all() -> None:
     darkening[:, 100:] = 1.0  # the decoder darkens the right half of the opening only
     lip_level = np.ones((200, 200))  # the decoder's inside as bright as its lips: not a dark hole
     unstretched = np.ones((200, 200))
-    drawn = fill_new_opening(teeth, points, unstretched, darkening, lip_level, LIP_RED, Look.of(teeth))
+    drawn = fill_new_opening(teeth, points, unstretched, darkening, lip_level, opening_with(LIP_RED, teeth))
     left, right = drawn[100, 85].mean(), drawn[100, 115].mean()
     assert right < 150 and abs(left - right) < 15  # both halves drawn: no seam down the middle
 
@@ -348,10 +363,44 @@ def test_a_mouth_open_wide_shows_its_upper_front_teeth_and_a_small_one_stays_dar
     assert draw_inside(small, dark, LIP_RED)[inside].mean() < 0.3 * LIP_RED.mean()
 
 
-def test_lips_painted_over_an_old_opening_are_lip_coloured_with_a_darker_meeting_line() -> None:
-    painted = closed_lips(LIP_RED, np.full((200, 200), 0.1), big_lips(0.0))  # the decoder's dark hole
-    assert painted[100, 100].sum() < painted[80, 100].sum()
-    assert np.allclose(painted[80, 100], 0.85 * LIP_RED, rtol=0.01)
+def test_a_grin_is_drawn_anew_in_another_expression_and_its_teeth_keep_their_colour() -> None:
+    points = big_lips(12.0)
+    grin = np.full((200, 200, 3), 230.0, dtype=np.float32)  # the photo's teeth, warped
+    lip_level, unstretched, no_change = np.ones((200, 200)), np.ones((200, 200)), np.zeros((200, 200))
+    white = np.array([240.0, 238.0, 236.0])
+    opening = opening_with(LIP_RED, grin, teeth=white)
+    kept = fill_new_opening(grin, points, unstretched, no_change, lip_level, opening)
+    drawn = fill_new_opening(grin, points, unstretched, no_change, lip_level, opening, redrawn=1.0)
+    inside = inside_mask(points, (200, 200))
+    assert np.allclose(kept, grin)  # happy: the photo's own teeth, as warped
+    closed = fill_new_opening(grin, big_lips(0.0), unstretched, no_change, lip_level, opening, redrawn=1.0)
+    assert np.allclose(closed, grin)  # lips that meet: no sliver of teeth drawn between them
+    assert np.abs(drawn[inside] - grin[inside]).mean() > 20  # another expression: drawn anew
+    bright_teeth = draw_inside(points, np.full((200, 200), 1.6), LIP_RED, white)[97, 100]  # upper row
+    assert np.ptp(bright_teeth) < 10 and bright_teeth.mean() > 0.8 * white.mean()  # the photo's white
+
+
+def test_only_a_smiles_open_mouth_is_a_grin_that_other_expressions_redraw() -> None:
+    expressions = ("angry", "happy", "neutral")
+    laughing, talking = np.array([0.0, 1.0, 0.0]), np.array([1.0, 0.0, 0.0])
+    assert np.allclose(grin_redrawn(big_lips(30.0), laughing, expressions), [1, 0, 1])
+    assert np.allclose(grin_redrawn(big_lips(30.0), talking, expressions), 0)
+    assert np.allclose(grin_redrawn(big_lips(0.0), laughing, expressions), 0)  # lips closed: no teeth
+
+
+def test_an_old_opening_where_the_mouth_closes_is_filled_from_the_lips_around_it() -> None:
+    points = lips(16.0) * 2 - (0, 100)  # a mouth 120 px wide around (100, 100), open
+    photo = np.full((200, 200, 3), (200, 160, 140), dtype=np.uint8)
+    cv2.fillPoly(photo, [np.round(points[48:60]).astype(np.int32)], (170, 70, 80))
+    cv2.ellipse(photo, (100, 100), (40, 8), 0, 0, 360, (30, 20, 20), -1)  # its dark inside
+    opening = MouthOpening.of(photo, points)
+    ys, xs = np.mgrid[:200, :200].astype(np.float32)
+    closed = big_lips(0.0)  # the lips meet along y = 100: the photo is not moved, only closed
+    filled = repaint_stray_opening(photo.astype(np.float32), opening, xs, ys, closed, closing=1.0)
+    was_dark = np.all(photo < 60, -1)
+    off_the_line = was_dark & (np.abs(ys - 100) > 4)
+    assert np.abs(filled[off_the_line] - (170, 70, 80)).max() < 25  # lips, no dark streaks left
+    assert filled[100, 100].sum() < 0.8 * filled[96, 100].sum()  # darker where the lips meet
 
 
 def test_a_mouth_opened_in_a_black_and_white_photo_stays_grey() -> None:
@@ -359,7 +408,8 @@ def test_a_mouth_opened_in_a_black_and_white_photo_stays_grey() -> None:
     grey = np.full((200, 200, 3), 120.0, dtype=np.float32)
     stretched = np.full((200, 200), 4.0)  # the warp pulled the mouth open: its inside is drawn
     bright = np.full((200, 200), 1.6)  # teeth
-    drawn = fill_new_opening(grey, points, stretched, np.zeros((200, 200)), bright, grey[0, 0], Look.of(grey))
+    opening = opening_with(grey[0, 0], grey)
+    drawn = fill_new_opening(grey, points, stretched, np.zeros((200, 200)), bright, opening)
     inside = inside_mask(points, (200, 200))
     assert np.abs(drawn[inside] - grey[inside]).mean() > 10  # teeth were drawn
     assert np.ptp(drawn, axis=-1).max() < 0.5  # in grey

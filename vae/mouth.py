@@ -23,9 +23,9 @@ MOUTH_CLOSED = 0.08  # eye distances: target inner lips closer than this meet
 LIP_MARGIN = 0.02  # eye distances: where a mouth closes, its lips meet this far inside their edges
 LIP_CONTRAST = 3.0  # an opening pixel differs from the lips' median colour this many times their spread
 MIN_CONTRAST = 12.0  # ... and by at least this much (CIELAB units)
-LIP_LEVELS = (0.85, 1.15)  # lips painted over an old opening: as bright as the lips, give or take
+TEETH_BRIGHTER, MIN_TEETH_PIXELS = 1.2, 20  # an opening shows teeth where brighter than the lips by this
+SEAM_DARKNESS, SEAM_WIDTH = 0.35, 0.02  # closed lips are this much darker where they meet (eye distances)
 DARK_HOLE = 0.6  # a new opening whose inside the decoder draws darker than this (of the lips) is a hole
-SEAM_DARKNESS, SEAM_WIDTH = 0.35, 0.02  # ... and darker along the line where they meet (eye distances)
 
 
 def extra_opening(shape: np.ndarray, decoded: np.ndarray) -> np.ndarray:
@@ -101,6 +101,7 @@ class MouthOpening:
     mask: np.ndarray  # [h, w] bool, from (x0, y0) in photo pixels
     lips: np.ndarray  # [3] the lips' median colour (RGB, 0..255): the hue a new opening takes
     look: Look  # the photo's around the mouth: a new opening's inside is drawn alike
+    teeth: np.ndarray | None = None  # [3] the colour of the teeth the photo shows (RGB), if it does
 
     @classmethod
     def of(cls, photo: np.ndarray, points: np.ndarray) -> MouthOpening:
@@ -124,7 +125,9 @@ class MouthOpening:
         unlike = outer & (distance > max(LIP_CONTRAST * float(np.median(distance[lips])), MIN_CONTRAST))
         _, labels = cv2.connectedComponents(unlike.astype(np.uint8))
         opening = np.isin(labels, np.unique(labels[inner & unlike])) & unlike
-        return cls(int(x0), int(y0), opening | (inner & outer), colour, look)
+        shown = patch[opening][patch[opening].mean(-1) > TEETH_BRIGHTER * colour.mean()]
+        teeth = np.percentile(shown, 75, axis=0) if len(shown) >= MIN_TEETH_PIXELS else None
+        return cls(int(x0), int(y0), opening | (inner & outer), colour, look, teeth)
 
     def at(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Whether each photo position (x, y), rounded to its pixel, shows the opening."""
@@ -148,20 +151,31 @@ def repaint_stray_opening(
     map_y: np.ndarray,
     target: np.ndarray,
     closing: float,
-    brightness: np.ndarray,
 ) -> np.ndarray:
     """`warped` (a float image whose pixel (r, c) was read at photo (map_x, map_y)[r, c], with
     target landmarks `target` in the same pixels) with the pixels that show the source's mouth
-    opening outside the target's inner lips painted as lips (closed_lips, at the appearance
-    decoder's relative `brightness`, [H, W]), as much as the mouth closes (`closing`: 0 as open as
-    it was, 1 closed). The opening reaches past the inner lips' landmarks wherever they follow the
-    lips' edge only roughly: a mouth that stays as it is keeps all of it."""
+    opening outside the target's inner lips filled in from the lips and skin around them
+    (inpainting), as much as the mouth closes (`closing`: 0 as open as it was, 1 closed). The
+    opening reaches past the inner lips' landmarks wherever they follow the lips' edge only
+    roughly: a mouth that stays as it is keeps all of it. Painted in one flat lip colour, a smile
+    closed for another expression kept its corners as grey streaks or flat patches; what lies
+    around them is lips where they are lips and skin where the narrower mouth leaves skin."""
     stray = opening.at(map_x, map_y) & ~inside_mask(target, warped.shape[:2])
     if closing <= 0 or not stray.any():
         return warped
-    weight = cv2.GaussianBlur(cv2.dilate(stray.astype(np.float32), np.ones((3, 3), np.uint8)), (0, 0), 1.0)
-    lips = closed_lips(opening.lips, brightness, target)
-    return warped + (closing * weight)[..., None] * (lips - warped)
+    grown = cv2.dilate(stray.astype(np.float32), np.ones((3, 3), np.uint8))
+    weight = np.maximum(grown, cv2.GaussianBlur(grown, (0, 0), 1.0))  # all of it, and a soft edge
+    image = np.clip(warped, 0, 255).astype(np.uint8)
+    filled = cv2.inpaint(image, grown.astype(np.uint8), 3, cv2.INPAINT_TELEA).astype(np.float32)
+    filled *= meeting_line(target, warped.shape[:2])[..., None]
+    return warped + (closing * weight)[..., None] * (filled - warped)
+
+
+def meeting_line(target: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """[H, W]: the shade along the inner lip line of landmarks `target`, where closed lips meet: a
+    factor on brightness, 1 away from it."""
+    distance = distance_to(inner_outline(target), shape, closed=True)
+    return 1 - SEAM_DARKNESS * np.exp(-((distance / (SEAM_WIDTH * eye_distance(target))) ** 2))
 
 
 def fill_new_opening(
@@ -170,19 +184,20 @@ def fill_new_opening(
     stretch: np.ndarray,
     darkening: np.ndarray,
     brightness: np.ndarray,
-    lips: np.ndarray,
-    look: Look,
+    opening: MouthOpening,
+    redrawn: float = 0.0,
 ) -> np.ndarray:
     """`warped` (float RGB) with the inside of the target mouth drawn (vae.mouth_inside) where the
     photo cannot supply it, always the whole opening (a part-drawn one shows a seam): where the warp
     stretched a closed mouth open (the lip line pulled into streaks; areas grown 2 to 4 times,
     `stretch`), where the decoder draws the new mouth as a dark hole, and where the appearance
     decoder darkens the inside a lot (teeth where the new expression has an open, dark mouth;
-    `darkening`, the log of the darkening factor). `brightness` is the decoder's brightness relative
-    to its lips (1 = as bright as the lips), `lips` the photo's lip colour (RGB), `look` the photo's
-    around the mouth. All maps are [H, W] in the pixels of `warped`, as are the landmarks `target`."""
+    `darkening`, the log of the darkening factor), and as much as `redrawn` says (a grin's teeth
+    in another expression). `brightness` is the decoder's brightness relative to its lips (1 = as
+    bright as the lips); the photo's `opening` gives the colours of the lips and teeth and the look.
+    All maps are [H, W] in the pixels of `warped`, as are the landmarks `target`."""
     inside = inside_mask(target, warped.shape[:2])
-    if not inside.any():
+    if mouth_closed(target) or not inside.any():  # lips that meet have no inside to draw
         return warped
     stretched = np.clip((stretch[inside] - 2.0) / 2.0, 0, 1)
     rank = int(0.9 * (stretched.size - 1))
@@ -192,19 +207,8 @@ def fill_new_opening(
     hole = float(np.clip((DARK_HOLE - np.median(brightness[inside])) / 0.2, 0, 1))
     darkened = np.clip((darkening[inside] - 0.2) / 0.3, 0, 1)
     darker = float(np.partition(darkened, rank)[rank])  # drawn whole: part-drawn openings show a seam
-    weight = cv2.GaussianBlur(inside.astype(np.float32), (0, 0), 0.7) * max(opened, hole, darker)
+    weight = cv2.GaussianBlur(inside.astype(np.float32), (0, 0), 0.7) * max(opened, hole, darker, redrawn)
     if not weight.any():
         return warped
-    drawn = look.apply(draw_inside(target, brightness, lips))
+    drawn = opening.look.apply(draw_inside(target, brightness, opening.lips, opening.teeth))
     return warped + weight[..., None] * (drawn - warped)
-
-
-def closed_lips(lips: np.ndarray, brightness: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """[H, W, 3]: lips painted where an old opening closes: the lips' colour (RGB) at the appearance
-    decoder's relative brightness, kept within LIP_LEVELS of it (where the decoder's own mouth is
-    open its brightness is a hole's or a tooth's, not a lip's), darkened along the target's inner lip
-    line (landmarks `target` in the same pixels) where the lips meet."""
-    level = np.clip(brightness, *LIP_LEVELS)[..., None]
-    meeting = distance_to(inner_outline(target), brightness.shape, closed=True)
-    seam = 1 - SEAM_DARKNESS * np.exp(-((meeting / (SEAM_WIDTH * eye_distance(target))) ** 2))
-    return lips.astype(np.float32) * level * seam[..., None]

@@ -24,6 +24,8 @@ GAPING = (0.35, 0.55)  # an opening this tall (of its width) shows its upper fro
 INCISORS = 0.1  # ... this far (of the width) below the upper lip, ...
 MIN_TEETH_WIDTH = (16.0, 24.0)  # ... in a mouth this wide (px): smaller ones stay a dark hole
 DEEP = 0.5  # ... and is this much darker inside, away from its lips
+NARROW = (4.0, 10.0)  # px: an opening this low (clenched teeth) shows its bite line faintly
+CORNER_SHADE = 0.4  # the inside is this much darker at the mouth's corners, beside the teeth
 TOOTH_GAPS = np.array([-0.42, -0.22, 0.0, 0.22, 0.42])  # along the mouth, corner -1 to corner 1
 MAX_LEVEL = 2.0  # the decoder's brightness relative to the lips is read up to this
 MIN_DARKNESS = 0.08  # the inside is never drawn darker than this times the lips (a black hole)
@@ -41,10 +43,13 @@ def inside_mask(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return polygon_mask(inner_outline(points), shape)
 
 
-def draw_inside(points: np.ndarray, brightness: np.ndarray, lips: np.ndarray) -> np.ndarray:
+def draw_inside(
+    points: np.ndarray, brightness: np.ndarray, lips: np.ndarray, teeth_colour: np.ndarray | None = None
+) -> np.ndarray:
     """[H, W, 3] float RGB: an open mouth with inner lips at `points` (landmarks in the pixels of
     `brightness`), teeth where the decoder's `brightness` relative to the lips exceeds about 1 and a
-    dark inside elsewhere, in the hue of the lips' colour `lips` (RGB)."""
+    dark inside elsewhere, in the hue of the lips' colour `lips` (RGB). Teeth take the colour of the
+    photo's own (`teeth_colour`, RGB) where it shows them, and otherwise an ivory lit as the lips."""
     shape = brightness.shape
     outline = inner_outline(points)
     upper = distance_to(outline[: UPPER_INNER_LIP + 1], shape)
@@ -64,12 +69,16 @@ def draw_inside(points: np.ndarray, brightness: np.ndarray, lips: np.ndarray) ->
     below = smoothstep(2 * INCISORS * width - 1, 2 * INCISORS * width + 1, upper)  # under the upper row
     front = 1 - smoothstep(0.3, 0.55, np.abs(along))
     teeth = np.maximum(teeth * (1 - gaping * below), gaping * incisors * front)
-    hue = (1 - TEETH_CAST) * IVORY + TEETH_CAST * lip / max(float(lip.mean()), 1.0)
-    ivory = hue * float(np.clip(TEETH_OVER_LIPS * lip.mean(), *TEETH_LEVELS))  # lit as the lips are
-    light = (0.8 + 0.2 * smoothstep(1.0, 1.8, level))[..., None] * ivory
+    if teeth_colour is None:
+        hue = (1 - TEETH_CAST) * IVORY + TEETH_CAST * lip / max(float(lip.mean()), 1.0)
+        ivory = hue * float(np.clip(TEETH_OVER_LIPS * lip.mean(), *TEETH_LEVELS))  # lit as the lips are
+        light = (0.8 + 0.2 * smoothstep(1.0, 1.8, level))[..., None] * ivory
+    else:  # the photo's own teeth, as lit as they are in it
+        light = np.broadcast_to(teeth_colour.astype(np.float32), (*shape, 3))
     to_gap = np.min(np.abs(along[..., None] - TOOTH_GAPS), axis=-1) * width / 2  # px
     gaps = 1 - 0.07 * np.exp(-((to_gap / 1.0) ** 2))
-    bite = 1 - 0.25 * np.exp(-((((across - 0.5) * height) / 1.2) ** 2))  # where the rows meet
+    # Where the rows meet; a narrow opening (clenched teeth) is all bite line otherwise, grey teeth.
+    bite = 1 - 0.25 * smoothstep(*NARROW, height) * np.exp(-((((across - 0.5) * height) / 1.2) ** 2))
     lower_row = 1 - 0.15 * smoothstep(0.45, 0.6, across)
     shadow = 0.65 + 0.35 * smoothstep(0, 0.3, np.minimum(across, 1 - across))  # under the lips
     tooth_colour = light * (gaps * bite * lower_row * shadow)[..., None]
@@ -78,7 +87,8 @@ def draw_inside(points: np.ndarray, brightness: np.ndarray, lips: np.ndarray) ->
     # opening between lips stays lip-coloured), darker away from the lips, and much darker there in a
     # mouth open wide, whatever the decoder draws (not a lip-coloured cave).
     depth = smoothstep(0, max(3.0, 0.25 * gap), np.minimum(upper, lower))
-    darkness = np.clip(level, MIN_DARKNESS, 1.0) * (1 - (0.15 + DEEP * gaping) * depth)
+    corners = 1 - CORNER_SHADE * smoothstep(0.5, 0.95, np.abs(along))  # beside the teeth, in shade
+    darkness = np.clip(level, MIN_DARKNESS, 1.0) * (1 - (0.15 + DEEP * gaping) * depth) * corners
     inside = lip * darkness[..., None] * INSIDE_TINT
     return inside + teeth[..., None] * (tooth_colour - inside)
 

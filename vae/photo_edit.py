@@ -93,6 +93,7 @@ MAX_BRIGHTENING = 0.15
 MAX_DARKENING = 0.35  # the same for darkening outside the mouth: a furrow, not a bruise
 RATIO_FLOOR = 16.0  # luminance (0..255) added to both sides of the ratio: black pixels do not explode it
 SOURCE_TEMPERATURE = 1e-4  # squared eye distances: how sharply the best-fitting decoders are preferred
+GRIN_GAP = (0.05, 0.1)  # eye distances: a smile's lips this far apart (or more) bare its teeth
 CUT_OUT_SCALE = 1.6  # a face's cut-out (the strip's tiles) spans this many times its detected box
 
 
@@ -152,6 +153,7 @@ class PreparedFace:
     present: np.ndarray  # [E] weights of the decoders that best explain the face as it is (sum 1)
     canonical: np.ndarray  # [68, 2] the shape of the appearance model's textures
     opening: MouthOpening  # the photo pixels inside the open mouth, if it is open
+    grin: np.ndarray  # [E] how much of the photo's open mouth each expression draws anew (grins)
     eyes: tuple[Eyeball | None, ...]  # each eye's eyeball as the photo shows it (vae.eyes.EYES' order)
 
     @property
@@ -279,7 +281,7 @@ class PreparedFace:
         strength: float,
     ) -> np.ndarray:
         """The mouth's box of an edit, with what the warp cannot draw redrawn: the old opening where
-        the new mouth closes (painted as lips), and the inside of a mouth pulled open or darkened
+        the new mouth closes (filled in from around it), and the inside of a mouth pulled open or darkened
         (drawn over the appearance decoder's light and dark, vae.mouth_inside). `maps`: each
         pixel's place in the photo (x, y) and in the appearance frame (x, y); `target`: the new
         landmarks in the box's pixels."""
@@ -289,9 +291,9 @@ class PreparedFace:
             borderMode=cv2.BORDER_REPLICATE,
         )  # fmt: skip
         closing = 1 - mouth_gap(target) / max(mouth_gap(self.points), 1e-6)
-        edited = repaint_stray_opening(edited, self.opening, photo_x, photo_y, target, closing, brightness)
-        opening = self.opening
-        return fill_new_opening(edited, target, stretch, -change, brightness, opening.lips, opening.look)
+        edited = repaint_stray_opening(edited, self.opening, photo_x, photo_y, target, closing)
+        grin = float(self.grin[k])
+        return fill_new_opening(edited, target, stretch, -change, brightness, self.opening, grin)
 
     def mouth_brightness(self, k: int, strength: float) -> np.ndarray:
         """Expression k's decoded texture over its own lips' mean brightness: how much darker (or,
@@ -366,6 +368,16 @@ def _box(points: np.ndarray, margin: int) -> tuple[int, int, int, int]:
     return int(x0), int(y0), int(x1), int(y1)
 
 
+def grin_redrawn(points: np.ndarray, present: np.ndarray, expressions: Sequence[str]) -> np.ndarray:
+    """[E]: how much of the open mouth of a face with landmarks `points` and present expression
+    weights `present` each expression draws anew rather than warps. Teeth bared by a smile belong to
+    the smile: warped into an angry or frightened mouth, they still read as a grin (taller teeth, a
+    laugh). Every other expression draws its own inside; happy keeps the photo's."""
+    opened = float(np.clip((mouth_gap(points) / eye_distance(points) - GRIN_GAP[0]) / np.ptp(GRIN_GAP), 0, 1))
+    smile = float(present[list(expressions).index("happy")]) if "happy" in expressions else 0.0
+    return np.array([0.0 if e == "happy" else smile * opened for e in expressions])
+
+
 def present_weights(errors: np.ndarray) -> np.ndarray:
     """Softmax of -errors / SOURCE_TEMPERATURE: the decoders that reconstruct a face best, weighted."""
     logits = -(errors - errors.min()) / SOURCE_TEMPERATURE
@@ -404,15 +416,17 @@ def prepare_face(
     shapes = models.shape.calibrated(decoded)[0]
     if textures is None:
         textures = decode_textures(models, appearance_code(plane, points, models))
+    present = present_weights(errors)
     return PreparedFace(
         opening=MouthOpening.of(photo, points),
+        grin=grin_redrawn(points, present, models.expressions),
         eyes=eyeballs(photo, points),
         box=box,
         points=points,
         to_frame=to_frame,
         shapes=shapes.double().numpy(),
         textures=textures,
-        present=present_weights(errors),
+        present=present,
         canonical=canonical,
     )
 
