@@ -20,6 +20,7 @@ IVORY = np.array([1.0, 0.95, 0.88], dtype=np.float32)  # teeth: a warm off-white
 # Teeth are about twice as bright as the lips (lit alike), the face's lightest part, short of white.
 TEETH_OVER_LIPS, TEETH_LEVELS = 1.9, (120.0, 238.0)
 TEETH_CAST = 0.3  # teeth take this much of their hue from the lips: they are in the photo's light
+TEETH_SEEN = 1.3  # the decoder's brightness (relative to the lips) read as whole teeth
 GAPING = (0.35, 0.55)  # an opening this tall (of its width) shows its upper front teeth ...
 INCISORS = 0.1  # ... this far (of the width) below the upper lip, ...
 MIN_TEETH_WIDTH = (16.0, 24.0)  # ... in a mouth this wide (px): smaller ones stay a dark hole
@@ -60,7 +61,8 @@ def draw_inside(
     level = np.clip(brightness, 0, MAX_LEVEL)
     lip = lips.astype(np.float32)
 
-    teeth = smoothstep(0.95, 1.3, level) * (1 - smoothstep(0.55, 0.95, np.abs(along)))
+    teeth = smoothstep(0.95, TEETH_SEEN, _teeth_level(level, polygon_mask(outline, shape)))
+    teeth *= 1 - smoothstep(0.55, 0.95, np.abs(along))
     width = float(np.linalg.norm(points[64] - points[60]))
     # A mouth open wide shows the upper front teeth under the upper lip, whatever the decoder draws.
     gap = float(np.linalg.norm(points[66] - points[62]))  # the inner lips' middles
@@ -91,6 +93,16 @@ def draw_inside(
     darkness = np.clip(level, MIN_DARKNESS, 1.0) * (1 - (0.15 + DEEP * gaping) * depth) * corners
     inside = lip * darkness[..., None] * INSIDE_TINT
     return inside + teeth[..., None] * (tooth_colour - inside)
+
+
+def _teeth_level(level: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """The decoder's brightness `level`, read for teeth: a mouth whose brightest part inside the
+    opening (its 90th percentile) is brighter than its lips shows teeth there, as white as teeth are,
+    however faintly the blurred 48-pixel decoder draws them (a smile of dim, maroon teeth)."""
+    if not inside.any():
+        return level
+    top = float(np.percentile(level[inside], 90))
+    return level * (1 + (max(TEETH_SEEN / top, 1.0) - 1) * smoothstep(1.0, 1.1, top))
 
 
 def _along(left: np.ndarray, right: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
