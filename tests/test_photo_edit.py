@@ -351,6 +351,20 @@ def test_a_new_opening_is_drawn_whole_or_not_at_all() -> None:
     assert right < 150 and abs(left - right) < 15  # both halves drawn: no seam down the middle
 
 
+def test_faint_teeth_of_the_decoder_are_drawn_as_whole_teeth_and_none_where_nothing_is_bright() -> None:
+    points = big_lips(24.0)
+    faint = np.full((200, 200), 0.7)
+    faint[:100] = 1.15  # the decoder's teeth, only a little brighter than its lips, in the upper half
+    clear = np.where(faint > 1, 1.6, 0.7)
+    upper_row = (95, 100)
+    assert (
+        draw_inside(points, faint, LIP_RED)[upper_row].mean()
+        > 0.8 * draw_inside(points, clear, LIP_RED)[upper_row].mean()
+    )
+    dull = np.full((200, 200), 0.9)  # nowhere brighter than the lips: no teeth
+    assert draw_inside(points, dull, LIP_RED)[upper_row].mean() < LIP_RED.mean()
+
+
 def test_a_mouth_open_wide_shows_its_upper_front_teeth_and_a_small_one_stays_dark() -> None:
     points = big_lips(56.0)  # 56 px tall, 80 wide: gaping
     dark = np.full((200, 200), 0.2)  # the decoder draws a dark hole

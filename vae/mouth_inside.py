@@ -97,8 +97,8 @@ def draw_inside(
 
 def _teeth_level(level: np.ndarray, inside: np.ndarray) -> np.ndarray:
     """The decoder's brightness `level`, read for teeth: a mouth whose brightest part inside the
-    opening (its 90th percentile) is brighter than its lips shows teeth there, as white as teeth are,
-    however faintly the blurred 48-pixel decoder draws them (a smile of dim, maroon teeth)."""
+    opening (its 90th percentile) is brighter than its lips shows whole teeth there, however faintly
+    the blurred 48-pixel decoder draws them (a smile with a soft pink band for teeth)."""
     if not inside.any():
         return level
     top = float(np.percentile(level[inside], 90))
