@@ -35,6 +35,7 @@ from vae.mouth import (
     lips_meet_inside,
     mouth_closed,
     repaint_stray_opening,
+    teeth_in_place,
 )
 from vae.mouth_inside import CURVE_SAMPLES, draw_inside, inner_outline, inside_mask
 from vae.photo_edit import ExpressionModels, NoFaceError, grin_redrawn, lighten, prepare_photo
@@ -392,6 +393,21 @@ def test_a_grin_is_drawn_anew_in_another_expression_and_its_teeth_keep_their_col
     assert np.abs(drawn[inside] - grin[inside]).mean() > 20  # another expression: drawn anew
     bright_teeth = draw_inside(points, np.full((200, 200), 1.6), LIP_RED, white)[97, 100]  # upper row
     assert np.ptp(bright_teeth) < 10 and bright_teeth.mean() > 0.8 * white.mean()  # the photo's white
+
+
+def test_the_teeth_a_new_mouth_uncovers_are_the_photos_own_where_they_were() -> None:
+    points = lips(16.0) * 2 - (0, 100)  # a grin 120 px wide around (100, 100)
+    photo = np.full((200, 200, 3), (200, 160, 140), dtype=np.uint8)
+    cv2.fillPoly(photo, [np.round(points[48:60]).astype(np.int32)], (170, 70, 80))
+    cv2.ellipse(photo, (100, 100), (40, 8), 0, 0, 360, (235, 225, 210), -1)  # its teeth
+    opening = MouthOpening.of(photo, points)
+    box = photo[60:140, 40:160]  # the mouth's box of the photo, from photo pixel (40, 60)
+    drawn = np.full((80, 120, 3), 40.0)  # a new mouth, open 60 px (the old one 32), drawn dark
+    taller = big_lips(60.0) - (40, 60)  # its inner lips in the box's pixels
+    kept = teeth_in_place(drawn, box, opening, (40, 60), taller)
+    assert np.allclose(kept[40, 60], (235, 225, 210), atol=2)  # the teeth, unmoved
+    assert np.allclose(kept[67, 60], 40)  # below the old opening, the new mouth's dark inside
+    assert np.allclose(kept[5, 5], 40)  # outside the new lips, nothing is taken from the photo
 
 
 def test_only_a_smiles_open_mouth_is_a_grin_that_other_expressions_redraw() -> None:

@@ -212,3 +212,19 @@ def fill_new_opening(
         return warped
     drawn = opening.look.apply(draw_inside(target, brightness, opening.lips, opening.teeth))
     return warped + weight[..., None] * (drawn - warped)
+
+
+def teeth_in_place(
+    edited: np.ndarray, photo: np.ndarray, opening: MouthOpening, origin: tuple[int, int], target: np.ndarray
+) -> np.ndarray:
+    """`edited` (float RGB, a box of the photo whose top left is photo pixel `origin`) with the
+    photo's own mouth opening (`photo`: the same box of the photo), unmoved, wherever the new
+    opening (inside the inner lips of landmarks `target`, in the box's pixels) lies over it. Teeth
+    are fixed to the skull: when the lips move to a new expression, the teeth they uncover are the
+    ones that were there, not the old ones stretched with the lips nor drawn ones."""
+    h, w = edited.shape[:2]
+    ys, xs = np.mgrid[0:h, 0:w]
+    shown = opening.at(xs + origin[0], ys + origin[1]) & inside_mask(target, (h, w))
+    inner = cv2.erode(shown.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(np.float32)
+    weight = cv2.GaussianBlur(inner, (0, 0), 0.7)  # a soft edge inside the lips
+    return edited + weight[..., None] * (photo.astype(np.float32) - edited)

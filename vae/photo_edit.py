@@ -66,6 +66,7 @@ from vae.mouth import (
     lip_band,
     lips_meet_inside,
     repaint_stray_opening,
+    teeth_in_place,
 )
 from vae.mouth import gap as mouth_gap
 from vae.multi_decoder import MultiDecoderVAE, check_strength
@@ -262,9 +263,15 @@ class PreparedFace:
             mx0, my0, mx1, my1 = field.sharp
             mouth = slice(my0 - y0, my1 - y0), slice(mx0 - x0, mx1 - x0)
             maps = (photo_x[mouth] + x0, photo_y[mouth] + y0, frame_x[mouth], frame_y[mouth])
+            in_box = target_points - (mx0, my0)
             edited[mouth] = self._redraw_mouth(
-                edited[mouth], target_points - (mx0, my0), maps, stretch[mouth], change[mouth], k, strength
+                edited[mouth], in_box, maps, stretch[mouth], change[mouth], k, strength
             )
+            if self.grin[k] > 0:  # a grin's mouth is drawn anew around the photo's teeth, where they were
+                teeth = teeth_in_place(
+                    edited[mouth], photo[my0:my1, mx0:mx1], self.opening, (mx0, my0), in_box
+                )
+                edited[mouth] += self.grin[k] * (teeth - edited[mouth])
         edited = redraw_eyes(edited, window, photo, self.eyes, self.points, target_points)
         result = photo.copy()
         result[y0:y1, x0:x1] = np.clip(edited, 0, 255).round().astype(np.uint8)
