@@ -43,6 +43,7 @@ CSS = """
 /* Expression: the strip is as tall as its rows (a row per face), and on a phone it wraps, four faces
    a row, rather than running off the side. */
 #swap-grid .grid-wrap { min-height: 0 !important; max-height: none !important; height: auto !important; }
+#swap-grid .grid-wrap { padding-top: 2.2em; }  /* below the strip's label, which covered the first face */
 @media (max-width: 640px) {
     #swap-grid .grid-container { grid-template-columns: repeat(4, minmax(0, 1fr)) !important; }
     /* The tiles' labels whole ("surprise", not "surpr..."), in the tiles' corner. */
