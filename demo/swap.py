@@ -39,8 +39,8 @@ ones, so the person, the colours and the sharpness stay yours. An *appearance mo
 faces that were all warped to one shape, adds only what moving pixels cannot draw (a darker open
 mouth, furrows), as a soft change of brightness inside the face. Where the eyes open wider or the
 mouth opens, what your photo does not show (the white of the eye, the inside of the mouth) is drawn
-in your photo's own colours. Both models are variational autoencoders with one shared encoder and
-seven decoders, trained on FER2013.
+in your photo's own colours, and the teeth your photo shows stay where they are. Both models are
+variational autoencoders with one shared encoder and seven decoders, trained on FER2013.
 
 **Amount** goes from your photo (0) to the full change (1). **Strength** scales how far each
 expression departs from the average of the seven: 0 takes the expression out of the face, 1 is the
@@ -153,6 +153,13 @@ class SwapTab:
             return gr.skip()
         return self._strip(prepared, *self._request(prepared, expression, intensity, faces, strength))
 
+    def pick(self, selected: gr.SelectData) -> Any:
+        """The expression of the strip's tile a visitor clicks: tiles run through the expressions, a row
+        of them per face."""
+        if self.models is None:
+            return gr.skip()
+        return self.models.expressions[selected.index % len(self.models.expressions)]
+
     def _request(
         self, prepared: PreparedPhoto, expression: object, intensity: object, faces: object, strength: object
     ) -> tuple[Settings, FaceChoice]:
@@ -220,11 +227,12 @@ class SwapTab:
                 )
                 intensity = gr.Slider(
                     0.0, 1.0, value=1.0, step=self.config.slider_step, label="Amount",
-                    info="0: your photo; 1: the full change",
+                    info="How much of the edit to show. 0: your photo; 1: all of it",
                 )  # fmt: skip
                 strength = gr.Slider(
                     0.0, MAX_STRENGTH, value=self.config.swap_strength, step=self.config.slider_step,
-                    label="Strength", info="0: no expression; 1: a typical one; higher: a stronger one",
+                    label="Strength", info="How strong the expression is. 0: none; 1: a typical one; "
+                    f"{self.config.swap_strength:g}, where it starts: a clear one",
                 )  # fmt: skip
                 faces = gr.Dropdown(face_choices(0), value=ALL, label="Which face", allow_custom_value=True)
                 status = gr.Markdown(START, elem_id="swap-status")
@@ -238,6 +246,7 @@ class SwapTab:
             columns=7,
             height="auto",  # a row per face: every face of a group photo in sight
             object_fit="contain",
+            allow_preview=False,  # a click picks that expression (`pick`)
             elem_id="swap-grid",
         )
         with gr.Accordion("How it works", open=False):
@@ -263,6 +272,9 @@ class SwapTab:
             "preprocess": False,  # the handlers check their inputs (demo.inputs)
         }
         expression.input(self.rerender, controls, [result, status], **live)
+        strip.select(self.pick, None, expression, **live).success(
+            self.rerender, controls, [result, status], **live
+        )
         gr.on(
             [intensity.input, faces.input, strength.input], self.rerender, controls, [result, status], **live
         ).success(self.restrip, controls, strip, **live)

@@ -174,6 +174,11 @@ def test_the_example_photo_button_shows_the_photo_its_edit_and_its_credit(page) 
         ".every(s => document.querySelector(s + ' img')?.naturalWidth > 0)"
     )
     assert page.locator("#swap-grid img").count() == 7
+    before = image_source(page, "#swap-result")
+    page.locator("#swap-grid img").nth(3).click()  # a click on a face of the strip picks its expression
+    page.get_by_text("now looks happy").wait_for()
+    new_image(page, "#swap-result", before)
+    assert page.get_by_role("radio", name="happy").is_checked()
 
 
 def test_swap_tab_shows_the_edit_and_the_face_in_seven_expressions(

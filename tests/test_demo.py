@@ -175,6 +175,7 @@ def test_the_expression_redraws_the_photo_and_the_other_controls_the_strip_after
     assert sorted(
         described(dep) for dep in dependencies.values() if handler(dep) in {"rerender", "restrip"}
     ) == [
+        ("rerender", [], ["Edited", None], ("pick", [])),  # a click on the strip picks an expression
         ("rerender", others, ["Edited", None], None),
         ("rerender", ["Expression"], ["Edited", None], None),
         ("restrip", [], ["Your face in every expression"], ("rerender", others)),
@@ -353,6 +354,15 @@ def test_swap_group_photo_one_face_or_all(store, demo_config: DemoConfig, group_
     assert strip_labels(tab.restrip(prepared, "sad", 1.0, "1", 1.0)) == list(EXPRESSIONS)
     stale, stale_status = tab.rerender(prepared, "sad", 1.0, "3", 1.0)  # a face of an earlier photo
     assert np.array_equal(stale, everyone) and "every face" in stale_status
+
+
+def test_a_click_on_a_face_of_the_strip_picks_its_expression(store, demo_config: DemoConfig) -> None:
+    tab = SwapTab(store, demo_config)
+    clicked = [gr.SelectData(None, {"index": index, "value": None}) for index in (3, 7 + 5)]
+    assert [tab.pick(click) for click in clicked] == [
+        "happy",
+        "surprise",
+    ]  # face 1's happy, face 2's surprise
 
 
 def test_swap_without_a_face_or_photo_is_a_message(
