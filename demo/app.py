@@ -40,17 +40,13 @@ CSS = """
 #gallery-grid .image-frame, #gallery-grid img, #morph-strip .image-frame, #morph-strip img { width: 100%; }
 #gallery-grid img, #morph-strip img { height: auto; max-height: 85vh; object-fit: contain; }
 #about-picture img { max-width: 1000px; }
-/* Expression: the strip is as tall as its rows (a row per face), and on a phone it wraps, four faces
-   a row, rather than running off the side. */
-#swap-grid .grid-wrap { min-height: 0 !important; max-height: none !important; height: auto !important; }
-#swap-grid .grid-wrap { padding-top: 2.2em; }  /* below the strip's label, which covered the first face */
-@media (max-width: 640px) {
-    #swap-grid .grid-container { grid-template-columns: repeat(4, minmax(0, 1fr)) !important; }
-    /* The tiles' labels whole ("surprise", not "surpr..."), in the tiles' corner. */
-    #swap-grid .caption-label { max-width: 100%; right: 0; bottom: 0; padding: 1px 4px; }
+/* Expression: the strip is as tall as its rows (a row per face), its first faces below its label. */
+#swap-grid .grid-wrap {
+    min-height: 0 !important; max-height: none !important; height: auto !important; padding-top: 2.2em;
 }
-/* Expression on a phone, where the columns stack: the photo, then the result and what it shows,
-   then the controls, rather than the result below all the controls. */
+/* Expression on a phone, where the columns stack: the photo, then the result and what it shows, then
+   the controls (not the result below all of them); the strip wraps, four faces a row, rather than
+   running off the side, and its labels are whole ("surprise", not "surpr..."), in the tiles' corner. */
 @media (max-width: 640px) {
     #swap-row { flex-direction: column; }
     #swap-controls { display: contents; }
@@ -59,6 +55,8 @@ CSS = """
     #swap-example { order: 2; }
     #swap-output { order: 3; }
     #swap-status { order: 4; }
+    #swap-grid .grid-container { grid-template-columns: repeat(4, minmax(0, 1fr)) !important; }
+    #swap-grid .caption-label { max-width: 100%; right: 0; bottom: 0; padding: 1px 4px; }
 }
 """
 
