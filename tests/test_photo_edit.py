@@ -248,6 +248,14 @@ def test_nearly_closed_lips_meet_and_an_open_mouth_stays_open() -> None:
     assert np.allclose(close_mouth(lips(3.0), lips(2.0)), lips(3.0))  # it was nearly closed already
 
 
+def test_lips_an_edit_moves_past_each_other_only_meet_and_keep_their_thickness() -> None:
+    crossed = lips(-30.0)  # the upper inner lip 30 px below the lower one
+    closed = close_mouth(crossed, lips(20.0))
+    assert mouth_closed(closed) and np.allclose(closed[62], MOUTH_CENTRE)
+    thickness = closed[[51, 57], 1] - closed[[62, 66], 1]
+    assert np.allclose(thickness, crossed[[51, 57], 1] - crossed[[62, 66], 1])
+
+
 def test_where_a_mouth_closes_the_source_lips_meet_inside_their_edges() -> None:
     source = lips(20.0)
     target = close_mouth(lips(1.0), source)

@@ -19,6 +19,7 @@ from vae.mouth_inside import draw_inside, inner_outline, inside_mask
 
 INNER_LIP_PAIRS = ((61, 67), (62, 66), (63, 65))  # upper and lower inner-lip points facing each other
 INNER_CORNERS, OUTER_CORNERS = (60, 64), (48, 54)
+UPPER_LIP, LOWER_LIP = (49, 50, 51, 52, 53, 61, 62, 63), (55, 56, 57, 58, 59, 65, 66, 67)  # corners apart
 MOUTH_CLOSED = 0.08  # eye distances: target inner lips closer than this meet
 LIP_MARGIN = 0.02  # eye distances: where a mouth closes, its lips meet this far inside their edges
 LIP_CONTRAST = 3.0  # an opening pixel differs from the lips' median colour this many times their spread
@@ -48,7 +49,7 @@ def close_mouth(points: np.ndarray, source: np.ndarray) -> np.ndarray:
     (closer than MOUTH_CLOSED, and closer than in the `source` landmarks); a mouth closed this way
     has its inner corners at its outer ones. A warp that brings lips almost together leaves a sliver
     of what was between them; a mouth that was closed already is left as it is."""
-    points = points.copy()
+    points = _uncross_lips(points)
     limit = MOUTH_CLOSED * eye_distance(points)
     for upper, lower in INNER_LIP_PAIRS:
         distance = np.linalg.norm(points[upper] - points[lower])
@@ -56,6 +57,21 @@ def close_mouth(points: np.ndarray, source: np.ndarray) -> np.ndarray:
             points[upper] = points[lower] = (points[upper] + points[lower]) / 2
     if mouth_closed(points) and not mouth_closed(source):
         points[list(INNER_CORNERS)] = points[list(OUTER_CORNERS)]
+    return points
+
+
+def _uncross_lips(points: np.ndarray) -> np.ndarray:
+    """`points` with lips that pass through each other moved apart until they only meet, each by
+    half the overlap, whole (outer and inner line together), so they keep their thickness. An
+    exaggerated closing (strength above 1 on an open mouth) moves the inner lips past each other; the
+    warp would then fold the lips over and show what lay between them as a thin row of teeth."""
+    corners = points[OUTER_CORNERS[1]] - points[OUTER_CORNERS[0]]
+    down = np.array([-corners[1], corners[0]]) / max(float(np.linalg.norm(corners)), 1e-9)
+    overlap = max(float((points[upper] - points[lower]) @ down) for upper, lower in INNER_LIP_PAIRS)
+    points = points.copy()
+    if overlap > 0:
+        points[list(UPPER_LIP)] -= overlap / 2 * down
+        points[list(LOWER_LIP)] += overlap / 2 * down
     return points
 
 
