@@ -46,7 +46,7 @@ from vae.photo_edit import ExpressionModels, prepare_face, prepare_photo
 
 PHOTO = REPO.parent / "shared" / "photos" / "obama.jpg"
 FULL_SWAP_MS, CHANGE_MS = 150.0, 40.0
-STRIP_SIZE = DemoConfig().tile_size  # the demo's strip tiles
+STRIP_SIZE = DemoConfig().strip_size  # the demo's strip tiles
 
 
 def portrait() -> tuple[str, np.ndarray]:

@@ -50,3 +50,7 @@ class DemoConfig:
     morph_seeds: tuple[int, int] = (0, 20)
     face_size: int = 256  # pixels a single face is shown at (models draw 48 or 64)
     tile_size: int = 96  # pixels of one face in a gallery grid or morph strip
+    # Pixels of a face in the expression tab's strip. Cut from the user's photo, not drawn by a 48 px
+    # model, so they stay sharp where the page shows them (about 140 px wide on a desktop); a tile
+    # costs the square of its side (the seven at 160 about twice what they cost at 96).
+    strip_size: int = 160

@@ -205,7 +205,7 @@ class SwapTab:
             (tile, f"Face {i + 1}: {name}" if len(chosen) > 1 else name)
             for i in chosen
             for tile, name in zip(
-                prepared.strip(i, intensity, strength, self.config.tile_size), prepared.expressions
+                prepared.strip(i, intensity, strength, self.config.strip_size), prepared.expressions
             )
         ]
 

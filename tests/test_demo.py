@@ -317,7 +317,7 @@ def test_swap_selfie_gives_its_own_face_in_seven_expressions_and_forgets_the_upl
     assert not path.exists() and not path.parent.exists()
     assert photo.shape == astronaut.shape and not np.array_equal(photo, astronaut)
     assert strip_labels(strip) == list(tab.models.expressions) == list(EXPRESSIONS)
-    size = demo_config.tile_size
+    size = demo_config.strip_size
     assert all(tile.shape == (size, size, 3) and tile.dtype == np.uint8 for tile, _ in strip)
     assert "Found 1 face" in status and [value for _, value in faces.choices] == ["all", "1"]
     same, same_status = tab.rerender(prepared, "happy", 0.0, "all", 1.0)
