@@ -34,8 +34,8 @@ from vae.photo_edit import ExpressionModels
 
 JPEG_QUALITY = 85
 HOW_TO = (
-    "Every face your camera sees wears the expression, amount and strength chosen on the left, as you "
-    "watch. Click the camera, then **Record** under it: nothing is recorded or saved, each frame is "
+    "Every face your camera sees wears the expression, amount and strength you choose for your photo, as "
+    "you watch. Click the camera, then **Record** under it: nothing is recorded or saved, each frame is "
     "edited in memory and dropped."
 )
 WAITING = "The camera is off."

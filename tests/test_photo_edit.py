@@ -34,6 +34,7 @@ from vae.mouth import (
     fill_new_opening,
     lips_meet_inside,
     mouth_closed,
+    open_no_wider,
     repaint_stray_opening,
     teeth_in_place,
 )
@@ -254,6 +255,16 @@ def test_lips_an_edit_moves_past_each_other_only_meet_and_keep_their_thickness()
     assert mouth_closed(closed) and np.allclose(closed[62], MOUTH_CENTRE)
     thickness = closed[[51, 57], 1] - closed[[62, 66], 1]
     assert np.allclose(thickness, crossed[[51, 57], 1] - crossed[[62, 66], 1])
+
+
+def test_a_mouth_opened_no_wider_than_the_photos_keeps_its_lips_thickness() -> None:
+    narrowed = open_no_wider(lips(30.0), lips(10.0))
+    assert np.allclose(narrowed[66] - narrowed[62], [0, 10.0])
+    assert np.allclose(
+        narrowed[[51, 57], 1] - narrowed[[62, 66], 1], lips(30.0)[[51, 57], 1] - lips(30.0)[[62, 66], 1]
+    )
+    assert np.allclose(open_no_wider(lips(30.0), lips(40.0)), lips(30.0))  # no wider already
+    assert np.allclose(open_no_wider(lips(30.0), lips(-5.0))[62], MOUTH_CENTRE)  # closed: the lips meet
 
 
 def test_where_a_mouth_closes_the_source_lips_meet_inside_their_edges() -> None:

@@ -20,8 +20,11 @@ from tests.conftest import REPO, SHARED_DATA
 from train.swap_eval import Judges, enlarged_faces, measure, photo_folder
 from vae.checkpoint import load_checkpoint
 from vae.data import EXPRESSIONS, DataConfig
+from vae.face_shape import eye_distance
 from vae.faces import Framing
 from vae.landmarks import SAME_PERSON, face_descriptor
+from vae.mouth import gap as mouth_gap
+from vae.mouth import mouth_closed
 from vae.photo_edit import DEFAULT_STRENGTH, ExpressionModels, prepare_photo
 from vae.shape_model import ShapeVAE
 
@@ -161,3 +164,18 @@ def test_in_a_photo_of_two_people_only_the_chosen_one_changes_in_his_own_way(mod
         np.abs(strips[1][EXPRESSIONS.index("surprise")].astype(int) - right.cut_out(edited, 160)[1]).mean()
         < 12
     )
+
+
+def test_sad_and_neutral_open_no_closed_mouth(models) -> None:
+    """The shape decoders draw some closed-mouthed faces sad with an open mouth (a dark oval); the
+    typical sad and neutral face keeps its lips together, and so does the edit."""
+    if not (PHOTOS / "biden.jpg").is_file():
+        pytest.skip(f"no biden.jpg in {PHOTOS}")
+    (_, photo), *_ = [p for p in photo_folder(PHOTOS) if p[0] == "biden"]
+    face = prepare_photo(photo, models).faces[0]
+    assert mouth_gap(face.points) < 0.03 * eye_distance(face.points), "the photo's mouth is closed"
+    assert list(np.array(EXPRESSIONS)[models.lips_kept_together]) == ["sad", "neutral"]
+    for expression in ("sad", "neutral"):
+        target = face.target_points(EXPRESSIONS.index(expression), 1.0, DEFAULT_STRENGTH)
+        assert mouth_closed(target), expression
+    assert not mouth_closed(face.target_points(EXPRESSIONS.index("surprise"), 1.0, DEFAULT_STRENGTH))

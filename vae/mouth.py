@@ -61,18 +61,42 @@ def close_mouth(points: np.ndarray, source: np.ndarray) -> np.ndarray:
 
 
 def _uncross_lips(points: np.ndarray) -> np.ndarray:
-    """`points` with lips that pass through each other moved apart until they only meet, each by
-    half the overlap, whole (outer and inner line together), so they keep their thickness. An
-    exaggerated closing (strength above 1 on an open mouth) moves the inner lips past each other; the
-    warp would then fold the lips over and show what lay between them as a thin row of teeth."""
-    corners = points[OUTER_CORNERS[1]] - points[OUTER_CORNERS[0]]
-    down = np.array([-corners[1], corners[0]]) / max(float(np.linalg.norm(corners)), 1e-9)
-    overlap = max(float((points[upper] - points[lower]) @ down) for upper, lower in INNER_LIP_PAIRS)
+    """`points` with lips that pass through each other moved apart until they only meet, whole
+    (outer and inner line together), so they keep their thickness. An exaggerated closing (strength
+    above 1 on an open mouth) moves the inner lips past each other; the warp would then fold the
+    lips over and show what lay between them as a thin row of teeth."""
+    return _part_lips(points, max(-min(_gaps(points)), 0.0))
+
+
+def open_no_wider(points: np.ndarray, source: np.ndarray) -> np.ndarray:
+    """Target landmarks `points` whose lips are brought together, whole, until they are no further
+    apart than in the `source` landmarks (or meet): for expressions whose typical face keeps its
+    lips together (sad, neutral), which the shape decoders of some faces draw open-mouthed anyway,
+    a dark oval where the photo had a closed mouth."""
+    return _part_lips(points, min(max(max(_gaps(source)), 0.0) - max(_gaps(points)), 0.0))
+
+
+def _gaps(points: np.ndarray) -> list[float]:
+    """The gaps between the facing inner lips, measured across the mouth (negative where the lips
+    pass through each other)."""
+    return [float((points[lower] - points[upper]) @ _down(points)) for upper, lower in INNER_LIP_PAIRS]
+
+
+def _part_lips(points: np.ndarray, amount: float) -> np.ndarray:
+    """`points` with the lips moved `amount` further apart (negative: together), each by half of it,
+    across the mouth, whole."""
     points = points.copy()
-    if overlap > 0:
-        points[list(UPPER_LIP)] -= overlap / 2 * down
-        points[list(LOWER_LIP)] += overlap / 2 * down
+    if amount:
+        step = amount / 2 * _down(points)
+        points[list(UPPER_LIP)] -= step
+        points[list(LOWER_LIP)] += step
     return points
+
+
+def _down(points: np.ndarray) -> np.ndarray:
+    """The unit vector across the mouth, from the nose towards the chin (square to the corners' line)."""
+    corners = points[OUTER_CORNERS[1]] - points[OUTER_CORNERS[0]]
+    return np.array([-corners[1], corners[0]]) / max(float(np.linalg.norm(corners)), 1e-9)
 
 
 def mouth_closed(points: np.ndarray) -> bool:

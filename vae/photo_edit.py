@@ -65,6 +65,7 @@ from vae.mouth import (
     fill_new_opening,
     lip_band,
     lips_meet_inside,
+    open_no_wider,
     repaint_stray_opening,
     teeth_in_place,
 )
@@ -94,6 +95,9 @@ MAX_BRIGHTENING = 0.15
 MAX_DARKENING = 0.35  # the same for darkening outside the mouth: a furrow, not a bruise
 RATIO_FLOOR = 16.0  # luminance (0..255) added to both sides of the ratio: black pixels do not explode it
 SOURCE_TEMPERATURE = 1e-4  # squared eye distances: how sharply the best-fitting decoders are preferred
+# Eye distances: an expression whose typical face parts its lips less than this (sad 0.01, neutral
+# 0.002; disgust, the next, 0.06) opens no mouth wider than the photo has it.
+TYPICAL_CLOSED_GAP = 0.03
 GRIN_GAP = (0.05, 0.1)  # eye distances: a smile's lips this far apart (or more) bare its teeth
 CUT_OUT_SCALE = 1.6  # a face's cut-out (the strip's tiles) spans this many times its detected box
 
@@ -135,6 +139,15 @@ class ExpressionModels:
     def canonical(self) -> np.ndarray:
         return canonical_shape(self.template)
 
+    @functools.cached_property
+    def lips_kept_together(self) -> np.ndarray:
+        """[E] bool: the expressions whose typical face (the shape decoders at the codes' mean)
+        keeps its lips together (sad, neutral)."""
+        with torch.inference_mode():
+            mean_code = torch.zeros(1, self.shape.config.latent_dim)
+            typical = self.shape.calibrated(self.shape.decode_all(mean_code))[0].double().numpy()
+        return np.array([mouth_gap(shape) / eye_distance(shape) < TYPICAL_CLOSED_GAP for shape in typical])
+
 
 def exaggerate(decoded: np.ndarray, strength: float) -> np.ndarray:
     """Decodings [E, ...] each moved `strength` times as far from their mean (1: as decoded)."""
@@ -155,6 +168,7 @@ class PreparedFace:
     canonical: np.ndarray  # [68, 2] the shape of the appearance model's textures
     opening: MouthOpening  # the photo pixels inside the open mouth, if it is open
     grin: np.ndarray  # [E] how much of the photo's open mouth each expression draws anew (grins)
+    lips_together: np.ndarray  # [E] bool: expressions that open the mouth no wider than the photo has it
     eyes: tuple[Eyeball | None, ...]  # each eye's eyeball as the photo shows it (vae.eyes.EYES' order)
 
     @property
@@ -188,6 +202,8 @@ class PreparedFace:
         present = np.tensordot(self.present, self.shapes, 1)
         extra = extra_opening(apply(self.to_frame, self.points), present) * (1 - self.present[k])
         moved = self.points + intensity * (change - extra) @ invert(self.to_frame)[:, :2].T
+        if self.lips_together[k]:  # the decoders of some faces draw a sad mouth open: a dark oval
+            moved = open_no_wider(moved, self.points)
         return close_mouth(moved, self.points)
 
     def appearance_change(self, k: int, intensity: float, strength: float) -> np.ndarray:
@@ -427,6 +443,7 @@ def prepare_face(
     return PreparedFace(
         opening=MouthOpening.of(photo, points),
         grin=grin_redrawn(points, present, models.expressions),
+        lips_together=models.lips_kept_together,
         eyes=eyeballs(photo, points),
         box=box,
         points=points,
