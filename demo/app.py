@@ -45,17 +45,26 @@ CSS = """
     min-height: 0 !important; max-height: none !important; height: auto !important; padding-top: 2.2em;
 }
 /* Expression on a phone, where the columns stack: the photo, then the result and what it shows, then
-   the controls (not the result below all of them); the strip wraps, four faces a row, rather than
-   running off the side, and its labels are whole ("surprise", not "surpr..."), in the tiles' corner. */
+   the controls (not the result below all of them), the live webcam last. The result stays in view
+   (as the explore tab's face does) while the controls below it are used; the strip wraps, four faces
+   a row, square (Gradio's rows are at least 100 px tall, taller than a quarter of a phone is wide),
+   rather than running off the side, and its labels are whole ("surprise", not "surpr..."), in the
+   tiles' corner. */
 @media (max-width: 640px) {
     #swap-row { flex-direction: column; }
-    #swap-controls { display: contents; }
-    #swap-controls > * { order: 5; width: 100%; }
+    #swap-controls, #swap-output { display: contents; }
+    #swap-controls > *, #swap-output > * { order: 5; width: 100%; }
     #swap-photo { order: 1; }
     #swap-example { order: 2; }
-    #swap-output { order: 3; }
+    #swap-result {
+        order: 3; position: sticky; top: 0; z-index: 45; height: 250px !important;
+        background: var(--body-background-fill);
+    }
     #swap-status { order: 4; }
-    #swap-grid .grid-container { grid-template-columns: repeat(4, minmax(0, 1fr)) !important; }
+    #live { order: 6; }
+    #swap-grid .grid-container {
+        grid-template-columns: repeat(4, minmax(0, 1fr)) !important; grid-auto-rows: auto !important;
+    }
     #swap-grid .caption-label { max-width: 100%; right: 0; bottom: 0; padding: 1px 4px; }
 }
 """

@@ -160,6 +160,13 @@ class SwapTab:
             return gr.skip()
         return self.models.expressions[selected.index % len(self.models.expressions)]
 
+    def highlight(self, expression: object) -> Any:
+        """The strip's face of the expression picked with the buttons, marked as a click on it marks
+        it (the first face's, where the strip shows several): else a face clicked earlier stays marked."""
+        if self.models is None or expression not in self.models.expressions:
+            return gr.skip()
+        return gr.Gallery(selected_index=self.models.expressions.index(expression))
+
     def _request(
         self, prepared: PreparedPhoto, expression: object, intensity: object, faces: object, strength: object
     ) -> tuple[Settings, FaceChoice]:
@@ -272,6 +279,7 @@ class SwapTab:
             "preprocess": False,  # the handlers check their inputs (demo.inputs)
         }
         expression.input(self.rerender, controls, [result, status], **live)
+        expression.input(self.highlight, expression, strip, **live)
         strip.select(self.pick, None, expression, **live).success(
             self.rerender, controls, [result, status], **live
         )

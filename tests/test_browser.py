@@ -179,6 +179,13 @@ def test_the_example_photo_button_shows_the_photo_its_edit_and_its_credit(page) 
     page.get_by_text("now looks happy").wait_for()
     new_image(page, "#swap-result", before)
     assert page.get_by_role("radio", name="happy").is_checked()
+    marked = (
+        "() => [...document.querySelectorAll('#swap-grid .thumbnail-item')]"
+        ".findIndex(t => t.classList.contains('selected'))"
+    )
+    assert page.evaluate(marked) == 3
+    page.get_by_role("radio", name="sad").check()  # the mark follows the buttons
+    page.wait_for_function(f"() => ({marked})() === {EXPRESSIONS.index('sad')}")
 
 
 def test_swap_tab_shows_the_edit_and_the_face_in_seven_expressions(
@@ -363,6 +370,27 @@ def test_on_a_phone_the_face_stays_in_view_while_a_slider_moves(page, server) ->
         )
         assert slider["y"] > face["y"] + face["height"], "the slider is hidden under the face"
         phone.screenshot(path=SHOTS / "explore-phone.png")
+    finally:
+        phone.close()
+
+
+def test_on_a_phone_the_edited_photo_stays_in_view_while_an_expression_is_picked(page, server) -> None:
+    phone = page.context.browser.new_page(viewport=PHONE)
+    try:
+        phone.set_default_timeout(TIMEOUT_MS)
+        phone.goto(server[0])
+        phone.locator("#swap-example").click()
+        phone.wait_for_function("() => document.querySelector('#swap-result img')?.naturalWidth > 0")
+        before = image_source(phone, "#swap-result")
+        sad = phone.get_by_role("radio", name="sad")
+        sad.scroll_into_view_if_needed()
+        sad.check()
+        new_image(phone, "#swap-result", before)
+        result, button = phone.locator("#swap-result").bounding_box(), sad.bounding_box()
+        assert result["y"] >= 0 and result["y"] + result["height"] <= PHONE["height"], (
+            f"the edited photo scrolled away: {result}"
+        )
+        assert button["y"] > result["y"] + result["height"], "the button is hidden under the photo"
     finally:
         phone.close()
 

@@ -363,6 +363,7 @@ def test_a_click_on_a_face_of_the_strip_picks_its_expression(store, demo_config:
         "happy",
         "surprise",
     ]  # face 1's happy, face 2's surprise
+    assert tab.highlight("sad").selected_index == EXPRESSIONS.index("sad")  # buttons mark their face
 
 
 def test_swap_without_a_face_or_photo_is_a_message(
