@@ -75,7 +75,9 @@ def test_swap_endpoint_shows_each_face_in_every_expression_and_forgets_uploads(
         handle_file(str(uploads[0])), "happy", 1.0, "all", 1.5, api_name="/swap"
     )
     assert captions(strip) == list(EXPRESSIONS) and "Found 1 face" in status
-    assert {_image(tile["image"]).size for tile in strip} == {(demo_config.strip_size, demo_config.strip_size)}
+    assert {_image(tile["image"]).size for tile in strip} == {
+        (demo_config.strip_size, demo_config.strip_size)
+    }
     assert faces["value"] == "all" and [value for _, value in faces["choices"]] == ["all", "1"]
     assert _image(photo).size == astronaut.shape[1::-1]
     _, strip, status, _ = client.predict(handle_file(str(uploads[1])), "sad", 0.5, "2", 1.0, api_name="/swap")
