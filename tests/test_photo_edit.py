@@ -28,6 +28,7 @@ from vae.face_shape import (
 )
 from vae.landmarks import LandmarkError, detect_faces, face_landmarks, model_file
 from vae.mouth import (
+    SEAM_DARKNESS,
     MouthOpening,
     close_mouth,
     extra_opening,
@@ -39,8 +40,16 @@ from vae.mouth import (
     teeth_in_place,
 )
 from vae.mouth_inside import CURVE_SAMPLES, draw_inside, inner_outline, inside_mask
-from vae.photo_edit import ExpressionModels, NoFaceError, grin_redrawn, lighten, prepare_photo
+from vae.photo_edit import (
+    ExpressionModels,
+    NoFaceError,
+    grin_redrawn,
+    lighten,
+    prepare_photo,
+    smile_gone,
+)
 from vae.shape_model import ShapeConfig, ShapeVAE
+from vae.smile_folds import lift_folds
 
 pytest_plugins = ["tests.test_demo_support"]
 
@@ -431,10 +440,12 @@ def test_the_teeth_a_new_mouth_uncovers_are_the_photos_own_where_they_were() -> 
 
 def test_only_a_smiles_open_mouth_is_a_grin_that_other_expressions_redraw() -> None:
     expressions = ("angry", "happy", "neutral")
-    laughing, talking = np.array([0.0, 1.0, 0.0]), np.array([1.0, 0.0, 0.0])
-    assert np.allclose(grin_redrawn(big_lips(30.0), laughing, expressions), [1, 0, 1])
-    assert np.allclose(grin_redrawn(big_lips(30.0), talking, expressions), 0)
-    assert np.allclose(grin_redrawn(big_lips(0.0), laughing, expressions), 0)  # lips closed: no teeth
+    laughing = smile_gone(np.array([0.0, 1.0, 0.0]), expressions)
+    talking = smile_gone(np.array([1.0, 0.0, 0.0]), expressions)
+    assert np.allclose(laughing, [1, 0, 1]) and np.allclose(talking, 0)
+    assert np.allclose(grin_redrawn(big_lips(30.0), laughing), [1, 0, 1])
+    assert np.allclose(grin_redrawn(big_lips(30.0), talking), 0)
+    assert np.allclose(grin_redrawn(big_lips(0.0), laughing), 0)  # lips closed: no teeth
 
 
 def test_an_old_opening_where_the_mouth_closes_is_filled_from_the_lips_around_it() -> None:
@@ -449,7 +460,8 @@ def test_an_old_opening_where_the_mouth_closes_is_filled_from_the_lips_around_it
     was_dark = np.all(photo < 60, -1)
     off_the_line = was_dark & (np.abs(ys - 100) > 4)
     assert np.abs(filled[off_the_line] - (170, 70, 80)).max() < 25  # lips, no dark streaks left
-    assert filled[100, 100].sum() < 0.8 * filled[96, 100].sum()  # darker where the lips meet
+    darker_lips = (1 - SEAM_DARKNESS) * np.array([170, 70, 80])
+    assert np.allclose(filled[100, 100], darker_lips, atol=12)  # where they meet, the lips darker
 
 
 def test_a_mouth_opened_in_a_black_and_white_photo_stays_grey() -> None:
@@ -468,3 +480,26 @@ def test_missing_face_models_name_the_package_to_install(monkeypatch) -> None:
     monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
     with pytest.raises(LandmarkError, match="pip install face_recognition_models"):
         model_file("shape_predictor_68_face_landmarks.dat")
+
+
+# -- a smile's folds -------------------------------------------------------------------------------
+
+
+def test_a_smiles_folds_are_lifted_and_the_skin_around_them_kept() -> None:
+    points = lips(0.0) + np.array([60, 20])  # eye distance 100, the mouth 60 wide around (110, 120)
+    points[31], points[35] = (95, 80), (125, 80)  # the nose's wings
+    rng = np.random.default_rng(0)
+    skin = np.full((240, 240, 3), (200.0, 150.0, 130.0)) + rng.normal(0, 3, (240, 240, 1))  # grain
+    folded = skin.copy()
+    for wing, corner in ((31, 48), (35, 54)):  # a dark line from beside each wing past each corner
+        outward = np.sign(points[corner][0] - 110)
+        start, end = points[wing] + (10 * outward, 0), points[corner] + (22 * outward, 11)
+        cv2.line(
+            folded, tuple(np.round(start).astype(int)), tuple(np.round(end).astype(int)), (150, 100, 90), 3
+        )
+    lifted = lift_folds(folded, points, 1.0)
+    fold = np.abs(folded - skin).max(-1) > 20
+    assert np.abs(lifted - skin)[fold].mean() < np.abs(folded - skin)[fold].mean() / 3  # mostly gone
+    np.testing.assert_array_equal(lifted[:40], folded[:40])  # the forehead: untouched
+    kept = lift_folds(folded, points, 0.0)
+    assert kept is folded

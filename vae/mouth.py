@@ -25,7 +25,7 @@ LIP_MARGIN = 0.02  # eye distances: where a mouth closes, its lips meet this far
 LIP_CONTRAST = 3.0  # an opening pixel differs from the lips' median colour this many times their spread
 MIN_CONTRAST = 12.0  # ... and by at least this much (CIELAB units)
 TEETH_BRIGHTER, MIN_TEETH_PIXELS = 1.2, 20  # an opening shows teeth where brighter than the lips by this
-SEAM_DARKNESS, SEAM_WIDTH = 0.35, 0.02  # closed lips are this much darker where they meet (eye distances)
+SEAM_DARKNESS, SEAM_WIDTH = 0.25, 0.03  # closed lips are this much darker where they meet (eye distances)
 DARK_HOLE = 0.6  # a new opening whose inside the decoder draws darker than this (of the lips) is a hole
 
 
@@ -207,15 +207,17 @@ def repaint_stray_opening(
     weight = np.maximum(grown, cv2.GaussianBlur(grown, (0, 0), 1.0))  # all of it, and a soft edge
     image = np.clip(warped, 0, 255).astype(np.uint8)
     filled = cv2.inpaint(image, grown.astype(np.uint8), 3, cv2.INPAINT_TELEA).astype(np.float32)
-    filled *= meeting_line(target, warped.shape[:2])[..., None]
+    line = meeting_line(target, warped.shape[:2])[..., None]
+    filled += line * (opening.lips * (1 - SEAM_DARKNESS) - filled)
     return warped + (closing * weight)[..., None] * (filled - warped)
 
 
 def meeting_line(target: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """[H, W]: the shade along the inner lip line of landmarks `target`, where closed lips meet: a
-    factor on brightness, 1 away from it."""
+    """[H, W] in 0..1: the line along the inner lips of landmarks `target` where closed lips meet
+    (1 on it), drawn in the lips' own colour, darker. Darkening what the filling left there instead
+    drew a grey line on a small face, whose filling takes the grey of the old teeth's shadow."""
     distance = distance_to(inner_outline(target), shape, closed=True)
-    return 1 - SEAM_DARKNESS * np.exp(-((distance / (SEAM_WIDTH * eye_distance(target))) ** 2))
+    return np.exp(-((distance / (SEAM_WIDTH * eye_distance(target))) ** 2))
 
 
 def fill_new_opening(

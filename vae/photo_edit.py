@@ -72,6 +72,7 @@ from vae.mouth import (
 from vae.mouth import gap as mouth_gap
 from vae.multi_decoder import MultiDecoderVAE, check_strength
 from vae.shape_model import ShapeVAE
+from vae.smile_folds import lift_folds
 
 # The strength the demo starts at and the evaluation measures by default: chosen on held-out faces and
 # photos (docs/design.md, section 'The photo-editing swap').
@@ -167,6 +168,7 @@ class PreparedFace:
     present: np.ndarray  # [E] weights of the decoders that best explain the face as it is (sum 1)
     canonical: np.ndarray  # [68, 2] the shape of the appearance model's textures
     opening: MouthOpening  # the photo pixels inside the open mouth, if it is open
+    smile_goes: np.ndarray  # [E] how much of the face's smile each expression takes away (smile_gone)
     grin: np.ndarray  # [E] how much of the photo's open mouth each expression draws anew (grins)
     lips_together: np.ndarray  # [E] bool: expressions that open the mouth no wider than the photo has it
     eyes: tuple[Eyeball | None, ...]  # each eye's eyeball as the photo shows it (vae.eyes.EYES' order)
@@ -274,7 +276,7 @@ class PreparedFace:
             self.appearance_change(k, intensity, strength), frame_x, frame_y, cv2.INTER_LINEAR,
             borderMode=cv2.BORDER_CONSTANT, borderValue=0.0,
         )  # fmt: skip
-        edited = lighten(warped, change)
+        edited = lift_folds(lighten(warped, change), target_points - (x0, y0), intensity * self.smile_goes[k])
         if field.sharp is not None:
             mx0, my0, mx1, my1 = field.sharp
             mouth = slice(my0 - y0, my1 - y0), slice(mx0 - x0, mx1 - x0)
@@ -391,14 +393,20 @@ def _box(points: np.ndarray, margin: int) -> tuple[int, int, int, int]:
     return int(x0), int(y0), int(x1), int(y1)
 
 
-def grin_redrawn(points: np.ndarray, present: np.ndarray, expressions: Sequence[str]) -> np.ndarray:
-    """[E]: how much of the open mouth of a face with landmarks `points` and present expression
-    weights `present` each expression draws anew rather than warps. Teeth bared by a smile belong to
-    the smile: warped into an angry or frightened mouth, they still read as a grin (taller teeth, a
-    laugh). Every other expression draws its own inside; happy keeps the photo's."""
-    opened = float(np.clip((mouth_gap(points) / eye_distance(points) - GRIN_GAP[0]) / np.ptp(GRIN_GAP), 0, 1))
+def smile_gone(present: np.ndarray, expressions: Sequence[str]) -> np.ndarray:
+    """[E]: how much of a face's smile (its present expression weights `present`) each expression
+    takes away: all of it for every expression but happy."""
     smile = float(present[list(expressions).index("happy")]) if "happy" in expressions else 0.0
-    return np.array([0.0 if e == "happy" else smile * opened for e in expressions])
+    return np.array([0.0 if e == "happy" else smile for e in expressions])
+
+
+def grin_redrawn(points: np.ndarray, smile_goes: np.ndarray) -> np.ndarray:
+    """[E]: how much of the open mouth of a face with landmarks `points` each expression draws anew
+    rather than warps, given how much of its smile each takes away (`smile_gone`). Teeth bared by a
+    smile belong to the smile: warped into an angry or frightened mouth, they still read as a grin
+    (taller teeth, a laugh). Every other expression draws its own inside; happy keeps the photo's."""
+    opened = float(np.clip((mouth_gap(points) / eye_distance(points) - GRIN_GAP[0]) / np.ptp(GRIN_GAP), 0, 1))
+    return smile_goes * opened
 
 
 def present_weights(errors: np.ndarray) -> np.ndarray:
@@ -440,9 +448,11 @@ def prepare_face(
     if textures is None:
         textures = decode_textures(models, appearance_code(plane, points, models))
     present = present_weights(errors)
+    smile_goes = smile_gone(present, models.expressions)
     return PreparedFace(
         opening=MouthOpening.of(photo, points),
-        grin=grin_redrawn(points, present, models.expressions),
+        smile_goes=smile_goes,
+        grin=grin_redrawn(points, smile_goes),
         lips_together=models.lips_kept_together,
         eyes=eyeballs(photo, points),
         box=box,
