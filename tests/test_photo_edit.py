@@ -497,7 +497,7 @@ def test_a_smiles_folds_are_lifted_and_the_skin_around_them_kept() -> None:
         cv2.line(
             folded, tuple(np.round(start).astype(int)), tuple(np.round(end).astype(int)), (150, 100, 90), 3
         )
-    lifted = lift_folds(folded, points, 1.0)
+    lifted = lift_folds(folded.copy(), points, 1.0)
     fold = np.abs(folded - skin).max(-1) > 20
     assert np.abs(lifted - skin)[fold].mean() < np.abs(folded - skin)[fold].mean() / 3  # mostly gone
     np.testing.assert_array_equal(lifted[:40], folded[:40])  # the forehead: untouched
