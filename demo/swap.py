@@ -242,11 +242,11 @@ class SwapTab:
                     f"{self.config.swap_strength:g}, where it starts: a clear one",
                 )  # fmt: skip
                 faces = gr.Dropdown(face_choices(0), value=ALL, label="Which face", allow_custom_value=True)
-                status = gr.Markdown(START, elem_id="swap-status")
             with gr.Column(scale=2, elem_id="swap-output"):
                 result = gr.Image(
                     label="Edited", format="jpeg", interactive=False, height=420, elem_id="swap-result"
                 )
+                status = gr.Markdown(START, elem_id="swap-status")  # under the photo it speaks of
                 LiveMode(self.models, self.config, self._settings).build(expression, intensity, strength)
         strip = gr.Gallery(
             label="Your face in every expression",

@@ -184,8 +184,8 @@ def test_the_example_photo_button_shows_the_photo_its_edit_and_its_credit(page) 
         ".findIndex(t => t.classList.contains('selected'))"
     )
     assert page.evaluate(marked) == 3
-    page.get_by_role("radio", name="sad").check()  # the mark follows the buttons
-    page.wait_for_function(f"() => ({marked})() === {EXPRESSIONS.index('sad')}")
+    page.get_by_role("radio", name="neutral").check()  # the mark follows the buttons
+    page.wait_for_function(f"() => ({marked})() === {EXPRESSIONS.index('neutral')}")
 
 
 def test_swap_tab_shows_the_edit_and_the_face_in_seven_expressions(
