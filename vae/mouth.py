@@ -19,7 +19,7 @@ from vae.mouth_inside import draw_inside, inner_outline, inside_mask
 
 INNER_LIP_PAIRS = ((61, 67), (62, 66), (63, 65))  # upper and lower inner-lip points facing each other
 INNER_CORNERS, OUTER_CORNERS = (60, 64), (48, 54)
-UPPER_LIP, LOWER_LIP = (49, 50, 51, 52, 53, 61, 62, 63), (55, 56, 57, 58, 59, 65, 66, 67)  # corners apart
+UPPER_LIP, LOWER_LIP = (49, 50, 51, 52, 53, 61, 62, 63), (55, 56, 57, 58, 59, 65, 66, 67)  # not the corners
 MOUTH_CLOSED = 0.08  # eye distances: target inner lips closer than this meet
 LIP_MARGIN = 0.02  # eye distances: where a mouth closes, its lips meet this far inside their edges
 LIP_CONTRAST = 3.0  # an opening pixel differs from the lips' median colour this many times their spread
