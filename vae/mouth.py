@@ -79,7 +79,8 @@ def open_no_wider(points: np.ndarray, source: np.ndarray) -> np.ndarray:
 def _gaps(points: np.ndarray) -> list[float]:
     """The gaps between the facing inner lips, measured across the mouth (negative where the lips
     pass through each other)."""
-    return [float((points[lower] - points[upper]) @ _down(points)) for upper, lower in INNER_LIP_PAIRS]
+    down = across_mouth(points)
+    return [float((points[lower] - points[upper]) @ down) for upper, lower in INNER_LIP_PAIRS]
 
 
 def _part_lips(points: np.ndarray, amount: float) -> np.ndarray:
@@ -87,13 +88,13 @@ def _part_lips(points: np.ndarray, amount: float) -> np.ndarray:
     across the mouth, whole."""
     points = points.copy()
     if amount:
-        step = amount / 2 * _down(points)
+        step = amount / 2 * across_mouth(points)
         points[list(UPPER_LIP)] -= step
         points[list(LOWER_LIP)] += step
     return points
 
 
-def _down(points: np.ndarray) -> np.ndarray:
+def across_mouth(points: np.ndarray) -> np.ndarray:
     """The unit vector across the mouth, from the nose towards the chin (square to the corners' line)."""
     corners = points[OUTER_CORNERS[1]] - points[OUTER_CORNERS[0]]
     return np.array([-corners[1], corners[0]]) / max(float(np.linalg.norm(corners)), 1e-9)

@@ -169,9 +169,13 @@ class PreparedFace:
     canonical: np.ndarray  # [68, 2] the shape of the appearance model's textures
     opening: MouthOpening  # the photo pixels inside the open mouth, if it is open
     smile_goes: np.ndarray  # [E] how much of the face's smile each expression takes away (smile_gone)
-    grin: np.ndarray  # [E] how much of the photo's open mouth each expression draws anew (grins)
     lips_together: np.ndarray  # [E] bool: expressions that open the mouth no wider than the photo has it
     eyes: tuple[Eyeball | None, ...]  # each eye's eyeball as the photo shows it (vae.eyes.EYES' order)
+
+    @functools.cached_property
+    def grin(self) -> np.ndarray:
+        """[E] how much of the photo's open mouth each expression draws anew (grin_redrawn)."""
+        return grin_redrawn(self.points, self.smile_goes)
 
     @property
     def mesh(self) -> Mesh:
@@ -448,11 +452,9 @@ def prepare_face(
     if textures is None:
         textures = decode_textures(models, appearance_code(plane, points, models))
     present = present_weights(errors)
-    smile_goes = smile_gone(present, models.expressions)
     return PreparedFace(
         opening=MouthOpening.of(photo, points),
-        smile_goes=smile_goes,
-        grin=grin_redrawn(points, smile_goes),
+        smile_goes=smile_gone(present, models.expressions),
         lips_together=models.lips_kept_together,
         eyes=eyeballs(photo, points),
         box=box,

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from vae.face_shape import eye_distance
+from vae.mouth import across_mouth
 
 # Each fold runs from its nose wing and the mouth's corner on its side (landmarks), outward of both.
 FOLDS = ((31, 48), (35, 54))
@@ -28,8 +29,7 @@ def fold_band(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """[H, W] in 0..1: the bands along both folds of a face with landmarks `points` (its pixels)."""
     scale = eye_distance(points)
     centre = points[48:60].mean(0)
-    corners = points[54] - points[48]
-    down = np.array([-corners[1], corners[0]]) / max(float(np.linalg.norm(corners)), 1e-9)
+    down = across_mouth(points)
     mask = np.zeros(shape, dtype=np.uint8)
     for wing, corner in FOLDS:
         outward = points[corner] - centre
