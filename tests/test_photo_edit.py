@@ -28,7 +28,6 @@ from vae.face_shape import (
 )
 from vae.landmarks import LandmarkError, detect_faces, face_landmarks, model_file
 from vae.mouth import (
-    SEAM_DARKNESS,
     MouthOpening,
     close_mouth,
     extra_opening,
@@ -318,7 +317,7 @@ LIP_RED = np.array([170.0, 70.0, 80.0])
 
 def opening_with(lips: np.ndarray, photo: np.ndarray, teeth: np.ndarray | None = None) -> MouthOpening:
     """A mouth opening of `photo` (its look) with lips (and teeth) of these colours."""
-    return MouthOpening(0, 0, np.zeros((1, 1), dtype=bool), lips, Look.of(photo), teeth)
+    return MouthOpening(0, 0, np.zeros((1, 1), dtype=bool), lips, lips, Look.of(photo), teeth)
 
 
 def big_lips(gap: float) -> np.ndarray:
@@ -452,16 +451,17 @@ def test_an_old_opening_where_the_mouth_closes_is_filled_from_the_lips_around_it
     points = lips(16.0) * 2 - (0, 100)  # a mouth 120 px wide around (100, 100), open
     photo = np.full((200, 200, 3), (200, 160, 140), dtype=np.uint8)
     cv2.fillPoly(photo, [np.round(points[48:60]).astype(np.int32)], (170, 70, 80))
+    photo[118:, :][np.all(photo[118:, :] == (170, 70, 80), -1)] = (150, 60, 70)  # the lower lip's shade
     cv2.ellipse(photo, (100, 100), (40, 8), 0, 0, 360, (30, 20, 20), -1)  # its dark inside
     opening = MouthOpening.of(photo, points)
+    assert np.all(opening.seam < opening.lips - 5)  # the colour of the lips' darkest part
     ys, xs = np.mgrid[:200, :200].astype(np.float32)
     closed = big_lips(0.0)  # the lips meet along y = 100: the photo is not moved, only closed
     filled = repaint_stray_opening(photo.astype(np.float32), opening, xs, ys, closed, closing=1.0)
     was_dark = np.all(photo < 60, -1)
     off_the_line = was_dark & (np.abs(ys - 100) > 4)
     assert np.abs(filled[off_the_line] - (170, 70, 80)).max() < 25  # lips, no dark streaks left
-    darker_lips = (1 - SEAM_DARKNESS) * np.array([170, 70, 80])
-    assert np.allclose(filled[100, 100], darker_lips, atol=12)  # where they meet, the lips darker
+    assert np.allclose(filled[100, 100], opening.seam, atol=12)  # where they meet, the lips' shade
 
 
 def test_a_mouth_opened_in_a_black_and_white_photo_stays_grey() -> None:

@@ -25,7 +25,8 @@ LIP_MARGIN = 0.02  # eye distances: where a mouth closes, its lips meet this far
 LIP_CONTRAST = 3.0  # an opening pixel differs from the lips' median colour this many times their spread
 MIN_CONTRAST = 12.0  # ... and by at least this much (CIELAB units)
 TEETH_BRIGHTER, MIN_TEETH_PIXELS = 1.2, 20  # an opening shows teeth where brighter than the lips by this
-SEAM_DARKNESS, SEAM_WIDTH = 0.25, 0.03  # closed lips are this much darker where they meet (eye distances)
+SEAM_WIDTH = 0.015  # eye distances: the line where closed lips meet (a crease, not a stroke)
+SEAM_DARKEST = 0.2  # ... takes the mean colour of this fraction of the photo's lip pixels, darkest first
 DARK_HOLE = 0.6  # a new opening whose inside the decoder draws darker than this (of the lips) is a hole
 
 
@@ -141,6 +142,7 @@ class MouthOpening:
     y0: int
     mask: np.ndarray  # [h, w] bool, from (x0, y0) in photo pixels
     lips: np.ndarray  # [3] the lips' median colour (RGB, 0..255): the hue a new opening takes
+    seam: np.ndarray  # [3] the colour of the lips' darkest part: where closed lips meet
     look: Look  # the photo's around the mouth: a new opening's inside is drawn alike
     teeth: np.ndarray | None = None  # [3] the colour of the teeth the photo shows (RGB), if it does
 
@@ -152,15 +154,16 @@ class MouthOpening:
         patch = photo[y0:y1, x0:x1]
         shape, look = patch.shape[:2], Look.of(patch)
         if patch.size == 0:  # the mouth lies outside the photo (a video frame can cut it off)
-            return cls(int(x0), int(y0), np.zeros(shape, dtype=bool), np.zeros(3), look)
+            return cls(int(x0), int(y0), np.zeros(shape, dtype=bool), np.zeros(3), np.zeros(3), look)
         outer = polygon_mask(points[OUTER_LIPS] - (x0, y0), shape)
         inner = polygon_mask(points[INNER_LIPS] - (x0, y0), shape)
         lips = outer & ~cv2.dilate(inner.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-        colour = (
-            np.median(patch[lips], axis=0) if lips.sum() >= 20 else np.median(patch.reshape(-1, 3), axis=0)
-        )
+        lip_pixels = patch[lips] if lips.sum() >= 20 else patch.reshape(-1, 3)
+        colour = np.median(lip_pixels, axis=0)
+        darkest = np.argsort(lip_pixels.sum(-1))[: max(int(SEAM_DARKEST * len(lip_pixels)), 1)]
+        seam = lip_pixels[darkest].mean(0)
         if lips.sum() < 20 or not inner.any():
-            return cls(int(x0), int(y0), np.zeros(shape, dtype=bool), colour, look)
+            return cls(int(x0), int(y0), np.zeros(shape, dtype=bool), colour, seam, look)
         lab = cv2.cvtColor(patch, cv2.COLOR_RGB2LAB).astype(np.float32)
         distance = np.linalg.norm(lab - np.median(lab[lips], axis=0), axis=-1)
         unlike = outer & (distance > max(LIP_CONTRAST * float(np.median(distance[lips])), MIN_CONTRAST))
@@ -168,7 +171,7 @@ class MouthOpening:
         opening = np.isin(labels, np.unique(labels[inner & unlike])) & unlike
         shown = patch[opening][patch[opening].mean(-1) > TEETH_BRIGHTER * colour.mean()]
         teeth = np.percentile(shown, 75, axis=0) if len(shown) >= MIN_TEETH_PIXELS else None
-        return cls(int(x0), int(y0), opening | (inner & outer), colour, look, teeth)
+        return cls(int(x0), int(y0), opening | (inner & outer), colour, seam, look, teeth)
 
     def at(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Whether each photo position (x, y), rounded to its pixel, shows the opening."""
@@ -209,14 +212,15 @@ def repaint_stray_opening(
     image = np.clip(warped, 0, 255).astype(np.uint8)
     filled = cv2.inpaint(image, grown.astype(np.uint8), 3, cv2.INPAINT_TELEA).astype(np.float32)
     line = meeting_line(target, warped.shape[:2])[..., None]
-    filled += line * (opening.lips * (1 - SEAM_DARKNESS) - filled)
+    filled += line * (opening.seam - filled)
     return warped + (closing * weight)[..., None] * (filled - warped)
 
 
 def meeting_line(target: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """[H, W] in 0..1: the line along the inner lips of landmarks `target` where closed lips meet
-    (1 on it), drawn in the lips' own colour, darker. Darkening what the filling left there instead
-    drew a grey line on a small face, whose filling takes the grey of the old teeth's shadow."""
+    (1 on it), drawn in the colour of the photo's own darkest lips. Darkening what the filling left
+    there instead drew a grey line on a small face, whose filling takes the grey of the old teeth's
+    shadow; the lips' median colour darkened by a quarter, a wider line, read as a painted stroke."""
     distance = distance_to(inner_outline(target), shape, closed=True)
     return np.exp(-((distance / (SEAM_WIDTH * eye_distance(target))) ** 2))
 
