@@ -313,11 +313,12 @@ def test_the_teeth_an_opening_shows_give_their_colour() -> None:
 
 
 LIP_RED = np.array([170.0, 70.0, 80.0])
+SKIN = np.array([200.0, 160.0, 140.0])
 
 
 def opening_with(lips: np.ndarray, photo: np.ndarray, teeth: np.ndarray | None = None) -> MouthOpening:
     """A mouth opening of `photo` (its look) with lips (and teeth) of these colours."""
-    return MouthOpening(0, 0, np.zeros((1, 1), dtype=bool), lips, lips, Look.of(photo), teeth)
+    return MouthOpening(0, 0, np.zeros((1, 1), dtype=bool), lips, lips, SKIN, Look.of(photo), teeth)
 
 
 def big_lips(gap: float) -> np.ndarray:
@@ -339,8 +340,8 @@ def test_a_drawn_opening_shows_teeth_where_the_decoder_is_bright_and_darkness_wh
     points = big_lips(12.0)  # a narrow opening: the decoder decides
     front = inside_mask(points, (200, 200))
     front[:, :80] = front[:, 120:] = False  # the front teeth, away from the dark corners
-    teeth = draw_inside(points, np.full((200, 200), 1.6), LIP_RED)[front].mean(0)
-    dark = draw_inside(points, np.full((200, 200), 0.2), LIP_RED)[front].mean(0)
+    teeth = draw_inside(points, np.full((200, 200), 1.6), LIP_RED, SKIN)[front].mean(0)
+    dark = draw_inside(points, np.full((200, 200), 0.2), LIP_RED, SKIN)[front].mean(0)
 
     def chroma(rgb: np.ndarray) -> float:
         return float(np.ptp(rgb) / rgb.mean())
@@ -349,11 +350,26 @@ def test_a_drawn_opening_shows_teeth_where_the_decoder_is_bright_and_darkness_wh
     assert dark.mean() < 0.3 * LIP_RED.mean()
 
 
+def test_teeth_stand_at_the_lips_with_the_dark_inside_between_the_rows() -> None:
+    points = big_lips(30.0)  # 80 px wide, 30 tall: taller than both rows of teeth
+    drawn = draw_inside(points, np.full((200, 200), 1.6), LIP_RED, SKIN)  # the decoder shows teeth
+    upper_teeth, between, lower_teeth = drawn[89, 100], drawn[100, 100], drawn[112, 100]  # lips at 85, 115
+    assert upper_teeth.mean() > LIP_RED.mean() and lower_teeth.mean() > LIP_RED.mean()
+    assert between.mean() < 0.5 * LIP_RED.mean()  # no teeth floating in the middle of the opening
+
+
+def test_drawn_teeth_take_the_hue_of_the_skin_not_of_the_lips() -> None:
+    points = big_lips(12.0)
+    tooth = draw_inside(points, np.full((200, 200), 1.6), LIP_RED, SKIN)[100, 100]
+    # yellow-white as the skin is (red lips, green and blue alike, made them lilac grey)
+    assert tooth[0] > tooth[1] > tooth[2] and tooth[1] - tooth[2] > 0.05 * tooth.mean()
+
+
 def test_the_inside_is_as_dark_as_the_decoder_draws_it() -> None:
     points = big_lips(12.0)  # a narrow opening: the decoder decides
     inside = inside_mask(points, (200, 200))
     for level in (0.2, 0.6, 0.9):
-        drawn = draw_inside(points, np.full((200, 200), level), LIP_RED)[inside].mean()
+        drawn = draw_inside(points, np.full((200, 200), level), LIP_RED, SKIN)[inside].mean()
         assert 0.75 * level * LIP_RED.mean() < drawn <= level * LIP_RED.mean()
 
 
@@ -386,23 +402,23 @@ def test_faint_teeth_of_the_decoder_are_drawn_as_whole_teeth_and_none_where_noth
     clear = np.where(faint > 1, 1.6, 0.7)
     upper_row = (95, 100)
     assert (
-        draw_inside(points, faint, LIP_RED)[upper_row].mean()
-        > 0.8 * draw_inside(points, clear, LIP_RED)[upper_row].mean()
+        draw_inside(points, faint, LIP_RED, SKIN)[upper_row].mean()
+        > 0.8 * draw_inside(points, clear, LIP_RED, SKIN)[upper_row].mean()
     )
     dull = np.full((200, 200), 0.9)  # nowhere brighter than the lips: no teeth
-    assert draw_inside(points, dull, LIP_RED)[upper_row].mean() < LIP_RED.mean()
+    assert draw_inside(points, dull, LIP_RED, SKIN)[upper_row].mean() < LIP_RED.mean()
 
 
 def test_a_mouth_open_wide_shows_its_upper_front_teeth_and_a_small_one_stays_dark() -> None:
     points = big_lips(56.0)  # 56 px tall, 80 wide: gaping
     dark = np.full((200, 200), 0.2)  # the decoder draws a dark hole
-    drawn = draw_inside(points, dark, LIP_RED)
+    drawn = draw_inside(points, dark, LIP_RED, SKIN)
     tooth, inside = drawn[78, 100], drawn[110, 100]  # under the upper lip (at y 72), and below
     assert inside.mean() < 0.3 * LIP_RED.mean() and tooth.mean() > 3 * inside.mean()
     assert np.ptp(tooth) / tooth.mean() < 0.5 * np.ptp(LIP_RED) / LIP_RED.mean()  # pale, not red
     small = points * 0.15  # 12 px wide
     inside = inside_mask(small, (200, 200))
-    assert draw_inside(small, dark, LIP_RED)[inside].mean() < 0.3 * LIP_RED.mean()
+    assert draw_inside(small, dark, LIP_RED, SKIN)[inside].mean() < 0.3 * LIP_RED.mean()
 
 
 def test_a_grin_is_drawn_anew_in_another_expression_and_its_teeth_keep_their_colour() -> None:
@@ -418,7 +434,7 @@ def test_a_grin_is_drawn_anew_in_another_expression_and_its_teeth_keep_their_col
     closed = fill_new_opening(grin, big_lips(0.0), unstretched, no_change, lip_level, opening, redrawn=1.0)
     assert np.allclose(closed, grin)  # lips that meet: no sliver of teeth drawn between them
     assert np.abs(drawn[inside] - grin[inside]).mean() > 20  # another expression: drawn anew
-    bright_teeth = draw_inside(points, np.full((200, 200), 1.6), LIP_RED, white)[97, 100]  # upper row
+    bright_teeth = draw_inside(points, np.full((200, 200), 1.6), LIP_RED, SKIN, white)[97, 100]  # upper row
     assert np.ptp(bright_teeth) < 10 and bright_teeth.mean() > 0.8 * white.mean()  # the photo's white
 
 

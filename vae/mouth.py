@@ -143,6 +143,7 @@ class MouthOpening:
     mask: np.ndarray  # [h, w] bool, from (x0, y0) in photo pixels
     lips: np.ndarray  # [3] the lips' median colour (RGB, 0..255): the hue a new opening takes
     seam: np.ndarray  # [3] the colour of the lips' darkest part: where closed lips meet
+    skin: np.ndarray  # [3] the skin's median colour around the lips: the light drawn teeth are lit by
     look: Look  # the photo's around the mouth: a new opening's inside is drawn alike
     teeth: np.ndarray | None = None  # [3] the colour of the teeth the photo shows (RGB), if it does
 
@@ -154,7 +155,8 @@ class MouthOpening:
         patch = photo[y0:y1, x0:x1]
         shape, look = patch.shape[:2], Look.of(patch)
         if patch.size == 0:  # the mouth lies outside the photo (a video frame can cut it off)
-            return cls(int(x0), int(y0), np.zeros(shape, dtype=bool), np.zeros(3), np.zeros(3), look)
+            none = np.zeros(3)
+            return cls(int(x0), int(y0), np.zeros(shape, dtype=bool), none, none, none, look)
         outer = polygon_mask(points[OUTER_LIPS] - (x0, y0), shape)
         inner = polygon_mask(points[INNER_LIPS] - (x0, y0), shape)
         lips = outer & ~cv2.dilate(inner.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
@@ -162,8 +164,10 @@ class MouthOpening:
         colour = np.median(lip_pixels, axis=0)
         darkest = np.argsort(lip_pixels.sum(-1))[: max(int(SEAM_DARKEST * len(lip_pixels)), 1)]
         seam = lip_pixels[darkest].mean(0)
+        around = ~cv2.dilate(outer.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        skin = np.median(patch[around], axis=0) if around.sum() >= 20 else colour
         if lips.sum() < 20 or not inner.any():
-            return cls(int(x0), int(y0), np.zeros(shape, dtype=bool), colour, seam, look)
+            return cls(int(x0), int(y0), np.zeros(shape, dtype=bool), colour, seam, skin, look)
         lab = cv2.cvtColor(patch, cv2.COLOR_RGB2LAB).astype(np.float32)
         distance = np.linalg.norm(lab - np.median(lab[lips], axis=0), axis=-1)
         unlike = outer & (distance > max(LIP_CONTRAST * float(np.median(distance[lips])), MIN_CONTRAST))
@@ -171,7 +175,7 @@ class MouthOpening:
         opening = np.isin(labels, np.unique(labels[inner & unlike])) & unlike
         shown = patch[opening][patch[opening].mean(-1) > TEETH_BRIGHTER * colour.mean()]
         teeth = np.percentile(shown, 75, axis=0) if len(shown) >= MIN_TEETH_PIXELS else None
-        return cls(int(x0), int(y0), opening | (inner & outer), colour, seam, look, teeth)
+        return cls(int(x0), int(y0), opening | (inner & outer), colour, seam, skin, look, teeth)
 
     def at(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Whether each photo position (x, y), rounded to its pixel, shows the opening."""
@@ -257,7 +261,7 @@ def fill_new_opening(
     weight = cv2.GaussianBlur(inside.astype(np.float32), (0, 0), 0.7) * max(opened, hole, darker, redrawn)
     if not weight.any():
         return warped
-    drawn = opening.look.apply(draw_inside(target, brightness, opening.lips, opening.teeth))
+    drawn = opening.look.apply(draw_inside(target, brightness, opening.lips, opening.skin, opening.teeth))
     return warped + weight[..., None] * (drawn - warped)
 
 

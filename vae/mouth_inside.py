@@ -19,12 +19,14 @@ UPPER_INNER_LIP = 4 * CURVE_SAMPLES  # the outline's first half runs 60 -> 64 ov
 IVORY = np.array([1.0, 0.95, 0.88], dtype=np.float32)  # teeth: a warm off-white, not paper white
 # Teeth are about twice as bright as the lips (lit alike), the face's lightest part, short of white.
 TEETH_OVER_LIPS, TEETH_LEVELS = 1.9, (120.0, 238.0)
-TEETH_CAST = 0.3  # teeth take this much of their hue from the lips: they are in the photo's light
+TEETH_CAST = 0.3  # teeth take this much of their hue from the skin: they are in the photo's light
 TEETH_SEEN = 1.3  # the decoder's brightness (relative to the lips) read as whole teeth
+UPPER_TEETH, LOWER_TEETH = 0.12, 0.08  # of the mouth's width: how far each row shows from its lip
 GAPING = (0.35, 0.55)  # an opening this tall (of its width) shows its upper front teeth ...
-INCISORS = 0.1  # ... this far (of the width) below the upper lip, ...
 MIN_TEETH_WIDTH = (16.0, 24.0)  # ... in a mouth this wide (px): smaller ones stay a dark hole
 DEEP = 0.5  # ... and is this much darker inside, away from its lips
+LIP_SHADOW = 0.25  # teeth are this much darker just under (or over) their lip
+BEHIND_TEETH = 0.65  # the inside between the rows of teeth is this much darker
 NARROW = (4.0, 10.0)  # px: an opening this low (clenched teeth) shows its bite line faintly
 CORNER_SHADE = 0.4  # the inside is this much darker at the mouth's corners, beside the teeth
 TOOTH_GAPS = np.array([-0.42, -0.22, 0.0, 0.22, 0.42])  # along the mouth, corner -1 to corner 1
@@ -45,52 +47,68 @@ def inside_mask(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 
 def draw_inside(
-    points: np.ndarray, brightness: np.ndarray, lips: np.ndarray, teeth_colour: np.ndarray | None = None
+    points: np.ndarray,
+    brightness: np.ndarray,
+    lips: np.ndarray,
+    skin: np.ndarray,
+    teeth_colour: np.ndarray | None = None,
 ) -> np.ndarray:
     """[H, W, 3] float RGB: an open mouth with inner lips at `points` (landmarks in the pixels of
-    `brightness`), teeth where the decoder's `brightness` relative to the lips exceeds about 1 and a
-    dark inside elsewhere, in the hue of the lips' colour `lips` (RGB). Teeth take the colour of the
-    photo's own (`teeth_colour`, RGB) where it shows them, and otherwise an ivory lit as the lips."""
+    `brightness`), rows of teeth where the decoder's `brightness` relative to the lips exceeds about
+    1 and a dark inside elsewhere, in the hue of the lips' colour `lips` (RGB). Teeth take the colour
+    of the photo's own (`teeth_colour`, RGB) where it shows them, and otherwise an ivory lit as the
+    lips, in the hue of the `skin` around them (RGB): in a warm photo, teeth tinted by red lips
+    looked lilac grey."""
     shape = brightness.shape
     outline = inner_outline(points)
     upper = distance_to(outline[: UPPER_INNER_LIP + 1], shape)
     lower = distance_to(np.vstack([outline[UPPER_INNER_LIP:], outline[:1]]), shape)
     height = upper + lower  # the opening's height through each pixel
-    across = upper / np.maximum(height, 1e-6)  # 0 at the upper lip, 1 at the lower
     along = _along(points[60], points[64], shape)  # -1 at the left inner corner, 1 at the right
     level = np.clip(brightness, 0, MAX_LEVEL)
     lip = lips.astype(np.float32)
 
-    teeth = smoothstep(0.95, TEETH_SEEN, _teeth_level(level, polygon_mask(outline, shape)))
-    teeth *= 1 - smoothstep(0.55, 0.95, np.abs(along))
     width = float(np.linalg.norm(points[64] - points[60]))
+    # Teeth are fixed in the jaw: where the decoder shows any along the mouth, the upper row hangs
+    # from the upper lip and the lower row stands on the lower lip, as deep as teeth are, with the
+    # mouth's dark inside between them where it opens further (drawn where the decoder's blurred
+    # teeth lay, the middle of the opening, they floated between dark bands: dentures).
+    opening = polygon_mask(outline, shape)
+    shown = _most_along(smoothstep(0.95, TEETH_SEEN, _teeth_level(level, opening)), along, opening)
+    shown *= 1 - smoothstep(0.55, 0.95, np.abs(along))
+    upper_depth, lower_depth = UPPER_TEETH * width, LOWER_TEETH * width
+    upper_row = smoothstep(upper_depth + 0.7, upper_depth - 0.7, upper)
+    lower_row = smoothstep(lower_depth + 0.7, lower_depth - 0.7, lower)
     # A mouth open wide shows the upper front teeth under the upper lip, whatever the decoder draws.
     gap = float(np.linalg.norm(points[66] - points[62]))  # the inner lips' middles
     gaping = smoothstep(*GAPING, gap / max(width, 1.0)) * smoothstep(*MIN_TEETH_WIDTH, width)
-    incisors = smoothstep(INCISORS * width + 0.7, INCISORS * width - 0.7, upper)
-    below = smoothstep(2 * INCISORS * width - 1, 2 * INCISORS * width + 1, upper)  # under the upper row
     front = 1 - smoothstep(0.3, 0.55, np.abs(along))
-    teeth = np.maximum(teeth * (1 - gaping * below), gaping * incisors * front)
+    teeth = np.maximum(shown * np.maximum(upper_row, lower_row), gaping * front * upper_row)
+    behind = np.maximum(shown - teeth, 0)  # between the rows: the mouth's dark inside
     if teeth_colour is None:
-        hue = (1 - TEETH_CAST) * IVORY + TEETH_CAST * lip / max(float(lip.mean()), 1.0)
+        hue = (1 - TEETH_CAST) * IVORY + TEETH_CAST * skin / max(float(skin.mean()), 1.0)
         ivory = hue * float(np.clip(TEETH_OVER_LIPS * lip.mean(), *TEETH_LEVELS))  # lit as the lips are
         light = (0.8 + 0.2 * smoothstep(1.0, 1.8, level))[..., None] * ivory
     else:  # the photo's own teeth, as lit as they are in it
         light = np.broadcast_to(teeth_colour.astype(np.float32), (*shape, 3))
     to_gap = np.min(np.abs(along[..., None] - TOOTH_GAPS), axis=-1) * width / 2  # px
     gaps = 1 - 0.07 * np.exp(-((to_gap / 1.0) ** 2))
-    # Where the rows meet; a narrow opening (clenched teeth) is all bite line otherwise, grey teeth.
-    bite = 1 - 0.25 * smoothstep(*NARROW, height) * np.exp(-((((across - 0.5) * height) / 1.2) ** 2))
-    lower_row = 1 - 0.15 * smoothstep(0.45, 0.6, across)
-    shadow = 0.65 + 0.35 * smoothstep(0, 0.3, np.minimum(across, 1 - across))  # under the lips
-    tooth_colour = light * (gaps * bite * lower_row * shadow)[..., None]
+    # Where the rows meet (clenched teeth), the bite line, faint in a narrow opening; below it the
+    # lower row, further back and darker; each row shaded by its own lip.
+    bite_at = np.minimum(upper_depth, height * UPPER_TEETH / (UPPER_TEETH + LOWER_TEETH))
+    bite = 1 - 0.25 * smoothstep(*NARROW, height) * np.exp(-(((upper - bite_at) / 1.2) ** 2))
+    lower_teeth = 1 - 0.15 * smoothstep(-0.5, 0.5, upper - bite_at)
+    to_lip = np.where(upper <= bite_at, upper, lower)
+    shadow = 1 - LIP_SHADOW * (1 - smoothstep(0, np.maximum(0.4 * bite_at, 1.0), to_lip))
+    tooth_colour = light * (gaps * bite * lower_teeth * shadow)[..., None]
 
     # The inside as dark as the decoder draws it (a surprised mouth stays a dark hole, a narrow
     # opening between lips stays lip-coloured), darker away from the lips, and much darker there in a
-    # mouth open wide, whatever the decoder draws (not a lip-coloured cave).
+    # mouth open wide, whatever the decoder draws (not a lip-coloured cave), and behind the teeth.
     depth = smoothstep(0, max(3.0, 0.25 * gap), np.minimum(upper, lower))
     corners = 1 - CORNER_SHADE * smoothstep(0.5, 0.95, np.abs(along))  # beside the teeth, in shade
     darkness = np.clip(level, MIN_DARKNESS, 1.0) * (1 - (0.15 + DEEP * gaping) * depth) * corners
+    darkness *= 1 - BEHIND_TEETH * behind
     inside = lip * darkness[..., None] * INSIDE_TINT
     return inside + teeth[..., None] * (tooth_colour - inside)
 
@@ -110,3 +128,12 @@ def _along(left: np.ndarray, right: np.ndarray, shape: tuple[int, int]) -> np.nd
     axis = right - left
     ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32)
     return ((xs - left[0]) * axis[0] + (ys - left[1]) * axis[1]) / max(float(axis @ axis), 1e-6) * 2 - 1
+
+
+def _most_along(values: np.ndarray, along: np.ndarray, inside: np.ndarray, bins: int = 48) -> np.ndarray:
+    """[H, W]: the largest of `values` [H, W] across the opening (`inside`) at each place along the
+    mouth (`along`), in `bins` steps."""
+    index = np.clip(((along + 1) / 2 * bins).astype(int), 0, bins - 1)
+    most = np.zeros(bins, dtype=np.float32)
+    np.maximum.at(most, index[inside], values[inside])
+    return most[index]
