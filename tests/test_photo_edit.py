@@ -40,10 +40,13 @@ from vae.mouth import (
 )
 from vae.mouth_inside import CURVE_SAMPLES, draw_inside, inner_outline, inside_mask
 from vae.photo_edit import (
+    LIP_DARKENING,
+    MAX_DARKENING,
     ExpressionModels,
     NoFaceError,
     grin_redrawn,
     lighten,
+    limit_darkening,
     prepare_photo,
     smile_gone,
 )
@@ -371,6 +374,14 @@ def test_the_inside_is_as_dark_as_the_decoder_draws_it() -> None:
     for level in (0.2, 0.6, 0.9):
         drawn = draw_inside(points, np.full((200, 200), level), LIP_RED, SKIN)[inside].mean()
         assert 0.75 * level * LIP_RED.mean() < drawn <= level * LIP_RED.mean()
+
+
+def test_only_the_new_opening_may_darken_to_black_and_the_lips_darken_least() -> None:
+    points = big_lips(30.0)  # inner lips at y 85 and 115, outer lips at 76 and 124
+    darkest = limit_darkening(np.full((200, 200), -3.0), points, intensity=1.0)
+    assert darkest[100, 100] == -3.0  # inside the opening: as dark as the decoder draws it
+    assert darkest[119, 100] >= -LIP_DARKENING - 0.02  # the lower lip, 4 px from the opening
+    assert darkest[160, 100] == pytest.approx(-MAX_DARKENING)  # skin
 
 
 def test_lightening_is_pale_and_shade_is_warm() -> None:

@@ -70,6 +70,7 @@ from vae.mouth import (
     teeth_in_place,
 )
 from vae.mouth import gap as mouth_gap
+from vae.mouth_inside import inside_mask
 from vae.multi_decoder import MultiDecoderVAE, check_strength
 from vae.shape_model import ShapeVAE
 from vae.smile_folds import lift_folds
@@ -94,6 +95,7 @@ APPEARANCE_SCALE = 5.0
 # photos' lighting, which on a face shows as a glow on the forehead or the nose.
 MAX_BRIGHTENING = 0.15
 MAX_DARKENING = 0.35  # the same for darkening outside the mouth: a furrow, not a bruise
+LIP_DARKENING = 0.15  # ... and on the lips: a shadow, not the decoder's dark mouth blurred over them
 RATIO_FLOOR = 16.0  # luminance (0..255) added to both sides of the ratio: black pixels do not explode it
 SOURCE_TEMPERATURE = 1e-4  # squared eye distances: how sharply the best-fitting decoders are preferred
 # Eye distances: an expression whose typical face parts its lips less than this (sad 0.01, neutral
@@ -280,6 +282,7 @@ class PreparedFace:
             self.appearance_change(k, intensity, strength), frame_x, frame_y, cv2.INTER_LINEAR,
             borderMode=cv2.BORDER_CONSTANT, borderValue=0.0,
         )  # fmt: skip
+        change = limit_darkening(change, target_points - (x0, y0), intensity)
         edited = lift_folds(lighten(warped, change), target_points - (x0, y0), intensity * self.smile_goes[k])
         if field.sharp is not None:
             mx0, my0, mx1, my1 = field.sharp
@@ -333,6 +336,17 @@ class PreparedFace:
         texture = (texture + texture[:, ::-1]) / 2
         lips = self.frame_regions[2]
         return texture / max(float(texture[lips].mean()), 1.0)
+
+
+def limit_darkening(change: np.ndarray, target: np.ndarray, intensity: float) -> np.ndarray:
+    """The appearance change `change` (the log factor [H, W] around the mouth, whose new landmarks
+    are `target` in its pixels) darkening the lips by LIP_DARKENING at most and the skin by
+    MAX_DARKENING: only inside the new mouth's inner lips may it darken to black. Set at the photo's
+    resolution: in the decoders' 48 px frame, the limit's edge lay up to a frame pixel (7 photo
+    pixels on a large face) over the lips, and an opened mouth's lower lip went black."""
+    lips = cv2.GaussianBlur(lip_band(target, change.shape).astype(np.float32), (0, 0), 1.0)
+    floor = -intensity * (MAX_DARKENING - lips * (MAX_DARKENING - LIP_DARKENING))
+    return np.maximum(change, np.where(inside_mask(target, change.shape), -np.inf, floor))
 
 
 def lighten(image: np.ndarray, change: np.ndarray) -> np.ndarray:
