@@ -231,7 +231,8 @@ class PreparedFace:
             ratio, (0, 0), APPEARANCE_SCALE
         )
         regions, opening, _ = self.frame_regions  # an open mouth may darken to black
-        band = np.clip(band, np.where(opening, -np.inf, -MAX_DARKENING), MAX_BRIGHTENING)
+        floor = np.where(opening, np.float32(-np.inf), np.float32(-MAX_DARKENING))
+        band = np.clip(band, floor, np.float32(MAX_BRIGHTENING))
         return intensity * band * regions
 
     def window(self, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
@@ -354,9 +355,13 @@ def lighten(image: np.ndarray, change: np.ndarray) -> np.ndarray:
     warm, as shade on skin is (WARM_SHADE), and brightening adds the same light to every channel,
     so a lighter patch is paler, not a more saturated, orange band."""
     result = image.copy()
-    dark, light = change < 0, change > 0  # the change is zero over most of the window: only these
-    result[dark] *= np.exp(change[dark][:, None] * WARM_SHADE)
-    result[light] += np.expm1(change[light])[:, None] * image[light].mean(-1, keepdims=True)
+    rows, cols = np.flatnonzero(change.any(1)), np.flatnonzero(change.any(0))
+    if not rows.size:
+        return result
+    box = slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)  # the face's part of the window
+    factor, part = change[box][..., None], image[box]
+    shade = np.exp(np.minimum(factor, 0) * WARM_SHADE.astype(np.float32))
+    result[box] = part * shade + np.expm1(np.maximum(factor, 0)) * part.mean(-1, keepdims=True)
     return result
 
 
