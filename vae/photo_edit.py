@@ -340,8 +340,8 @@ class PreparedFace:
 
 
 def limit_darkening(change: np.ndarray, target: np.ndarray, intensity: float) -> np.ndarray:
-    """The appearance change `change` (the log factor [H, W] around the mouth, whose new landmarks
-    are `target` in its pixels) darkening the lips by LIP_DARKENING at most and the skin by
+    """The appearance change `change` (the log factor [H, W] over a part of the photo, in whose
+    pixels the new landmarks `target` lie) darkening the lips by LIP_DARKENING at most and the rest by
     MAX_DARKENING: only inside the new mouth's inner lips may it darken to black. Set at the photo's
     resolution: in the decoders' 48 px frame, the limit's edge lay up to a frame pixel (7 photo
     pixels on a large face) over the lips, and an opened mouth's lower lip went black."""
