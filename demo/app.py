@@ -48,8 +48,8 @@ CSS = """
    the controls (not the result below all of them), the live webcam last. The result stays in view
    (as the explore tab's face does) while the controls below it are used; the strip wraps, four faces
    a row, square (Gradio's rows are at least 100 px tall, taller than a quarter of a phone is wide),
-   rather than running off the side, and its labels are whole ("surprise", not "surpr..."), in the
-   tiles' corner. */
+   rather than running off the side, and its labels are whole ("Face 2: surprise", not "Face 2: su..."),
+   small, over the tiles' top (the forehead), not over the mouth the strip is there to show. */
 @media (max-width: 640px) {
     #swap-row { flex-direction: column; }
     #swap-controls, #swap-output { display: contents; }
@@ -65,7 +65,10 @@ CSS = """
     #swap-grid .grid-container {
         grid-template-columns: repeat(4, minmax(0, 1fr)) !important; grid-auto-rows: auto !important;
     }
-    #swap-grid .caption-label { max-width: 100%; right: 0; bottom: 0; padding: 1px 4px; }
+    #swap-grid .caption-label {
+        max-width: 100%; left: 0; right: 0; top: 0; bottom: auto; padding: 0 3px;
+        font-size: 10px; line-height: 1.2; white-space: normal; overflow: visible; text-overflow: clip;
+    }
 }
 """
 

@@ -43,8 +43,8 @@ in your photo's own colours, and the teeth your photo shows stay where they are.
 variational autoencoders with one shared encoder and seven decoders, trained on FER2013.
 
 **Amount** goes from your photo (0) to the full change (1). **Strength** scales how far each
-expression departs from the average of the seven: 0 takes the expression out of the face, 1 is the
-typical expression, 2 an exaggerated one.
+expression departs from the average of the seven: 0 is that average, 1 the typical expression,
+1.75 (where it starts) a clear one, and 3 an exaggerated one.
 """
 
 
@@ -238,8 +238,9 @@ class SwapTab:
                 )  # fmt: skip
                 strength = gr.Slider(
                     0.0, MAX_STRENGTH, value=self.config.swap_strength, step=self.config.slider_step,
-                    label="Strength", info="How strong the expression is. 0: none; 1: a typical one; "
-                    f"{self.config.swap_strength:g}, where it starts: a clear one",
+                    label="Strength", info="How strong the expression is. 0: the average of all seven; "
+                    f"1: a typical one; {self.config.swap_strength:g} (the start): a clear one; "
+                    f"{MAX_STRENGTH:g}: an exaggerated one",
                 )  # fmt: skip
                 faces = gr.Dropdown(face_choices(0), value=ALL, label="Which face", allow_custom_value=True)
             with gr.Column(scale=2, elem_id="swap-output"):

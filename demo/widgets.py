@@ -15,11 +15,11 @@ ADJECTIVES = {"disgust": "disgusted", "fear": "afraid", "surprise": "surprised"}
 
 def looks(expression: str, amount: float, strength: float) -> str:
     """An edit as a status line says it: "now looks **surprised**", not "surprise"; at amount 0,
-    that the photo is shown as it is, and at strength 0, that the expression is taken out."""
+    that the photo is shown as it is, and at strength 0, that the face is the average of them all."""
     if amount == 0:
         return "is as in your photo (amount 0)"
     if strength == 0:
-        return "now has no expression (strength 0)"
+        return "now has the average of all seven expressions (strength 0)"
     return f"now looks **{ADJECTIVES.get(expression, expression)}**"
 
 

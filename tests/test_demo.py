@@ -328,7 +328,7 @@ def test_swap_selfie_gives_its_own_face_in_seven_expressions_and_forgets_the_upl
     _, surprised = tab.rerender(prepared, "surprise", 1.0, "all", 1.0)
     assert "the face now looks **surprised**" in surprised  # said as a person would say it
     _, plain = tab.rerender(prepared, "surprise", 1.0, "all", 0.0)
-    assert "no expression (strength 0)" in plain and "looks" not in plain
+    assert "average of all seven expressions (strength 0)" in plain and "looks" not in plain
     unchanged = tab.restrip(prepared, "happy", 0.0, "all", 1.0)  # no amount: every tile is the photo
     assert strip_labels(unchanged) == list(EXPRESSIONS)
     assert all(np.array_equal(tile, unchanged[0][0]) for tile, _ in unchanged)
