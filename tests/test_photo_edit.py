@@ -361,6 +361,13 @@ def test_teeth_stand_at_the_lips_with_the_dark_inside_between_the_rows() -> None
     assert between.mean() < 0.5 * LIP_RED.mean()  # no teeth floating in the middle of the opening
 
 
+def test_drawn_teeth_are_single_teeth_not_a_band() -> None:
+    points = big_lips(30.0)  # the upper lip at y 85, the upper row about 10 px deep
+    drawn = draw_inside(points, np.full((200, 200), 1.6), LIP_RED, SKIN).mean(-1)
+    near_edge = drawn[92, 82:119]  # along the front teeth, near their free edge
+    assert near_edge.min() < 0.88 * near_edge.max()  # gaps between teeth, rounded edges
+
+
 def test_drawn_teeth_take_the_hue_of_the_skin_not_of_the_lips() -> None:
     points = big_lips(12.0)
     tooth = draw_inside(points, np.full((200, 200), 1.6), LIP_RED, SKIN)[100, 100]

@@ -10,6 +10,7 @@ front teeth, dark corners, an inside darker away from the lips.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from vae.drawing import closed_curve, distance_to, polygon_mask, smoothstep
@@ -29,7 +30,13 @@ LIP_SHADOW = 0.25  # teeth are this much darker just under (or over) their lip
 BEHIND_TEETH = 0.65  # the inside between the rows of teeth is this much darker
 NARROW = (4.0, 10.0)  # px: an opening this low (clenched teeth) shows its bite line faintly
 CORNER_SHADE = 0.4  # the inside is this much darker at the mouth's corners, beside the teeth
-TOOTH_GAPS = np.array([-0.42, -0.22, 0.0, 0.22, 0.42])  # along the mouth, corner -1 to corner 1
+# Where neighbouring teeth meet, along the mouth (inner corner -1 to corner 1): the upper front teeth
+# are the widest, the lower ones narrower, and the lower row (a smaller arch) shows less far.
+UPPER_GAPS = np.array([-0.8, -0.66, -0.52, -0.36, -0.2, 0.0, 0.2, 0.36, 0.52, 0.66, 0.8])
+LOWER_GAPS = np.array([-0.62, -0.5, -0.37, -0.24, -0.12, 0.0, 0.12, 0.24, 0.37, 0.5, 0.62])
+LOWER_ROW_ENDS = (0.35, 0.7)  # along the mouth: the lower row fades out between these
+SCALLOP = 0.12  # a tooth's free edge is this much shorter (of the row's depth) at its sides: rounded
+GAP_SHADE = (0.12, 0.26)  # a gap between teeth darkens them this much by the lip, and at their edge
 MAX_LEVEL = 2.0  # the decoder's brightness relative to the lips is read up to this
 MIN_DARKNESS = 0.08  # the inside is never drawn darker than this times the lips (a black hole)
 INSIDE_TINT = np.array([1.0, 0.8, 0.8], dtype=np.float32)  # the inside of a mouth is redder than its lips
@@ -76,9 +83,10 @@ def draw_inside(
     opening = polygon_mask(outline, shape)
     shown = _most_along(smoothstep(0.95, TEETH_SEEN, _teeth_level(level, opening)), along, opening)
     shown *= 1 - smoothstep(0.55, 0.95, np.abs(along))
-    upper_depth, lower_depth = UPPER_TEETH * width, LOWER_TEETH * width
-    upper_row = smoothstep(upper_depth + 0.7, upper_depth - 0.7, upper)
-    lower_row = smoothstep(lower_depth + 0.7, lower_depth - 0.7, lower)
+    upper = cv2.GaussianBlur(upper, (0, 0), 0.7)  # smooth: edges drawn at a distance from a line of
+    lower = cv2.GaussianBlur(lower, (0, 0), 0.7)  # pixels step by half a pixel (a jagged slit)
+    bite_at = np.minimum(UPPER_TEETH * width, height * UPPER_TEETH / (UPPER_TEETH + LOWER_TEETH))
+    upper_row, lower_row, gaps = _rows(upper, lower, along, width, upper <= bite_at)
     # A mouth open wide shows the upper front teeth under the upper lip, whatever the decoder draws.
     gap = float(np.linalg.norm(points[66] - points[62]))  # the inner lips' middles
     gaping = smoothstep(*GAPING, gap / max(width, 1.0)) * smoothstep(*MIN_TEETH_WIDTH, width)
@@ -91,11 +99,8 @@ def draw_inside(
         light = (0.8 + 0.2 * smoothstep(1.0, 1.8, level))[..., None] * ivory
     else:  # the photo's own teeth, as lit as they are in it
         light = np.broadcast_to(teeth_colour.astype(np.float32), (*shape, 3))
-    to_gap = np.min(np.abs(along[..., None] - TOOTH_GAPS), axis=-1) * width / 2  # px
-    gaps = 1 - 0.07 * np.exp(-((to_gap / 1.0) ** 2))
     # Where the rows meet (clenched teeth), the bite line, faint in a narrow opening; below it the
     # lower row, further back and darker; each row shaded by its own lip.
-    bite_at = np.minimum(upper_depth, height * UPPER_TEETH / (UPPER_TEETH + LOWER_TEETH))
     bite = 1 - 0.25 * smoothstep(*NARROW, height) * np.exp(-(((upper - bite_at) / 1.2) ** 2))
     lower_teeth = 1 - 0.15 * smoothstep(-0.5, 0.5, upper - bite_at)
     to_lip = np.where(upper <= bite_at, upper, lower)
@@ -137,3 +142,26 @@ def _most_along(values: np.ndarray, along: np.ndarray, inside: np.ndarray, bins:
     most = np.zeros(bins, dtype=np.float32)
     np.maximum.at(most, index[inside], values[inside])
     return most[index]
+
+
+def _rows(
+    upper: np.ndarray, lower: np.ndarray, along: np.ndarray, width: float, in_upper: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows of teeth of a mouth `width` px wide, each [H, W] in 0..1 (upper, lower), from each
+    pixel's distance to the upper and lower lip and its place `along` the mouth, and the shade of
+    the gaps between the teeth (1: none) of the row each pixel is in (`in_upper`). Each tooth has a
+    rounded free edge and a gap at its sides that shows most there: drawn as one smooth band, a row
+    read as a denture."""
+    rows, gaps = [], []
+    for distance, depth, meet in ((upper, UPPER_TEETH, UPPER_GAPS), (lower, LOWER_TEETH, LOWER_GAPS)):
+        depth *= width
+        to_gap = np.min(np.abs(along[..., None] - meet), axis=-1) * width / 2  # px
+        edge = depth * (1 - SCALLOP * np.exp(-((to_gap / max(0.03 * width, 0.8)) ** 2)))
+        rows.append(smoothstep(edge + 0.7, edge - 0.7, distance))
+        down = smoothstep(0.4, 1.0, distance / max(depth, 1.0))  # 0 at the lip, 1 at the free edge
+        spread = max(0.006 * width, 0.6) * (1 + 1.5 * down)  # px: wider at the edge (embrasures)
+        gaps.append(
+            1 - (GAP_SHADE[0] + (GAP_SHADE[1] - GAP_SHADE[0]) * down) * np.exp(-((to_gap / spread) ** 2))
+        )
+    rows[1] *= 1 - smoothstep(*LOWER_ROW_ENDS, np.abs(along))
+    return rows[0], rows[1], np.where(in_upper, gaps[0], gaps[1])
