@@ -117,7 +117,7 @@ class SwapTab:
         value = ALL if choice == ALL else str(choice + 1)
         dropdown = gr.Dropdown(choices=face_choices(len(prepared.faces)), value=value)
         edited, strip, status = self._show(prepared, settings, choice)
-        return edited, strip, status + self._size_note(pixels), dropdown, prepared
+        return edited, strip, status, dropdown, prepared
 
     def _size_note(self, pixels: np.ndarray) -> str:
         """A line saying that a photo larger than the upload limit's side is edited at that size."""
@@ -200,6 +200,7 @@ class SwapTab:
         chosen, count = prepared.chosen(choice), len(prepared.faces)
         which = f"face {chosen[0] + 1}" if len(chosen) < count else "every face" if count > 1 else "the face"
         status = f"Found {count} face{'s' * (count > 1)}; {which} {looks(expression, intensity, strength)}."
+        status += self._size_note(prepared.photo)  # on every change: the download stays this size
         return prepared.render(expression, intensity, choice, strength), status
 
     def _strip(

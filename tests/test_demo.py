@@ -459,8 +459,10 @@ def test_a_photo_larger_than_the_limit_is_edited_smaller_and_the_status_says_so(
     demo_config: DemoConfig, store, astronaut, gradio_cache
 ) -> None:
     tab = SwapTab(store, replace(demo_config, limits=replace(demo_config.limits, max_side=400)))
-    photo, _, status, _, _ = tab.swap(str(upload(astronaut, gradio_cache)), "happy", 1.0, "all", 1.0)
+    photo, _, status, _, prepared = tab.swap(str(upload(astronaut, gradio_cache)), "happy", 1.0, "all", 1.0)
     assert max(photo.shape[:2]) == 400 and "edited at 400" in status
+    _, still = tab.rerender(prepared, "sad", 1.0, "all", 1.0)  # and still on the next change
+    assert "edited at 400" in still
     _, _, small_status, _, _ = SwapTab(store, demo_config).swap(
         str(upload(astronaut, gradio_cache)), "happy", 1.0, "all", 1.0
     )
