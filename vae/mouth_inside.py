@@ -35,7 +35,8 @@ CORNER_SHADE = 0.4  # the inside is this much darker at the mouth's corners, bes
 UPPER_GAPS = np.array([-0.8, -0.66, -0.52, -0.36, -0.2, 0.0, 0.2, 0.36, 0.52, 0.66, 0.8])
 LOWER_GAPS = np.array([-0.62, -0.5, -0.37, -0.24, -0.12, 0.0, 0.12, 0.24, 0.37, 0.5, 0.62])
 LOWER_ROW_ENDS = (0.35, 0.7)  # along the mouth: the lower row fades out between these
-SCALLOP = 0.12  # a tooth's free edge is this much shorter (of the row's depth) at its sides: rounded
+SCALLOP = 0.12  # a tooth's free edge is this much shorter (of the row's depth) at its sides ...
+SCALLOP_WIDTH = 0.015  # ... over this much of the mouth's width: a notch, not a pointed tooth
 GAP_SHADE = (0.12, 0.26)  # a gap between teeth darkens them this much by the lip, and at their edge
 MAX_LEVEL = 2.0  # the decoder's brightness relative to the lips is read up to this
 MIN_DARKNESS = 0.08  # the inside is never drawn darker than this times the lips (a black hole)
@@ -156,7 +157,7 @@ def _rows(
     for distance, depth, meet in ((upper, UPPER_TEETH, UPPER_GAPS), (lower, LOWER_TEETH, LOWER_GAPS)):
         depth *= width
         to_gap = np.min(np.abs(along[..., None] - meet), axis=-1) * width / 2  # px
-        edge = depth * (1 - SCALLOP * np.exp(-((to_gap / max(0.03 * width, 0.8)) ** 2)))
+        edge = depth * (1 - SCALLOP * np.exp(-((to_gap / max(SCALLOP_WIDTH * width, 0.6)) ** 2)))
         rows.append(smoothstep(edge + 0.7, edge - 0.7, distance))
         down = smoothstep(0.4, 1.0, distance / max(depth, 1.0))  # 0 at the lip, 1 at the free edge
         spread = max(0.006 * width, 0.6) * (1 + 1.5 * down)  # px: wider at the edge (embrasures)
