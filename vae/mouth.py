@@ -159,12 +159,12 @@ class MouthOpening:
             return cls(int(x0), int(y0), np.zeros(shape, dtype=bool), none, none, none, look)
         outer = polygon_mask(points[OUTER_LIPS] - (x0, y0), shape)
         inner = polygon_mask(points[INNER_LIPS] - (x0, y0), shape)
-        lips = outer & ~cv2.dilate(inner.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        lips = outer & ~_grown(inner)
         lip_pixels = patch[lips] if lips.sum() >= 20 else patch.reshape(-1, 3)
         colour = np.median(lip_pixels, axis=0)
         darkest = np.argsort(lip_pixels.sum(-1))[: max(int(SEAM_DARKEST * len(lip_pixels)), 1)]
         seam = lip_pixels[darkest].mean(0)
-        around = ~cv2.dilate(outer.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        around = ~_grown(outer)
         skin = np.median(patch[around], axis=0) if around.sum() >= 20 else colour
         if lips.sum() < 20 or not inner.any():
             return cls(int(x0), int(y0), np.zeros(shape, dtype=bool), colour, seam, skin, look)
@@ -185,6 +185,11 @@ class MouthOpening:
         result = np.zeros(x.shape, dtype=bool)
         result[inside] = self.mask[row[inside], col[inside]]
         return result
+
+
+def _grown(mask: np.ndarray) -> np.ndarray:
+    """`mask` [H, W] bool grown by 2 pixels: a margin between the lips and what lies beside them."""
+    return cv2.dilate(mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
 
 
 def gap(points: np.ndarray) -> float:

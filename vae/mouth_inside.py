@@ -87,7 +87,8 @@ def draw_inside(
     upper = cv2.GaussianBlur(upper, (0, 0), 0.7)  # smooth: edges drawn at a distance from a line of
     lower = cv2.GaussianBlur(lower, (0, 0), 0.7)  # pixels step by half a pixel (a jagged slit)
     bite_at = np.minimum(UPPER_TEETH * width, height * UPPER_TEETH / (UPPER_TEETH + LOWER_TEETH))
-    upper_row, lower_row, gaps = _rows(upper, lower, along, width, upper <= bite_at)
+    in_upper = upper <= bite_at  # the upper row's side of where the rows meet
+    upper_row, lower_row, gaps = _rows(upper, lower, along, width, in_upper)
     # A mouth open wide shows the upper front teeth under the upper lip, whatever the decoder draws.
     gap = float(np.linalg.norm(points[66] - points[62]))  # the inner lips' middles
     gaping = smoothstep(*GAPING, gap / max(width, 1.0)) * smoothstep(*MIN_TEETH_WIDTH, width)
@@ -104,7 +105,7 @@ def draw_inside(
     # lower row, further back and darker; each row shaded by its own lip.
     bite = 1 - 0.25 * smoothstep(*NARROW, height) * np.exp(-(((upper - bite_at) / 1.2) ** 2))
     lower_teeth = 1 - 0.15 * smoothstep(-0.5, 0.5, upper - bite_at)
-    to_lip = np.where(upper <= bite_at, upper, lower)
+    to_lip = np.where(in_upper, upper, lower)
     shadow = 1 - LIP_SHADOW * (1 - smoothstep(0, np.maximum(0.4 * bite_at, 1.0), to_lip))
     tooth_colour = light * (gaps * bite * lower_teeth * shadow)[..., None]
 

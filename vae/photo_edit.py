@@ -283,8 +283,9 @@ class PreparedFace:
             self.appearance_change(k, intensity, strength), frame_x, frame_y, cv2.INTER_LINEAR,
             borderMode=cv2.BORDER_CONSTANT, borderValue=0.0,
         )  # fmt: skip
-        change = limit_darkening(change, target_points - (x0, y0), intensity)
-        edited = lift_folds(lighten(warped, change), target_points - (x0, y0), intensity * self.smile_goes[k])
+        in_window = target_points - (x0, y0)
+        change = limit_darkening(change, in_window, intensity)
+        edited = lift_folds(lighten(warped, change), in_window, intensity * self.smile_goes[k])
         if field.sharp is not None:
             mx0, my0, mx1, my1 = field.sharp
             mouth = slice(my0 - y0, my1 - y0), slice(mx0 - x0, mx1 - x0)
