@@ -8,6 +8,7 @@ import numpy as np
 from vae.eyes import Eyeball, outline, redraw_eye, visible
 
 SKIN, WHITE, IRIS = (200, 150, 120), (225, 220, 215), (70, 45, 30)
+SHADOWED_WHITE = (95, 60, 55)  # the white of a narrow eye in its lids' shadow: dark and the skin's hue
 CENTRE, WIDTH, RADIUS = np.array([60.0, 45.0]), 60.0, 12.0
 
 
@@ -20,11 +21,13 @@ def eye(opening: float) -> np.ndarray:
     return np.array([corners[0], *upper, corners[1], *lower])
 
 
-def photo_of(points: np.ndarray) -> np.ndarray:
-    """Skin, and between the lids `points` a white eyeball with a round iris of RADIUS at CENTRE."""
+def photo_of(
+    points: np.ndarray, white: tuple[int, int, int] = WHITE, iris_at: np.ndarray = CENTRE
+) -> np.ndarray:
+    """Skin, and between the lids `points` a `white` eyeball with a round iris of RADIUS at `iris_at`."""
     photo = np.full((90, 120, 3), SKIN, dtype=np.uint8)
-    ball = np.full_like(photo, WHITE)
-    cv2.circle(ball, tuple(int(v) for v in CENTRE), int(RADIUS), IRIS, -1, cv2.LINE_AA)
+    ball = np.full_like(photo, white)
+    cv2.circle(ball, tuple(int(v) for v in iris_at), int(RADIUS), IRIS, -1, cv2.LINE_AA)
     between = np.zeros(photo.shape[:2], dtype=np.uint8)
     cv2.fillPoly(between, [np.round(outline(points)).astype(np.int32)], 1)
     photo[between > 0] = ball[between > 0]
@@ -74,3 +77,17 @@ def test_an_eye_opened_in_a_black_and_white_photo_stays_grey() -> None:
     ball = Eyeball.of(photo, narrow)
     redrawn = redraw_eye(photo.astype(np.float32), photo, narrow, wide, ball)
     assert np.abs(redrawn - photo).mean() > 1 and np.ptp(redrawn, axis=-1).max() < 0.5
+
+
+def test_a_narrow_eyes_white_in_shadow_opens_lit_and_nearly_grey() -> None:
+    narrow, wide = eye(0.28), eye(0.7)
+    looking_aside = CENTRE + np.array([12.0, 0.0])
+    photo = photo_of(narrow, white=SHADOWED_WHITE, iris_at=looking_aside)
+    ball = Eyeball.of(photo, narrow)
+    assert ball is not None
+    redrawn = redraw_eye(photo.astype(np.float32), photo, narrow, wide, ball)
+    x, y = int(CENTRE[0] - 12), int(CENTRE[1])  # white the photo shows, 24 px from the iris
+    assert tuple(photo[y, x]) == SHADOWED_WHITE
+    white = redrawn[y, x]
+    assert white.mean() > 1.4 * np.mean(SHADOWED_WHITE)  # lit as the lids open
+    assert white[0] - white[2] < 0.5 * (SKIN[0] - SKIN[2])  # and far less colourful than skin

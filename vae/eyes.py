@@ -40,9 +40,11 @@ RIM_DARKNESS = 0.25  # the iris darkens by this much towards its edge
 LID_SHADOW, LID_SHADOW_WIDTH = 0.45, 0.12  # the upper lid's shadow on the eyeball: depth, width (of eye's)
 GRAIN = 0.5  # an eyeball's grain, of the skin's: it is smoother than skin
 OFF_WHITE = np.array([1.05, 1.0, 0.94])  # the white of an eye: a warm light grey
-WHITE_TINT = 0.85  # ... taking this much of its hue from the photo
+WHITE_TINT = 0.3  # ... taking this much of its hue from the photo (a narrow eye shows lids and their shadow)
 WHITE_OVER_LIDS = 0.9  # ... and at least this bright, of the lids around it
 EDGE = 1.0  # px: the eyeball fades into the lids, and the photo's eyeball into the drawn one, over this
+SHADOW_STEP = 8.0  # of 255: the photo's white gives way to the drawn one over this much darker
+IRIS_KEPT = 1.4  # of the iris radius: the photo is kept this far round the iris (some irises are larger)
 CORNER_SHADE = 0.2  # the white of the eye darkens this much towards the corners (the eyeball curves away)
 
 
@@ -88,7 +90,8 @@ class Eyeball:
         ys, xs = np.nonzero(shown)
         colours = pixels[shown]
         brightness = colours.mean(-1)
-        darkness = np.maximum(np.percentile(brightness, 40) - brightness, 0) + 1e-3
+        middle = np.percentile(brightness, [10, 90]).mean()  # between the iris and the white
+        darkness = np.maximum(middle - brightness, 0) + 1e-3
         centre = np.array([xs @ darkness, ys @ darkness]) / darkness.sum()  # where the iris is darkest
         radius = IRIS_RADIUS * width
         to_centre = np.hypot(xs - centre[0], ys - centre[1])
@@ -185,7 +188,7 @@ def redraw_eye(
     """`region` (float RGB, a box of the warped photo) with the opening of the eye whose landmarks
     are `before` in `photo` and `after` in `region`'s pixels redrawn: the photo moved rigidly with
     the eye's corners, and the eyeball `ball` drawn where the new lids uncover more of it than the
-    photo shows."""
+    photo shows, or where the photo shows its white in shadow."""
     shape = region.shape[:2]
     to_photo = similarity(after[[0, 3]], before[[0, 3]])  # the eyeball moves with its corners
     ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32)
@@ -196,7 +199,14 @@ def redraw_eye(
     lids = ball.between_lids
     shown = cv2.remap(lids, source_x, source_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)[..., None]
     inside = visible(after, shape, EDGE)
-    drawn = ball.look.apply(draw_eyeball(after, shape, ball.moved(invert(to_photo))), GRAIN)
+    here = ball.moved(invert(to_photo))
+    drawn = ball.look.apply(draw_eyeball(after, shape, here), GRAIN)
+    # Outside the iris, the photo's eyeball is kept only where it is lighter than the one drawn:
+    # a narrow eye's white lies in its lids' shadow, which opens with them.
+    to_iris = np.hypot(xs - here.centre[0], ys - here.centre[1]) / here.radius
+    iris = smoothstep(IRIS_KEPT + 0.2, IRIS_KEPT, to_iris)
+    lit = smoothstep(-SHADOW_STEP, SHADOW_STEP, moved.mean(-1) - drawn.mean(-1))
+    shown = shown * np.maximum(iris, lit)[..., None]
     eyeball = shown * moved + (1 - shown) * drawn
     return region + inside[..., None] * (eyeball - region)
 
