@@ -116,8 +116,8 @@ class SwapTab:
         choice = parse_faces(faces, len(prepared.faces))
         value = ALL if choice == ALL else str(choice + 1)
         dropdown = gr.Dropdown(choices=face_choices(len(prepared.faces)), value=value)
-        edited, strip, status = self._show(prepared, settings, choice)
-        return edited, strip, status, dropdown, prepared
+        edited, status = self._edited(prepared, settings, choice)
+        return edited, self._strip(prepared, settings), status, dropdown, prepared
 
     def _size_note(self, pixels: np.ndarray) -> str:
         """A line saying that a photo larger than the upload limit's side is edited at that size."""
@@ -141,31 +141,32 @@ class SwapTab:
         return self._edited(prepared, *self._request(prepared, expression, intensity, faces, strength))
 
     def restrip(
-        self,
-        prepared: PreparedPhoto | None,
-        expression: str,
-        intensity: float,
-        faces: str | None,
-        strength: float,
+        self, prepared: PreparedPhoto | None, expression: str, intensity: float, strength: float
     ) -> Any:
-        """The strip for another amount, strength or face (the expression does not change it)."""
+        """The strip for another amount or strength (the expression and the face do not change it)."""
         if prepared is None:
             return gr.skip()
-        return self._strip(prepared, *self._request(prepared, expression, intensity, faces, strength))
+        return self._strip(prepared, self._settings(expression, intensity, strength))
 
-    def pick(self, selected: gr.SelectData) -> Any:
-        """The expression of the strip's tile a visitor clicks: tiles run through the expressions, a row
-        of them per face."""
+    def pick(self, prepared: PreparedPhoto | None, selected: gr.SelectData) -> tuple[Any, Any]:
+        """(expression, face) of the strip's tile a visitor clicks: tiles run through the
+        expressions, a row of them per face, so a click on "Face 2: surprise" edits face 2."""
         if self.models is None:
-            return gr.skip()
-        return self.models.expressions[selected.index % len(self.models.expressions)]
+            return gr.skip(), gr.skip()
+        row, k = divmod(selected.index, len(self.models.expressions))
+        several = prepared is not None and len(prepared.faces) > 1
+        return self.models.expressions[k], str(row + 1) if several else gr.skip()
 
-    def highlight(self, expression: object) -> Any:
-        """The strip's face of the expression picked with the buttons, marked as a click on it marks
-        it (the first face's, where the strip shows several): else a face clicked earlier stays marked."""
+    def highlight(self, prepared: PreparedPhoto | None, expression: object, faces: object) -> Any:
+        """The strip's tile of the expression and face picked with the controls, marked as a click on
+        it marks it (the first face's where the controls name all of them)."""
         if self.models is None or expression not in self.models.expressions:
             return gr.skip()
-        return gr.Gallery(selected_index=self.models.expressions.index(expression))
+        chosen = prepared.chosen(parse_faces(faces, len(prepared.faces))) if prepared is not None else [0]
+        row = chosen[0] if len(chosen) == 1 else 0
+        return gr.Gallery(
+            selected_index=row * len(self.models.expressions) + self.models.expressions.index(expression)
+        )
 
     def _request(
         self, prepared: PreparedPhoto, expression: object, intensity: object, faces: object, strength: object
@@ -186,13 +187,6 @@ class SwapTab:
             number(strength, "The strength", 0.0, MAX_STRENGTH),
         )
 
-    def _show(
-        self, prepared: PreparedPhoto, settings: Settings, choice: FaceChoice
-    ) -> tuple[np.ndarray, list[tuple[np.ndarray, str]], str]:
-        """(the edited photo, the strip of every expression, the status line)."""
-        edited, status = self._edited(prepared, settings, choice)
-        return edited, self._strip(prepared, settings, choice), status
-
     def _edited(
         self, prepared: PreparedPhoto, settings: Settings, choice: FaceChoice
     ) -> tuple[np.ndarray, str]:
@@ -203,15 +197,14 @@ class SwapTab:
         status += self._size_note(prepared.photo)  # on every change: the download stays this size
         return prepared.render(expression, intensity, choice, strength), status
 
-    def _strip(
-        self, prepared: PreparedPhoto, settings: Settings, choice: FaceChoice
-    ) -> list[tuple[np.ndarray, str]]:
-        """Each chosen face in every expression, labelled."""
+    def _strip(self, prepared: PreparedPhoto, settings: Settings) -> list[tuple[np.ndarray, str]]:
+        """Every face in every expression, labelled: a row per face, whichever the photo shows edited,
+        so a click on a tile can edit any of them."""
         _, intensity, strength = settings
-        chosen = prepared.chosen(choice)
+        count = len(prepared.faces)
         return [
-            (tile, f"Face {i + 1}: {name}" if len(chosen) > 1 else name)
-            for i in chosen
+            (tile, f"Face {i + 1}: {name}" if count > 1 else name)
+            for i in range(count)
             for tile, name in zip(
                 prepared.strip(i, intensity, strength, self.config.strip_size), prepared.expressions
             )
@@ -280,11 +273,11 @@ class SwapTab:
             "api_visibility": "private",
             "preprocess": False,  # the handlers check their inputs (demo.inputs)
         }
-        expression.input(self.rerender, controls, [result, status], **live)
-        expression.input(self.highlight, expression, strip, **live)
-        strip.select(self.pick, None, expression, **live).success(
+        gr.on([expression.input, faces.input], self.rerender, controls, [result, status], **live)
+        gr.on([expression.input, faces.input], self.highlight, [prepared, expression, faces], strip, **live)
+        strip.select(self.pick, prepared, [expression, faces], **live).success(
             self.rerender, controls, [result, status], **live
         )
-        gr.on(
-            [intensity.input, faces.input, strength.input], self.rerender, controls, [result, status], **live
-        ).success(self.restrip, controls, strip, **live)
+        gr.on([intensity.input, strength.input], self.rerender, controls, [result, status], **live).success(
+            self.restrip, [prepared, expression, intensity, strength], strip, **live
+        )

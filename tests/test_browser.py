@@ -229,6 +229,27 @@ def test_swap_tab_shows_the_edit_and_the_face_in_seven_expressions(
     page.screenshot(path=SHOTS / "swap-sad-stronger.png", full_page=True)
 
 
+def test_a_click_on_a_face_of_a_group_photos_strip_edits_that_face(
+    page, group_photo: np.ndarray, tmp_path: Path
+) -> None:
+    page.get_by_role("tab", name="Expression").click()
+    before = image_source(page, "#swap-result")
+    page.locator("#swap-photo input[type=file]").set_input_files(
+        str(save_photo(group_photo, tmp_path / "two.png"))
+    )
+    new_image(page, "#swap-result", before)
+    page.get_by_text("every face").wait_for()
+    assert page.locator("#swap-grid img").count() == 2 * len(EXPRESSIONS)  # a row per face
+    before = image_source(page, "#swap-result")
+    surprise = len(EXPRESSIONS) + EXPRESSIONS.index("surprise")
+    page.locator("#swap-grid img").nth(surprise).click()  # "Face 2: surprise"
+    page.get_by_text("face 2 now looks surprised").wait_for()
+    new_image(page, "#swap-result", before)
+    assert page.get_by_label("Which face").input_value() == "Face 2 from the left"
+    assert page.get_by_role("radio", name="surprise").is_checked()
+    assert page.locator("#swap-grid img").count() == 2 * len(EXPRESSIONS)  # both faces still to click
+
+
 def test_gallery_opens_on_faces_and_samples_a_grid(page) -> None:
     page.get_by_role("tab", name="Gallery").click()
     page.wait_for_selector("#gallery-grid img")  # before any click: the tab never opens empty

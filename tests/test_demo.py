@@ -152,8 +152,8 @@ def test_each_photo_is_read_once_per_visitor_action(demo_config: DemoConfig) -> 
 def test_the_expression_redraws_the_photo_and_the_other_controls_the_strip_after_it(
     demo_config: DemoConfig,
 ) -> None:
-    """The strip shows every expression, so picking one leaves it; amount, strength and face change it,
-    after the photo (the one the visitor looks at) is drawn."""
+    """The strip shows every face in every expression, so picking an expression or a face leaves it;
+    amount and strength change it, after the photo (the one the visitor looks at) is drawn."""
     demo = build_demo(demo_config)
     labels = {block._id: getattr(block, "label", None) for block in demo.blocks.values()}
     dependencies = {dep["id"]: dep for dep in demo.config["dependencies"]}
@@ -171,14 +171,14 @@ def test_the_expression_redraws_the_photo_and_the_other_controls_the_strip_after
             described(after)[:2] if after else None,
         )
 
-    others = ["Amount", "Strength", "Which face"]
+    sliders = ["Amount", "Strength"]
     assert sorted(
         described(dep) for dep in dependencies.values() if handler(dep) in {"rerender", "restrip"}
     ) == [
         ("rerender", [], ["Edited", None], ("pick", [])),  # a click on the strip picks an expression
-        ("rerender", others, ["Edited", None], None),
-        ("rerender", ["Expression"], ["Edited", None], None),
-        ("restrip", [], ["Your face in every expression"], ("rerender", others)),
+        ("rerender", ["Amount", "Strength"], ["Edited", None], None),
+        ("rerender", ["Expression", "Which face"], ["Edited", None], None),
+        ("restrip", [], ["Your face in every expression"], ("rerender", sliders)),
     ]
 
 
@@ -329,7 +329,7 @@ def test_swap_selfie_gives_its_own_face_in_seven_expressions_and_forgets_the_upl
     assert "the face now looks **surprised**" in surprised  # said as a person would say it
     _, plain = tab.rerender(prepared, "surprise", 1.0, "all", 0.0)
     assert "average of all seven expressions (strength 0)" in plain and "looks" not in plain
-    unchanged = tab.restrip(prepared, "happy", 0.0, "all", 1.0)  # no amount: every tile is the photo
+    unchanged = tab.restrip(prepared, "happy", 0.0, 1.0)  # no amount: every tile is the photo
     assert strip_labels(unchanged) == list(EXPRESSIONS)
     assert all(np.array_equal(tile, unchanged[0][0]) for tile, _ in unchanged)
 
@@ -342,28 +342,29 @@ def test_swap_group_photo_one_face_or_all(store, demo_config: DemoConfig, group_
     half = group_photo.shape[1] // 2
     assert faces.value == "2" and [value for _, value in faces.choices] == ["all", "1", "2"]
     assert [label for label, _ in faces.choices][1:] == ["Face 1 from the left", "Face 2 from the left"]
-    assert strip_labels(strip) == list(EXPRESSIONS) and "face 2" in status
+    every_face = [f"Face {i}: {name}" for i in (1, 2) for name in EXPRESSIONS]
+    assert strip_labels(strip) == every_face and "face 2" in status  # any face's tile can be clicked
     assert np.array_equal(photo[:, :half], group_photo[:, :half])
     assert not np.array_equal(photo[:, half:], group_photo[:, half:])
     everyone, all_status = tab.rerender(prepared, "sad", 1.0, "all", 1.0)
     assert "every face" in all_status and not np.array_equal(everyone[:, :half], group_photo[:, :half])
-    both = tab.restrip(prepared, "sad", 1.0, "all", 1.0)
-    assert strip_labels(both) == [f"Face {i}: {name}" for i in (1, 2) for name in EXPRESSIONS]
+    assert strip_labels(tab.restrip(prepared, "sad", 0.5, 1.0)) == every_face
     first, _ = tab.rerender(prepared, "sad", 1.0, "1", 1.0)
     assert np.array_equal(first[:, half:], group_photo[:, half:])
-    assert strip_labels(tab.restrip(prepared, "sad", 1.0, "1", 1.0)) == list(EXPRESSIONS)
+    clicked = gr.SelectData(None, {"index": 7 + EXPRESSIONS.index("surprise"), "value": None})
+    assert tab.pick(prepared, clicked) == ("surprise", "2")  # "Face 2: surprise" edits face 2
+    assert tab.highlight(prepared, "fear", "2").selected_index == 7 + EXPRESSIONS.index("fear")
+    assert tab.highlight(prepared, "fear", "all").selected_index == EXPRESSIONS.index("fear")
     stale, stale_status = tab.rerender(prepared, "sad", 1.0, "3", 1.0)  # a face of an earlier photo
     assert np.array_equal(stale, everyone) and "every face" in stale_status
 
 
 def test_a_click_on_a_face_of_the_strip_picks_its_expression(store, demo_config: DemoConfig) -> None:
     tab = SwapTab(store, demo_config)
-    clicked = [gr.SelectData(None, {"index": index, "value": None}) for index in (3, 7 + 5)]
-    assert [tab.pick(click) for click in clicked] == [
-        "happy",
-        "surprise",
-    ]  # face 1's happy, face 2's surprise
-    assert tab.highlight("sad").selected_index == EXPRESSIONS.index("sad")  # buttons mark their face
+    clicked = gr.SelectData(None, {"index": 3, "value": None})
+    expression, face = tab.pick(None, clicked)  # one face: the face control stays as it is
+    assert expression == "happy" and face == gr.skip()
+    assert tab.highlight(None, "sad", "all").selected_index == EXPRESSIONS.index("sad")  # buttons mark it
 
 
 def test_swap_without_a_face_or_photo_is_a_message(
