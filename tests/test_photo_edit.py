@@ -439,6 +439,15 @@ def test_a_mouth_open_wide_shows_its_upper_front_teeth_and_a_small_one_stays_dar
     assert draw_inside(small, dark, LIP_RED, SKIN)[inside].mean() < 0.3 * LIP_RED.mean()
 
 
+def test_teeth_end_at_their_jaws_arch_not_down_the_sides_of_a_peaked_opening() -> None:
+    points = big_lips(56.0)  # gaping: the upper front teeth show under the upper lip (at y 72)
+    points[[61, 63], 1] = 86  # the upper lip slopes down either side of its middle
+    drawn = draw_inside(points, np.full((200, 200), 0.2), LIP_RED, SKIN).mean(-1)
+    assert drawn[78, 96] > LIP_RED.mean()  # front teeth under the lip's middle
+    side = drawn[88, 85:89]  # under the sloping lip, below the front teeth's edges
+    assert side.max() < 0.3 * LIP_RED.mean()  # the dark inside: no teeth hanging down like fangs
+
+
 def test_a_grin_is_drawn_anew_in_another_expression_and_its_teeth_keep_their_colour() -> None:
     points = big_lips(12.0)
     grin = np.full((200, 200, 3), 230.0, dtype=np.float32)  # the photo's teeth, warped

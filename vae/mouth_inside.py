@@ -34,6 +34,7 @@ CORNER_SHADE = 0.4  # the inside is this much darker at the mouth's corners, bes
 # are the widest, the lower ones narrower, and the lower row (a smaller arch) shows less far.
 UPPER_GAPS = np.array([-0.8, -0.66, -0.52, -0.36, -0.2, 0.0, 0.2, 0.36, 0.52, 0.66, 0.8])
 LOWER_GAPS = np.array([-0.62, -0.5, -0.37, -0.24, -0.12, 0.0, 0.12, 0.24, 0.37, 0.5, 0.62])
+ARCH_RISE = 0.3  # a row's edge rises this much of its depth towards the mouth's corners
 LOWER_ROW_ENDS = (0.35, 0.7)  # along the mouth: the lower row fades out between these
 SCALLOP = 0.12  # a tooth's free edge is this much shorter (of the row's depth) at its sides ...
 SCALLOP_WIDTH = 0.015  # ... over this much of the mouth's width: a notch, not a pointed tooth
@@ -89,6 +90,7 @@ def draw_inside(
     bite_at = np.minimum(UPPER_TEETH * width, height * UPPER_TEETH / (UPPER_TEETH + LOWER_TEETH))
     in_upper = upper <= bite_at  # the upper row's side of where the rows meet
     upper_row, lower_row, gaps = _rows(upper, lower, along, width, in_upper)
+    upper_row, lower_row = _within_arches(upper_row, lower_row, points, outline, along, width)
     # A mouth open wide shows the upper front teeth under the upper lip, whatever the decoder draws.
     gap = float(np.linalg.norm(points[66] - points[62]))  # the inner lips' middles
     gaping = smoothstep(*GAPING, gap / max(width, 1.0)) * smoothstep(*MIN_TEETH_WIDTH, width)
@@ -144,6 +146,40 @@ def _most_along(values: np.ndarray, along: np.ndarray, inside: np.ndarray, bins:
     most = np.zeros(bins, dtype=np.float32)
     np.maximum.at(most, index[inside], values[inside])
     return most[index]
+
+
+def _within_arches(
+    upper_row: np.ndarray,
+    lower_row: np.ndarray,
+    points: np.ndarray,
+    outline: np.ndarray,
+    along: np.ndarray,
+    width: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of teeth cut at their jaws' arches: the upper teeth end at a fixed curve as deep
+    below the upper lip's middle as teeth are, the lower ones at one as high above the lower lip's
+    middle, both rising a little towards the corners. Teeth are fixed in the jaw; drawn as a
+    band along the lip, a round opening's sloping sides hung teeth down them like fangs."""
+    axis = (points[64] - points[60]) / max(width, 1e-6)
+    normal = np.array([-axis[1], axis[0]])  # across the mouth, towards the lower lip
+    ys, xs = np.mgrid[0 : upper_row.shape[0], 0 : upper_row.shape[1]].astype(np.float32)
+    across = (xs - points[60][0]) * normal[0] + (ys - points[60][1]) * normal[1]
+    outline_across = (outline - points[60]) @ normal
+    outline_along = (outline - points[60]) @ axis / max(width, 1e-6) * 2 - 1
+    lips = (outline_across[: UPPER_INNER_LIP + 1], outline_across[UPPER_INNER_LIP:])
+    middles = [
+        float(lip[np.argmin(np.abs(at))])
+        for lip, at in zip(
+            lips, (outline_along[: UPPER_INNER_LIP + 1], outline_along[UPPER_INNER_LIP:]), strict=True
+        )
+    ]
+    rise = ARCH_RISE * along**2  # both rows' edges curve up towards the corners, as a smile does
+    upper_edge = middles[0] + UPPER_TEETH * width * (1 - rise)
+    lower_edge = middles[1] - LOWER_TEETH * width * (1 + rise)
+    return (
+        upper_row * smoothstep(upper_edge + 0.7, upper_edge - 0.7, across),
+        lower_row * smoothstep(lower_edge - 0.7, lower_edge + 0.7, across),
+    )
 
 
 def _rows(
