@@ -29,6 +29,13 @@ def number(value: object, name: str, low: float, high: float) -> float:
     return float(value)
 
 
+def as_slider_holds(value: object, low: float, high: float) -> object:
+    """A page slider's value as the slider shows it: a number typed past either end is taken at that
+    end, where the slider itself moves (an error there left the photo at the old value while the
+    slider showed the new one). Anything else is left for `number` to turn into a message."""
+    return min(max(value, low), high) if _finite_in(value, -math.inf, math.inf) else value
+
+
 def whole(value: object, name: str, low: int, high: int) -> int:
     """A whole number in low..high (7 and 7.0 are fine, 7.5 is not)."""
     if not _finite_in(value, low, high) or value != int(value):

@@ -15,7 +15,7 @@ import numpy as np
 from skimage import data
 
 from demo.config import DemoConfig
-from demo.inputs import number, shown
+from demo.inputs import as_slider_holds, number, shown
 from demo.live import LiveMode
 from demo.models import ModelStore
 from demo.uploads import Upload, read_upload
@@ -30,6 +30,7 @@ ALL = "all"
 # "happy" would hand many of them back unchanged.
 DEFAULT_EXPRESSION = "surprise"
 START = "Upload a photo or take one with the webcam to start, or try the example photo."
+AMOUNT_RANGE, STRENGTH_RANGE = (0.0, 1.0), (0.0, MAX_STRENGTH)
 EXAMPLE_CREDIT = "Example: astronaut Eileen Collins (NASA, public domain, from scikit-image)."
 HOW_IT_WORKS = """
 Your photo is edited, not replaced. Each face's 68 landmarks (dlib) are encoded once by a *shape
@@ -136,8 +137,8 @@ class SwapTab:
     ) -> tuple[Any, ...]:
         """The same photo with another expression, amount, strength or face: (photo, status).
         Only warps the photo again; the strip follows (`restrip`) where it changes."""
-        if prepared is None:
-            return gr.skip(), START
+        if prepared is None:  # no photo yet (the status says how to start) or none with a face (it says so)
+            return gr.skip(), gr.skip()
         return self._edited(prepared, *self._request(prepared, expression, intensity, faces, strength))
 
     def restrip(
@@ -146,7 +147,7 @@ class SwapTab:
         """The strip for another amount or strength (the expression and the face do not change it)."""
         if prepared is None:
             return gr.skip()
-        return self._strip(prepared, self._settings(expression, intensity, strength))
+        return self._strip(prepared, self._slider_settings(expression, intensity, strength))
 
     def pick(self, prepared: PreparedPhoto | None, selected: gr.SelectData) -> tuple[Any, Any]:
         """(expression, face) of the strip's tile a visitor clicks: tiles run through the
@@ -171,7 +172,7 @@ class SwapTab:
     def _request(
         self, prepared: PreparedPhoto, expression: object, intensity: object, faces: object, strength: object
     ) -> tuple[Settings, FaceChoice]:
-        return self._settings(expression, intensity, strength), parse_faces(faces, len(prepared.faces))
+        return self._slider_settings(expression, intensity, strength), parse_faces(faces, len(prepared.faces))
 
     def _settings(self, expression: object, intensity: object, strength: object) -> Settings:
         """The expression, amount and strength as the page or the API sent them, checked (else gr.Error)."""
@@ -183,8 +184,15 @@ class SwapTab:
             )
         return Settings(
             expression,
-            number(intensity, "The amount", 0.0, 1.0),
-            number(strength, "The strength", 0.0, MAX_STRENGTH),
+            number(intensity, "The amount", *AMOUNT_RANGE),
+            number(strength, "The strength", *STRENGTH_RANGE),
+        )
+
+    def _slider_settings(self, expression: object, intensity: object, strength: object) -> Settings:
+        """`_settings` of the page's own controls, the amount and strength as their sliders hold them
+        (a number typed past a slider's end is taken at that end, as the slider shows it)."""
+        return self._settings(
+            expression, as_slider_holds(intensity, *AMOUNT_RANGE), as_slider_holds(strength, *STRENGTH_RANGE)
         )
 
     def _edited(
@@ -227,11 +235,11 @@ class SwapTab:
                     label="Expression",
                 )
                 intensity = gr.Slider(
-                    0.0, 1.0, value=1.0, step=self.config.slider_step, label="Amount",
+                    *AMOUNT_RANGE, value=1.0, step=self.config.slider_step, label="Amount",
                     info="How much of the edit to show. 0: your photo; 1: all of it",
                 )  # fmt: skip
                 strength = gr.Slider(
-                    0.0, MAX_STRENGTH, value=self.config.swap_strength, step=self.config.slider_step,
+                    *STRENGTH_RANGE, value=self.config.swap_strength, step=self.config.slider_step,
                     label="Strength", info="How strong the expression is. 0: the average of all seven; "
                     f"1: a typical one; {self.config.swap_strength:g} (the start): a clear one; "
                     f"{MAX_STRENGTH:g}: an exaggerated one",
@@ -242,7 +250,8 @@ class SwapTab:
                     label="Edited", format="jpeg", interactive=False, height=420, elem_id="swap-result"
                 )
                 status = gr.Markdown(START, elem_id="swap-status")  # under the photo it speaks of
-                LiveMode(self.models, self.config, self._settings).build(expression, intensity, strength)
+                live_mode = LiveMode(self.models, self.config, self._slider_settings)
+                live_mode.build(expression, intensity, strength)
         strip = gr.Gallery(
             label="Your face in every expression",
             columns=7,
@@ -253,19 +262,6 @@ class SwapTab:
         )
         with gr.Accordion("How it works", open=False):
             gr.Markdown(HOW_IT_WORKS)
-        on_new_photo(
-            photo,
-            self.swap,
-            [photo, expression, intensity, faces, strength],
-            [result, strip, status, faces, prepared],
-            api_name="swap",
-        )
-        example.click(
-            self.example,
-            [expression, intensity, faces, strength],
-            [photo, result, strip, status, faces, prepared],
-            api_visibility="private",
-        )
         controls = [prepared, expression, intensity, faces, strength]
         live = {
             "trigger_mode": "always_last",
@@ -273,11 +269,25 @@ class SwapTab:
             "api_visibility": "private",
             "preprocess": False,  # the handlers check their inputs (demo.inputs)
         }
+        marked = ([prepared, expression, faces], strip)  # a new strip marks the tile the photo shows
+        on_new_photo(
+            photo,
+            self.swap,
+            [photo, expression, intensity, faces, strength],
+            [result, strip, status, faces, prepared],
+            api_name="swap",
+        ).success(self.highlight, *marked, **live)
+        example.click(
+            self.example,
+            [expression, intensity, faces, strength],
+            [photo, result, strip, status, faces, prepared],
+            api_visibility="private",
+        ).success(self.highlight, *marked, **live)
         gr.on([expression.input, faces.input], self.rerender, controls, [result, status], **live)
-        gr.on([expression.input, faces.input], self.highlight, [prepared, expression, faces], strip, **live)
+        gr.on([expression.input, faces.input], self.highlight, *marked, **live)
         strip.select(self.pick, prepared, [expression, faces], **live).success(
             self.rerender, controls, [result, status], **live
         )
         gr.on([intensity.input, strength.input], self.rerender, controls, [result, status], **live).success(
             self.restrip, [prepared, expression, intensity, strength], strip, **live
-        )
+        ).success(self.highlight, *marked, **live)

@@ -165,6 +165,13 @@ def strip_sources(page) -> list[str]:
     )
 
 
+# The index of the strip's marked tile (-1: none).
+MARKED = (
+    "() => [...document.querySelectorAll('#swap-grid .thumbnail-item')]"
+    ".findIndex(t => t.classList.contains('selected'))"
+)
+
+
 def test_the_example_photo_button_shows_the_photo_its_edit_and_its_credit(page) -> None:
     page.get_by_role("tab", name="Expression").click()
     page.locator("#swap-example").click()
@@ -174,18 +181,15 @@ def test_the_example_photo_button_shows_the_photo_its_edit_and_its_credit(page) 
         ".every(s => document.querySelector(s + ' img')?.naturalWidth > 0)"
     )
     assert page.locator("#swap-grid img").count() == 7
+    page.wait_for_function(f"() => ({MARKED})() === {EXPRESSIONS.index('surprise')}")  # what the photo shows
     before = image_source(page, "#swap-result")
     page.locator("#swap-grid img").nth(3).click()  # a click on a face of the strip picks its expression
     page.get_by_text("now looks happy").wait_for()
     new_image(page, "#swap-result", before)
     assert page.get_by_role("radio", name="happy").is_checked()
-    marked = (
-        "() => [...document.querySelectorAll('#swap-grid .thumbnail-item')]"
-        ".findIndex(t => t.classList.contains('selected'))"
-    )
-    assert page.evaluate(marked) == 3
+    assert page.evaluate(MARKED) == 3
     page.get_by_role("radio", name="neutral").check()  # the mark follows the buttons
-    page.wait_for_function(f"() => ({marked})() === {EXPRESSIONS.index('neutral')}")
+    page.wait_for_function(f"() => ({MARKED})() === {EXPRESSIONS.index('neutral')}")
 
 
 def test_swap_tab_shows_the_edit_and_the_face_in_seven_expressions(
@@ -226,6 +230,7 @@ def test_swap_tab_shows_the_edit_and_the_face_in_seven_expressions(
         " return now.length === 7 && now.every((i, k) => i.getAttribute('src') !== old[k] && i.complete); }",
         arg=strip,
     )
+    page.wait_for_function(f"() => ({MARKED})() === {EXPRESSIONS.index('sad')}")  # the new strip marks it too
     page.screenshot(path=SHOTS / "swap-sad-stronger.png", full_page=True)
 
 

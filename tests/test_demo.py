@@ -180,6 +180,14 @@ def test_the_expression_redraws_the_photo_and_the_other_controls_the_strip_after
         ("rerender", ["Expression", "Which face"], ["Edited", None], None),
         ("restrip", [], ["Your face in every expression"], ("rerender", sliders)),
     ]
+    # Every new strip marks the tile of the expression and face the photo shows.
+    after = [described(dep)[3] for dep in dependencies.values() if handler(dep) == "highlight"]
+    assert sorted(after, key=str) == [
+        ("example", []),
+        ("restrip", []),
+        ("swap", ["Your photo (upload or webcam)"]),
+        None,  # the expression or the face picked
+    ]
 
 
 # -- explore --------------------------------------------------------------------------------------
@@ -329,6 +337,11 @@ def test_swap_selfie_gives_its_own_face_in_seven_expressions_and_forgets_the_upl
     assert "the face now looks **surprised**" in surprised  # said as a person would say it
     _, plain = tab.rerender(prepared, "surprise", 1.0, "all", 0.0)
     assert "average of all seven expressions (strength 0)" in plain and "looks" not in plain
+    # A number typed past a slider's end is taken at that end, where the slider moves; NaN is an error.
+    typed, _ = tab.rerender(prepared, "sad", 1.0, "all", 5.0)
+    np.testing.assert_array_equal(typed, tab.rerender(prepared, "sad", 1.0, "all", 3.0)[0])
+    with pytest.raises(gr.Error, match="strength must be a number from 0 to 3, not nan"):
+        tab.rerender(prepared, "sad", 1.0, "all", float("nan"))
     unchanged = tab.restrip(prepared, "happy", 0.0, 1.0)  # no amount: every tile is the photo
     assert strip_labels(unchanged) == list(EXPRESSIONS)
     assert all(np.array_equal(tile, unchanged[0][0]) for tile, _ in unchanged)
@@ -379,7 +392,8 @@ def test_swap_without_a_face_or_photo_is_a_message(
     photo, strip, status, faces, prepared = tab.swap(None, "happy", 1.0, "all", 1.0)  # cleared
     assert photo is None and strip == [] and status == START and prepared is None
     assert faces.value == "all" and [value for _, value in faces.choices] == ["all"]
-    assert tab.rerender(None, "sad", 1.0, "all", 1.0)[1] == START  # a control moved before any photo
+    # A control moved before any photo, or after one with no face: the status still says which.
+    assert tab.rerender(None, "sad", 1.0, "all", 1.0) == (gr.skip(), gr.skip())
     with pytest.raises(gr.Error, match="not an image"):
         bad = gradio_cache / "x" / "notes.jpg"
         bad.parent.mkdir(parents=True)
