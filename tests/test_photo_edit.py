@@ -32,11 +32,14 @@ from vae.mouth import (
     close_mouth,
     extra_opening,
     fill_new_opening,
+    lip_band,
     lips_meet_inside,
+    meeting_line,
     mouth_closed,
     open_no_wider,
     repaint_stray_opening,
     teeth_in_place,
+    tint_lips,
 )
 from vae.mouth_inside import CURVE_SAMPLES, draw_inside, inner_outline, inside_mask
 from vae.photo_edit import (
@@ -505,6 +508,33 @@ def test_an_old_opening_where_the_mouth_closes_is_filled_from_the_lips_around_it
     off_the_line = was_dark & (np.abs(ys - 100) > 4)
     assert np.abs(filled[off_the_line] - (170, 70, 80)).max() < 25  # lips, no dark streaks left
     assert np.allclose(filled[100, 100], opening.seam, atol=12)  # where they meet, the lips' shade
+
+
+def test_closed_lips_meet_along_a_line_that_follows_the_landmarks_between_pixels() -> None:
+    closed = big_lips(0.0)
+    closed[48:68, 1] += 0.02 * (closed[48:68, 0] - 100)  # a slight slope: 1.2 px over the mouth
+    line = meeting_line(closed, (200, 200))
+    columns = np.arange(60, 141)
+    rows = np.arange(200)[:, None]
+    centres = (line[:, columns] * rows).sum(0) / line[:, columns].sum(0)
+    wanted = 100 + 0.02 * (columns - 100)
+    assert np.abs(centres - wanted).max() < 0.15  # from whole-pixel distances it stepped by half a pixel
+    assert line.max() > 0.5 and line[90, 100] < 0.01  # a line, about a pixel wide
+
+
+def test_a_closing_mouths_lips_take_the_photos_lip_colour_and_keep_their_detail() -> None:
+    closed = big_lips(0.0)
+    skin, lip_colour = np.array([220.0, 190.0, 165.0]), np.array([200.0, 120.0, 120.0])
+    grain = np.random.default_rng(1).normal(0, 6, (200, 200, 1)).astype(np.float32)
+    image = np.broadcast_to(skin, (200, 200, 3)).astype(np.float32) + grain  # a grin's skin and teeth
+    tinted = tint_lips(image, closed, lip_colour, amount=1.0)
+    band = lip_band(closed, (200, 200))
+    core = cv2.erode(band.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+    far = ~cv2.dilate(band.astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool)
+    assert np.abs(tinted[core].mean(0) - lip_colour).max() < 6  # the lips are lip coloured
+    assert np.allclose((tinted - image)[core].std(0), 0, atol=1.5)  # the grain rides on top
+    np.testing.assert_array_equal(tinted[far], image[far])  # the skin stays
+    assert tint_lips(image, closed, lip_colour, amount=0.0) is image  # an open mouth: nothing to do
 
 
 def test_a_mouth_opened_in_a_black_and_white_photo_stays_grey() -> None:

@@ -13,6 +13,7 @@ import numpy as np
 SHARP_BLUR = 0.85  # px: how soft (blur_of) the eyes of the sharp photos in ../shared/photos measure
 # Shade on skin and eyes is warm: per channel, the exponent a darkening factor takes (red fades least).
 WARM_SHADE = np.array([0.8, 1.0, 1.2])
+LINE_SUPERSAMPLING = 4  # a soft line is drawn at this many times the resolution (line_strength)
 FULL_COLOUR = 12.0  # the mean spread of a pixel's channels (0..255) above which a photo counts as in colour
 
 
@@ -49,6 +50,18 @@ def distance_to(polyline: np.ndarray, shape: tuple[int, int], closed: bool = Fal
     canvas = np.full(shape, 255, dtype=np.uint8)
     cv2.polylines(canvas, [np.round(polyline * 16).astype(np.int32)], closed, 0, 1, cv2.LINE_8, shift=4)
     return cv2.distanceTransform(canvas, cv2.DIST_L2, 3)
+
+
+def line_strength(
+    polyline: np.ndarray, shape: tuple[int, int], width: float, closed: bool = False
+) -> np.ndarray:
+    """[H, W] in 0..1: a soft line along `polyline` [N, 2], exp(-(distance / width)^2), drawn at
+    LINE_SUPERSAMPLING times the resolution and averaged down. A line about a pixel wide drawn from
+    whole-pixel distances steps from row to row: a staircase where the lips meet."""
+    scale = LINE_SUPERSAMPLING
+    fine = distance_to(polyline * scale + (scale - 1) / 2, (shape[0] * scale, shape[1] * scale), closed)
+    strength = np.exp(-((fine / (width * scale)) ** 2)).astype(np.float32)
+    return cv2.resize(strength, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
 
 
 @dataclass(frozen=True)

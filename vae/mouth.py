@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from vae.drawing import Look, distance_to, polygon_mask
+from vae.drawing import Look, line_strength, polygon_mask
 from vae.face_shape import INNER_LIPS, OUTER_LIPS, eye_distance
 from vae.mouth_inside import draw_inside, inner_outline, inside_mask
 
@@ -27,6 +27,10 @@ MIN_CONTRAST = 12.0  # ... and by at least this much (CIELAB units)
 TEETH_BRIGHTER, MIN_TEETH_PIXELS = 1.2, 20  # an opening shows teeth where brighter than the lips by this
 SEAM_WIDTH = 0.015  # eye distances: the line where closed lips meet (a crease, not a stroke)
 SEAM_DARKEST = 0.2  # ... takes the mean colour of this fraction of the photo's lip pixels, darkest first
+LIP_EDGE, LIP_SPREAD = (
+    0.008,
+    0.04,
+)  # eye distances: the soft edge of a tint of the lips, and their local colour's reach
 DARK_HOLE = 0.6  # a new opening whose inside the decoder draws darker than this (of the lips) is a hole
 
 
@@ -225,13 +229,27 @@ def repaint_stray_opening(
     return warped + (closing * weight)[..., None] * (filled - warped)
 
 
+def tint_lips(image: np.ndarray, target: np.ndarray, colour: np.ndarray, amount: float) -> np.ndarray:
+    """`image` (float RGB, in whose pixels the new landmarks `target` lie) with its lips' local colour
+    moved `amount` of the way to `colour` (the photo's own lips), their detail kept. A grin closed
+    for another expression stretches what was a thin rim of lip, and teeth and skin, over the new
+    lips: a smudge of skin colour with a line across it, not a mouth."""
+    if amount <= 0:
+        return image
+    scale = eye_distance(target)
+    band = lip_band(target, image.shape[:2]).astype(np.float32)
+    soft = cv2.GaussianBlur(band, (0, 0), LIP_EDGE * scale)
+    weight = cv2.GaussianBlur(band, (0, 0), LIP_SPREAD * scale)[..., None]
+    local = cv2.GaussianBlur(image * band[..., None], (0, 0), LIP_SPREAD * scale) / np.maximum(weight, 1e-3)
+    return image + (amount * soft)[..., None] * (colour.astype(np.float32) - local)
+
+
 def meeting_line(target: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """[H, W] in 0..1: the line along the inner lips of landmarks `target` where closed lips meet
     (1 on it), drawn in the colour of the photo's own darkest lips. Darkening what the filling left
     there instead drew a grey line on a small face, whose filling takes the grey of the old teeth's
     shadow; the lips' median colour darkened by a quarter, a wider line, read as a painted stroke."""
-    distance = distance_to(inner_outline(target), shape, closed=True)
-    return np.exp(-((distance / (SEAM_WIDTH * eye_distance(target))) ** 2))
+    return line_strength(inner_outline(target), shape, SEAM_WIDTH * eye_distance(target), closed=True)
 
 
 def fill_new_opening(

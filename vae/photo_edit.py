@@ -68,6 +68,7 @@ from vae.mouth import (
     open_no_wider,
     repaint_stray_opening,
     teeth_in_place,
+    tint_lips,
 )
 from vae.mouth import gap as mouth_gap
 from vae.mouth_inside import inside_mask
@@ -96,6 +97,7 @@ APPEARANCE_SCALE = 5.0
 MAX_BRIGHTENING = 0.15
 MAX_DARKENING = 0.35  # the same for darkening outside the mouth: a furrow, not a bruise
 LIP_DARKENING = 0.15  # ... and on the lips: a shadow, not the decoder's dark mouth blurred over them
+LIP_TINT = 0.7  # a closing mouth's lips take this much of their colour from the photo's lips
 RATIO_FLOOR = 16.0  # luminance (0..255) added to both sides of the ratio: black pixels do not explode it
 SOURCE_TEMPERATURE = 1e-4  # squared eye distances: how sharply the best-fitting decoders are preferred
 # Eye distances: an expression whose typical face parts its lips less than this (sad 0.01, neutral
@@ -326,6 +328,7 @@ class PreparedFace:
         )  # fmt: skip
         closing = 1 - mouth_gap(target) / max(mouth_gap(self.points), 1e-6)
         edited = repaint_stray_opening(edited, self.opening, photo_x, photo_y, target, closing)
+        edited = tint_lips(edited, target, self.opening.lips, LIP_TINT * max(closing, 0.0))
         grin = float(self.grin[k])
         return fill_new_opening(edited, target, stretch, -change, brightness, self.opening, grin)
 
