@@ -451,6 +451,15 @@ def test_teeth_end_at_their_jaws_arch_not_down_the_sides_of_a_peaked_opening() -
     assert side.max() < 0.3 * LIP_RED.mean()  # the dark inside: no teeth hanging down like fangs
 
 
+def test_a_mouth_open_wide_shows_its_tongue_low_in_the_opening_not_a_black_hole() -> None:
+    points = big_lips(56.0)  # gaping: inner lips at y 72 and 128, 80 px apart at the corners
+    drawn = draw_inside(points, np.full((200, 200), 0.05), LIP_RED, SKIN).mean(-1)  # the decoder: black
+    tongue, middle = drawn[124, 100], drawn[100, 100]
+    assert tongue > 3 * middle and tongue < 0.6 * LIP_RED.mean()  # lit, and darker than a lip
+    assert drawn[124, 100] > drawn[118, 100] > middle  # it curves back into the dark
+    assert drawn[112, 134] < 0.2 * tongue  # the corners stay dark (the opening spans y 86..114 there)
+
+
 def test_a_grin_is_drawn_anew_in_another_expression_and_its_teeth_keep_their_colour() -> None:
     points = big_lips(12.0)
     grin = np.full((200, 200, 3), 230.0, dtype=np.float32)  # the photo's teeth, warped

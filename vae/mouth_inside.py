@@ -41,6 +41,9 @@ SCALLOP_WIDTH = 0.015  # ... over this much of the mouth's width: a notch, not a
 GAP_SHADE = (0.12, 0.26)  # a gap between teeth darkens them this much by the lip, and at their edge
 MAX_LEVEL = 2.0  # the decoder's brightness relative to the lips is read up to this
 MIN_DARKNESS = 0.08  # the inside is never drawn darker than this times the lips (a black hole)
+# A mouth open wide shows its tongue in the lowest part of its opening (of its height), away from
+# its corners (along the mouth), as bright as this of the lips where it is lit.
+TONGUE_TOP, TONGUE_SIDES, TONGUE_LIGHT = (0.25, 0.5), (0.4, 0.75), 0.6
 INSIDE_TINT = np.array([1.0, 0.8, 0.8], dtype=np.float32)  # the inside of a mouth is redder than its lips
 
 
@@ -118,6 +121,12 @@ def draw_inside(
     corners = 1 - CORNER_SHADE * smoothstep(0.5, 0.95, np.abs(along))  # beside the teeth, in shade
     darkness = np.clip(level, MIN_DARKNESS, 1.0) * (1 - (0.15 + DEEP * gaping) * depth) * corners
     darkness *= 1 - BEHIND_TEETH * behind
+    # A mouth open wide shows its tongue low in the opening, lit from the front and darker where it
+    # curves back: a hole black to its lower lip read as cut out of the photo.
+    below = lower / np.maximum(height, 1.0)  # 0 at the lower lip, 1 at the upper
+    tongue = gaping * (1 - smoothstep(*TONGUE_TOP, below)) * (1 - smoothstep(*TONGUE_SIDES, np.abs(along)))
+    lit = TONGUE_LIGHT * (1 - 0.5 * smoothstep(0.0, TONGUE_TOP[1], below))
+    darkness = np.maximum(darkness, tongue * lit)
     inside = lip * darkness[..., None] * INSIDE_TINT
     return inside + teeth[..., None] * (tooth_colour - inside)
 
