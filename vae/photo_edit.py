@@ -35,7 +35,7 @@ import numpy as np
 import torch
 
 from vae.checkpoint import CheckpointError, load_checkpoint
-from vae.drawing import WARM_SHADE
+from vae.drawing import WARM_SHADE, smoothstep
 from vae.eyes import Eyeball, eyeballs, narrowing_limited, redraw_eyes
 from vae.face_shape import (
     INNER_LIPS,
@@ -97,7 +97,8 @@ APPEARANCE_SCALE = 5.0
 MAX_BRIGHTENING = 0.15
 MAX_DARKENING = 0.35  # the same for darkening outside the mouth: a furrow, not a bruise
 LIP_DARKENING = 0.15  # ... and on the lips: a shadow, not the decoder's dark mouth blurred over them
-LIP_TINT = 0.7  # a closing mouth's lips take this much of their colour from the photo's lips
+LIP_TINT = 0.7  # a closing mouth's lips take this much of their colour from the photo's lips ...
+OPEN_LIPS = (0.04, 0.08)  # ... if the photo's inner lips were this far apart (eye distances): it was open
 RATIO_FLOOR = 16.0  # luminance (0..255) added to both sides of the ratio: black pixels do not explode it
 SOURCE_TEMPERATURE = 1e-4  # squared eye distances: how sharply the best-fitting decoders are preferred
 # Eye distances: an expression whose typical face parts its lips less than this (sad 0.01, neutral
@@ -328,7 +329,8 @@ class PreparedFace:
         )  # fmt: skip
         closing = 1 - mouth_gap(target) / max(mouth_gap(self.points), 1e-6)
         edited = repaint_stray_opening(edited, self.opening, photo_x, photo_y, target, closing)
-        edited = tint_lips(edited, target, self.opening.lips, LIP_TINT * max(closing, 0.0))
+        was_open = smoothstep(*OPEN_LIPS, mouth_gap(self.points) / eye_distance(self.points))
+        edited = tint_lips(edited, target, self.opening.lips, LIP_TINT * max(closing, 0.0) * float(was_open))
         grin = float(self.grin[k])
         return fill_new_opening(edited, target, stretch, -change, brightness, self.opening, grin)
 
