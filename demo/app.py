@@ -15,6 +15,7 @@ from demo.gallery import GalleryTab
 from demo.models import load_models
 from demo.morph import MorphTab
 from demo.swap import SwapTab
+from vae.data import EXPRESSIONS
 
 TITLE = "FaceVAE"
 # The page opens on the first tab: the expression swap, what most visitors come for.
@@ -48,8 +49,10 @@ CSS = """
    the controls (not the result below all of them), the live webcam last. The result stays in view
    (as the explore tab's face does) while the controls below it are used; the strip wraps, four faces
    a row, square (Gradio's rows are at least 100 px tall, taller than a quarter of a phone is wide),
-   rather than running off the side, and its labels are whole ("Face 2: surprise", not "Face 2: su..."),
-   small, over the tiles' top (the forehead), not over the mouth the strip is there to show. */
+   rather than running off the side, each face of a group photo on rows of its own (a face's seven
+   tiles filled a row and a half, and the next face's ran on into it), and its labels are whole
+   ("Face 2: surprise", not "Face 2: su..."), small, over the tiles' top (the forehead), not over
+   the mouth the strip is there to show. */
 @media (max-width: 640px) {
     #swap-row { flex-direction: column; }
     #swap-controls, #swap-output { display: contents; }
@@ -65,12 +68,13 @@ CSS = """
     #swap-grid .grid-container {
         grid-template-columns: repeat(4, minmax(0, 1fr)) !important; grid-auto-rows: auto !important;
     }
+    #swap-grid .grid-container > :nth-child(EXPRESSION_COUNTn+1) { grid-column-start: 1; }
     #swap-grid .caption-label {
         max-width: 100%; left: 0; right: 0; top: 0; bottom: auto; padding: 0 3px;
         font-size: 10px; line-height: 1.2; white-space: normal; overflow: visible; text-overflow: clip;
     }
 }
-"""
+""".replace("EXPRESSION_COUNT", str(len(EXPRESSIONS)))
 
 
 def build_demo(config: DemoConfig | None = None) -> gr.Blocks:

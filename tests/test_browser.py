@@ -421,6 +421,31 @@ def test_on_a_phone_the_edited_photo_stays_in_view_while_an_expression_is_picked
         phone.close()
 
 
+def test_on_a_phone_each_face_of_a_group_photos_strip_starts_its_own_row(
+    page, server, group_photo: np.ndarray, tmp_path: Path
+) -> None:
+    phone = page.context.browser.new_page(viewport=PHONE)
+    try:
+        phone.set_default_timeout(TIMEOUT_MS)
+        phone.goto(server[0])
+        phone.locator("#swap-photo input[type=file]").set_input_files(
+            str(save_photo(group_photo, tmp_path / "two.png"))
+        )
+        tiles = phone.locator("#swap-grid .thumbnail-item")
+        phone.wait_for_function(
+            f"() => document.querySelectorAll('#swap-grid .thumbnail-item').length === {2 * len(EXPRESSIONS)}"
+        )
+        boxes = [tiles.nth(i).bounding_box() for i in range(2 * len(EXPRESSIONS))]
+        first, second = boxes[0], boxes[len(EXPRESSIONS)]  # "Face 1: angry", "Face 2: angry"
+        last_of_first = boxes[len(EXPRESSIONS) - 1]
+        assert second["x"] == pytest.approx(first["x"], abs=1)  # face 2 starts at the left ...
+        assert second["y"] > last_of_first["y"] + last_of_first["height"] / 2  # ... on a row of its own
+        assert boxes[1]["y"] == pytest.approx(first["y"], abs=1)  # and the strip still wraps, 4 a row
+        phone.locator("#swap-grid").screenshot(path=SHOTS / "swap-group-strip-phone.png")
+    finally:
+        phone.close()
+
+
 def test_webcam_snapshot_without_a_face_is_a_message(page) -> None:
     page.get_by_role("tab", name="Expression").click()
     photo = page.locator("#swap-photo")
