@@ -27,10 +27,8 @@ MIN_CONTRAST = 12.0  # ... and by at least this much (CIELAB units)
 TEETH_BRIGHTER, MIN_TEETH_PIXELS = 1.2, 20  # an opening shows teeth where brighter than the lips by this
 SEAM_WIDTH = 0.015  # eye distances: the line where closed lips meet (a crease, not a stroke)
 SEAM_DARKEST = 0.2  # ... takes the mean colour of this fraction of the photo's lip pixels, darkest first
-LIP_EDGE, LIP_SPREAD = (
-    0.008,
-    0.04,
-)  # eye distances: the soft edge of a tint of the lips, and their local colour's reach
+LIP_EDGE = 0.008  # eye distances: the soft edge of a tint of the lips ...
+LIP_SPREAD = 0.04  # ... and how far around a pixel their local colour is taken
 DARK_HOLE = 0.6  # a new opening whose inside the decoder draws darker than this (of the lips) is a hole
 
 

@@ -182,6 +182,11 @@ class PreparedFace:
         """[E] how much of the photo's open mouth each expression draws anew (grin_redrawn)."""
         return grin_redrawn(self.points, self.smile_goes)
 
+    @functools.cached_property
+    def was_open(self) -> float:
+        """0..1: how open the photo's mouth is: only a mouth that was open has lips to draw as it closes."""
+        return float(smoothstep(*OPEN_LIPS, mouth_gap(self.points) / eye_distance(self.points)))
+
     @property
     def mesh(self) -> Mesh:
         return Mesh(self.canonical)
@@ -329,8 +334,7 @@ class PreparedFace:
         )  # fmt: skip
         closing = 1 - mouth_gap(target) / max(mouth_gap(self.points), 1e-6)
         edited = repaint_stray_opening(edited, self.opening, photo_x, photo_y, target, closing)
-        was_open = smoothstep(*OPEN_LIPS, mouth_gap(self.points) / eye_distance(self.points))
-        edited = tint_lips(edited, target, self.opening.lips, LIP_TINT * max(closing, 0.0) * float(was_open))
+        edited = tint_lips(edited, target, self.opening.lips, LIP_TINT * max(closing, 0.0) * self.was_open)
         grin = float(self.grin[k])
         return fill_new_opening(edited, target, stretch, -change, brightness, self.opening, grin)
 
