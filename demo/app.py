@@ -51,8 +51,8 @@ CSS = """
    a row, square (Gradio's rows are at least 100 px tall, taller than a quarter of a phone is wide),
    rather than running off the side, each face of a group photo on rows of its own (a face's seven
    tiles filled a row and a half, and the next face's ran on into it), and its labels are whole
-   ("Face 2: surprise", not "Face 2: su..."), small, over the tiles' top (the forehead), not over
-   the mouth the strip is there to show. */
+   ("Face 2: surprise", not "Face 2: su..."), small, under each face rather than over it (over the
+   tile's top, a label of two lines hid the eyes). */
 @media (max-width: 640px) {
     #swap-row { flex-direction: column; }
     #swap-controls, #swap-output { display: contents; }
@@ -69,8 +69,13 @@ CSS = """
         grid-template-columns: repeat(4, minmax(0, 1fr)) !important; grid-auto-rows: auto !important;
     }
     #swap-grid .grid-container > :nth-child(EXPRESSION_COUNTn+1) { grid-column-start: 1; }
+    #swap-grid .thumbnail-item {
+        aspect-ratio: auto !important; height: auto !important; display: flex; flex-direction: column;
+    }
+    #swap-grid .thumbnail-item img { aspect-ratio: 1 / 1; width: 100% !important; height: auto !important; }
     #swap-grid .caption-label {
-        max-width: 100%; left: 0; right: 0; top: 0; bottom: auto; padding: 0 3px;
+        position: static !important; max-width: 100%; padding: 1px 2px; text-align: center;
+        background: none; border: none; box-shadow: none;
         font-size: 10px; line-height: 1.2; white-space: normal; overflow: visible; text-overflow: clip;
     }
 }

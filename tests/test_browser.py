@@ -421,7 +421,7 @@ def test_on_a_phone_the_edited_photo_stays_in_view_while_an_expression_is_picked
         phone.close()
 
 
-def test_on_a_phone_each_face_of_a_group_photos_strip_starts_its_own_row(
+def test_on_a_phone_each_face_of_a_group_photos_strip_starts_its_own_row_labelled_below(
     page, server, group_photo: np.ndarray, tmp_path: Path
 ) -> None:
     phone = page.context.browser.new_page(viewport=PHONE)
@@ -441,6 +441,12 @@ def test_on_a_phone_each_face_of_a_group_photos_strip_starts_its_own_row(
         assert second["x"] == pytest.approx(first["x"], abs=1)  # face 2 starts at the left ...
         assert second["y"] > last_of_first["y"] + last_of_first["height"] / 2  # ... on a row of its own
         assert boxes[1]["y"] == pytest.approx(first["y"], abs=1)  # and the strip still wraps, 4 a row
+        faces = phone.locator("#swap-grid .thumbnail-item img")
+        labels = phone.locator("#swap-grid .caption-label")
+        for i in range(2 * len(EXPRESSIONS)):  # "Face 2: surprise", two lines: under the face, not on it
+            face, label = faces.nth(i).bounding_box(), labels.nth(i).bounding_box()
+            assert label["y"] >= face["y"] + face["height"] - 1
+            assert face["width"] == pytest.approx(face["height"], abs=1)
         phone.locator("#swap-grid").screenshot(path=SHOTS / "swap-group-strip-phone.png")
     finally:
         phone.close()
