@@ -3,6 +3,8 @@ real photos, with tiny random-weight models: what is checked is what holds for a
 
 from __future__ import annotations
 
+import dataclasses
+
 import cv2
 import numpy as np
 import pytest
@@ -12,7 +14,7 @@ from demo.swap import APPEARANCE_FILE, SHAPE_FILE
 from tests.test_demo_support import template_shape
 from vae.checkpoint import CheckpointError, load_checkpoint, save_model
 from vae.config import ConfigError
-from vae.drawing import Look
+from vae.drawing import SHARP_BLUR, Look
 from vae.face_shape import (
     Mesh,
     Raster,
@@ -95,6 +97,20 @@ def test_an_edit_changes_the_face_and_nothing_far_from_it(prepared, astronaut) -
     fx0, fy0 = face.min(0).astype(int)
     fx1, fy1 = face.max(0).astype(int)
     assert np.abs(edited[fy0:fy1, fx0:fx1].astype(int) - astronaut[fy0:fy1, fx0:fx1]).mean() > 1
+
+
+def test_a_black_and_white_photo_stays_black_and_white_in_every_expression(models, astronaut) -> None:
+    grey = np.repeat(cv2.cvtColor(astronaut, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=-1)
+    photo = prepare_photo(grey, models)
+    face = photo.faces[0]  # decoders that shade and light the face in blotches, each its own way
+    blotches = np.random.default_rng(0).uniform(-80, 80, (face.textures.shape[0], 6, 6)).astype(np.float32)
+    size = face.textures.shape[1:][::-1]
+    textures = np.stack([128 + cv2.resize(b, size, interpolation=cv2.INTER_CUBIC) for b in blotches])
+    photo.faces[0] = dataclasses.replace(face, textures=textures)
+    for expression in photo.expressions:
+        edited = photo.render(expression, 1.0, strength=2.0)
+        assert np.abs(edited.astype(int) - grey).max() > 10  # edited ...
+        assert np.ptp(edited.astype(int), axis=-1).max() <= 1  # ... in grey: no sepia shade, no red lips
 
 
 def test_every_expression_gives_its_own_edit_and_the_strip_shows_them(prepared) -> None:
@@ -402,6 +418,20 @@ def test_lightening_is_pale_and_shade_is_warm() -> None:
     added = lighter - skin[0, 0]
     assert np.ptp(added) < 1e-3  # the same light on every channel: paler, not more orange
     assert darker[0] / darker[2] > skin[0, 0, 0] / skin[0, 0, 2]  # shade keeps more red than blue
+
+
+def test_shade_on_a_black_and_white_photo_is_grey() -> None:
+    grey = np.full((4, 4, 3), 150.0, dtype=np.float32)
+    darker = lighten(grey, np.full((4, 4), -0.3), colour=0.0)[0, 0]
+    assert darker.mean() < 150 and np.ptp(darker) < 1e-3
+
+
+def test_what_is_drawn_on_a_soft_photo_is_as_soft_as_it() -> None:
+    line = np.zeros((40, 40), dtype=np.float32)
+    line[20] = 1.0
+    assert np.array_equal(Look(1.0, SHARP_BLUR, 0.0).soften(line), line)
+    soft = Look(1.0, 3.0, 0.0).soften(line)
+    assert soft[20, 20] < 0.5 and soft[17, 20] > 0.05 and soft.sum() == pytest.approx(line.sum(), rel=0.01)
 
 
 def test_a_new_opening_is_drawn_whole_or_not_at_all() -> None:

@@ -94,10 +94,12 @@ class Look:
         grainy as the photo (so not smoother than the skin around it)."""
         grey = drawn.mean(-1, keepdims=True)
         drawn = grey + self.colour * (drawn - grey)
+        return self.soften(drawn) + (grain * self.grain * _noise(drawn.shape[:2]))[..., None]
+
+    def soften(self, drawn: np.ndarray) -> np.ndarray:
+        """`drawn` (an image or a mask) blurred as much as the photo is softer than a sharp one."""
         extra = float(np.sqrt(max(self.softness**2 - SHARP_BLUR**2, 0.0)))
-        if extra > 0.25:
-            drawn = cv2.GaussianBlur(drawn, (0, 0), extra)
-        return drawn + (grain * self.grain * _noise(drawn.shape[:2]))[..., None]
+        return cv2.GaussianBlur(drawn, (0, 0), extra) if extra > 0.25 else drawn
 
 
 @functools.lru_cache(maxsize=64)

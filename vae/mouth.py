@@ -222,7 +222,7 @@ def repaint_stray_opening(
     weight = np.maximum(grown, cv2.GaussianBlur(grown, (0, 0), 1.0))  # all of it, and a soft edge
     image = np.clip(warped, 0, 255).astype(np.uint8)
     filled = cv2.inpaint(image, grown.astype(np.uint8), 3, cv2.INPAINT_TELEA).astype(np.float32)
-    line = meeting_line(target, warped.shape[:2])[..., None]
+    line = opening.look.soften(meeting_line(target, warped.shape[:2]))[..., None]  # as soft as the photo
     filled += line * (opening.seam - filled)
     return warped + (closing * weight)[..., None] * (filled - warped)
 

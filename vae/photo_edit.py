@@ -293,7 +293,8 @@ class PreparedFace:
         )  # fmt: skip
         in_window = target_points - (x0, y0)
         change = limit_darkening(change, in_window, intensity)
-        edited = lift_folds(lighten(warped, change), in_window, intensity * self.smile_goes[k])
+        edited = lighten(warped, change, self.opening.look.colour)  # the photo's look around the mouth
+        edited = lift_folds(edited, in_window, intensity * self.smile_goes[k])
         if field.sharp is not None:
             mx0, my0, mx1, my1 = field.sharp
             mouth = slice(my0 - y0, my1 - y0), slice(mx0 - x0, mx1 - x0)
@@ -360,17 +361,19 @@ def limit_darkening(change: np.ndarray, target: np.ndarray, intensity: float) ->
     return np.maximum(change, np.where(inside_mask(target, change.shape), -np.inf, floor))
 
 
-def lighten(image: np.ndarray, change: np.ndarray) -> np.ndarray:
+def lighten(image: np.ndarray, change: np.ndarray, colour: float = 1.0) -> np.ndarray:
     """`image` (float RGB) with its brightness multiplied by exp(`change`) [H, W]: darkening is
-    warm, as shade on skin is (WARM_SHADE), and brightening adds the same light to every channel,
-    so a lighter patch is paler, not a more saturated, orange band."""
+    warm, as shade on skin is (WARM_SHADE), as much as the photo is in colour (`colour`, Look's:
+    shade on a black-and-white photo is grey, not sepia), and brightening adds the same light to
+    every channel, so a lighter patch is paler, not a more saturated, orange band."""
     result = image.copy()
     rows, cols = np.flatnonzero(change.any(1)), np.flatnonzero(change.any(0))
     if not rows.size:
         return result
     box = slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)  # the face's part of the window
     factor, part = change[box][..., None], image[box]
-    shade = np.exp(np.minimum(factor, 0) * WARM_SHADE.astype(np.float32))
+    warmth = (1 + colour * (WARM_SHADE - 1)).astype(np.float32)
+    shade = np.exp(np.minimum(factor, 0) * warmth)
     result[box] = part * shade + np.expm1(np.maximum(factor, 0)) * part.mean(-1, keepdims=True)
     return result
 
