@@ -78,7 +78,9 @@ def photo_folder(folder: Path) -> Iterator[Photo]:
 
 
 def enlarged_faces(config: DataConfig, count: int, balanced: bool) -> Iterator[Photo]:
-    """Held-out faces of a data set enlarged UPSCALE x (bicubic), as RGB photos."""
+    """Held-out faces of a data set enlarged UPSCALE x (bicubic), as RGB photos: the first of each
+    label (`balanced`) or `count` spread evenly over the split. Not its first ones: UTKFace's files
+    sort by age, and its first 70 held-out faces are all one or two years old."""
     data = load_faces(config)
     if balanced:
         per_label = max(1, count // len(data.label_names))
@@ -86,7 +88,7 @@ def enlarged_faces(config: DataConfig, count: int, balanced: bool) -> Iterator[P
             [torch.nonzero(data.labels == k).flatten()[:per_label] for k in range(len(data.label_names))]
         )
     else:
-        order = torch.arange(min(count, len(data)))
+        order = torch.linspace(0, len(data) - 1, min(count, len(data))).round().long()
     for i in order.tolist():
         face = data.images[i].permute(1, 2, 0).numpy()
         big = cv2.resize(face, None, fx=UPSCALE, fy=UPSCALE, interpolation=cv2.INTER_CUBIC)
