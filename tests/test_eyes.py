@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from vae.eyes import EYES, NARROWEST, Eyeball, narrowing_limited, opening, outline, redraw_eye, visible
+from vae.eyes import EYES, NARROWEST, WIDEST, Eyeball, opening, opening_limited, outline, redraw_eye, visible
 
 SKIN, WHITE, IRIS = (200, 150, 120), (225, 220, 215), (70, 45, 30)
 SHADOWED_WHITE = (95, 60, 55)  # the white of a narrow eye in its lids' shadow: dark and the skin's hue
@@ -94,6 +94,19 @@ def test_a_narrow_eyes_white_in_shadow_opens_lit_and_nearly_grey() -> None:
     assert white[0] - white[2] < 0.5 * (SKIN[0] - SKIN[2])  # and far less colourful than skin
 
 
+def test_an_expression_opens_an_eye_no_wider_than_its_iris_and_a_sliver_of_white() -> None:
+    face = np.zeros((68, 2))
+    beside = np.array([100.0, 0.0])
+    face[EYES[0]], face[EYES[1]] = eye(0.3), eye(0.6) + beside  # the second eye wide open already
+    target = face.copy()
+    target[EYES[0]] = eye(0.8)  # white all round the iris: a stare
+    target[EYES[1]] = eye(0.7) + beside
+    limited = opening_limited(target, face)
+    assert opening(limited[EYES[0]]) == pytest.approx(WIDEST)
+    assert opening(limited[EYES[1]]) == pytest.approx(0.6)  # no wider than the photo's own
+    assert np.allclose(limited[EYES[0]][[0, 3]], target[EYES[0]][[0, 3]])  # the corners stay
+
+
 def test_an_expression_narrows_an_eye_to_half_its_opening_at_most() -> None:
     face = np.zeros((68, 2))
     beside = np.array([100.0, 0.0])  # the other eye
@@ -101,7 +114,7 @@ def test_an_expression_narrows_an_eye_to_half_its_opening_at_most() -> None:
     target = face.copy()
     target[EYES[0]] = eye(0.05)  # all but shut: sleepy, not sad
     target[EYES[1]] = eye(0.25) + beside  # narrowed a little
-    limited = narrowing_limited(target, face)
+    limited = opening_limited(target, face)
     assert opening(limited[EYES[0]]) == pytest.approx(NARROWEST * 0.3)
     assert np.allclose(limited[EYES[0]][[0, 3]], target[EYES[0]][[0, 3]])  # the corners stay
     np.testing.assert_array_equal(limited[EYES[1]], target[EYES[1]])

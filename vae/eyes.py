@@ -34,7 +34,11 @@ UPPER_LID = 3 * EYE_SAMPLES  # the outline's first part runs corner to corner ov
 IRIS_RADIUS = 0.21  # of the corner-to-corner width: an iris of 11.5 mm in an opening of 27 mm
 LASHES = 0.07  # of the width: the lids' edges and lashes, kept from the warp, not taken for eyeball
 WIDER = 1.1  # an eye opened by more than this (its lids' distance) is redrawn; others are left to the warp
-NARROWEST = 0.5  # an expression narrows an eye to this much of its opening at most
+NARROWEST = 0.5  # an expression narrows an eye to this much of its opening at most ...
+# ... and opens it to this much of its width at most (or as open as it is): the height of its iris
+# (IRIS_RADIUS) and a sliver of white above it. 99% of FER2013's surprised faces open less than 0.56
+# by their fitted landmarks; wider, the white shows all round the iris: a stare, not surprise.
+WIDEST = 0.5
 MIN_OPENING = 0.12  # of the width: an eye shut tighter than this shows too little eyeball to move
 PUPIL, PUPIL_DARKNESS = 0.45, 0.6  # the pupil's radius (of the iris's) and its brightness
 RIM_DARKNESS = 0.25  # the iris darkens by this much towards its edge
@@ -59,19 +63,21 @@ def opening(points: np.ndarray) -> float:
     return float(np.linalg.norm(points[[1, 2]] - points[[5, 4]], axis=1).mean() / _width(points))
 
 
-def narrowing_limited(points: np.ndarray, source: np.ndarray) -> np.ndarray:
+def opening_limited(points: np.ndarray, source: np.ndarray) -> np.ndarray:
     """Target landmarks `points` [68, 2] whose eyes are no narrower than NARROWEST of their opening
-    in the `source` landmarks: each eye's lids moved apart, about their middle, where they were
-    closer. Real expressions narrow an eye by a fifth at most on average (FER2013's disgust, against
-    its neutral faces); an edit that nearly shut the eyes of a smiling face made it sad and sleepy."""
+    in the `source` landmarks and no wider than WIDEST (or the source's opening, if wider): each
+    eye's lids moved together or apart about their middle. Real expressions narrow an eye by a fifth
+    at most on average (FER2013's disgust, against its neutral faces); an edit that nearly shut the
+    eyes of a smiling face made it sad and sleepy, and one that opened them past their iris, staring."""
     points = points.copy()
     for eye in EYES:
         before, after = opening(source[eye]), opening(points[eye])
-        if after >= NARROWEST * before or after <= 0:
+        allowed = float(np.clip(after, NARROWEST * before, max(WIDEST, before)))
+        if after <= 0 or allowed == after:
             continue
         upper, lower = eye[[1, 2]], eye[[5, 4]]  # facing lid landmarks
         middle = (points[upper] + points[lower]) / 2
-        scale = NARROWEST * before / after
+        scale = allowed / after
         points[upper] = middle + scale * (points[upper] - middle)
         points[lower] = middle + scale * (points[lower] - middle)
     return points

@@ -36,7 +36,7 @@ import torch
 
 from vae.checkpoint import CheckpointError, load_checkpoint
 from vae.drawing import WARM_SHADE, smoothstep
-from vae.eyes import Eyeball, eyeballs, narrowing_limited, redraw_eyes
+from vae.eyes import Eyeball, eyeballs, opening_limited, redraw_eyes
 from vae.face_shape import (
     INNER_LIPS,
     JAW,
@@ -220,7 +220,7 @@ class PreparedFace:
         moved = self.points + intensity * (change - extra) @ invert(self.to_frame)[:, :2].T
         if self.lips_together[k]:  # the decoders of some faces draw a sad mouth open: a dark oval
             moved = open_no_wider(moved, self.points)
-        return close_mouth(narrowing_limited(moved, self.points), self.points)
+        return close_mouth(opening_limited(moved, self.points), self.points)
 
     def appearance_change(self, k: int, intensity: float, strength: float) -> np.ndarray:
         """The log of the factor [H, W] that multiplies the photo's brightness, in the appearance frame:
