@@ -30,9 +30,9 @@ WHAT_IT_DOES = """\
 FaceVAE draws faces with small neural networks that run on an ordinary computer, no graphics card
 needed.
 
+- **Expression**: change the expression of the faces in your photo.
 - **Explore**: change a face with sliders (age, a more masculine or feminine look, and the main ways
   in which faces differ), starting from the average face, a random one or the face in your photo.
-- **Expression**: change the expression of the faces in your photo.
 - **Gallery**: a grid of faces that never existed.
 - **Morph**: watch one face turn into another.
 

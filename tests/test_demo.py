@@ -21,6 +21,7 @@ from PIL import Image
 
 from demo import DemoConfig, build_demo
 from demo.about import WHAT_IT_DOES, details, models_table, quality
+from demo.app import TABS
 from demo.explore import ExploreTab, Start, slider_label
 from demo.gallery import GalleryTab
 from demo.models import REGISTRY, load_models, slider_directions
@@ -435,6 +436,13 @@ def test_morph_strip_and_gif(store, demo_config: DemoConfig, astronaut, gradio_c
 
 
 # -- about ----------------------------------------------------------------------------------------
+def test_about_names_the_tabs_in_the_tab_bars_order() -> None:
+    named = [name for name, _ in TABS]
+    assert [WHAT_IT_DOES.index(f"**{name}**") for name in named] == sorted(
+        WHAT_IT_DOES.index(f"**{name}**") for name in named
+    )
+
+
 def test_about_says_what_each_model_learnt_from_and_links_the_cards(
     store, tmp_path: Path, tiny_checkpoints: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
