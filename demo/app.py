@@ -31,6 +31,11 @@ CSS = """
    cuts the same overflow without scrolling, so the panel sticks to the window. Its layer lies
    above the sliders' labels (--layer-4) and below the menu of tabs that a phone folds away (--layer-5). */
 .gradio-container { overflow: clip !important; }
+/* On a phone the five tabs' names fit in the bar: at Gradio's size only two did, and the rest hid
+   behind an unlabelled "..." button. */
+@media (max-width: 640px) {
+    .tab-wrapper button { padding: 0 7px !important; font-size: 14px !important; }
+}
 #explore-face-panel {
     position: sticky; top: 0; z-index: 45; align-self: flex-start;
     background: var(--body-background-fill);

@@ -16,6 +16,7 @@ import pytest
 from gradio import processing_utils
 from PIL import Image
 
+from demo.app import TABS
 from demo.morph import STRIP_COLUMNS
 from demo.render import GAP
 from demo.swap import APPEARANCE_FILE, SHAPE_FILE
@@ -367,6 +368,18 @@ def test_a_long_morph_keeps_both_ends_in_sight(page, demo_config) -> None:
         on_top = page.evaluate(STRIP_ENDS_ON_TOP)
         pytest.fail(f"something lies over the strip's ends: {on_top}")
     page.screenshot(path=SHOTS / "morph.png", full_page=True)
+
+
+def test_on_a_phone_every_tab_is_named_in_the_tab_bar(page, server) -> None:
+    phone = page.context.browser.new_page(viewport=PHONE)
+    try:
+        phone.set_default_timeout(TIMEOUT_MS)
+        phone.goto(server[0])
+        phone.wait_for_selector("[role=tablist] button")
+        names = phone.locator("[role=tablist] button").all_inner_texts()
+        assert names == [*(name for name, _ in TABS), "About"]  # none behind a "more" button
+    finally:
+        phone.close()
 
 
 def test_on_a_phone_the_face_stays_in_view_while_a_slider_moves(page, server) -> None:
