@@ -94,6 +94,17 @@ def test_a_narrow_eyes_white_in_shadow_opens_lit_and_nearly_grey() -> None:
     assert white[0] - white[2] < 0.5 * (SKIN[0] - SKIN[2])  # and far less colourful than skin
 
 
+def test_a_narrow_eye_with_dark_lashes_opens_a_white_no_darker_than_the_cheek() -> None:
+    narrow, wide = eye(0.28), eye(0.7)
+    photo = photo_of(narrow, white=SHADOWED_WHITE, iris_at=CENTRE + np.array([12.0, 0.0]))
+    cv2.polylines(photo, [np.round(outline(narrow)).astype(np.int32)], True, (40, 30, 30), 5)  # lashes
+    ball = Eyeball.of(photo, narrow)
+    assert ball is not None
+    redrawn = redraw_eye(photo.astype(np.float32), photo, narrow, wide, ball)
+    white = redrawn[int(CENTRE[1]), int(CENTRE[0] - 12)]
+    assert white.mean() > 0.85 * np.mean(SKIN)  # (drawn as dark as the lids, it was 0.45)
+
+
 def test_an_expression_opens_an_eye_no_wider_than_its_iris_and_a_sliver_of_white() -> None:
     face = np.zeros((68, 2))
     beside = np.array([100.0, 0.0])

@@ -46,7 +46,8 @@ LID_SHADOW, LID_SHADOW_WIDTH = 0.45, 0.12  # the upper lid's shadow on the eyeba
 GRAIN = 0.5  # an eyeball's grain, of the skin's: it is smoother than skin
 OFF_WHITE = np.array([1.05, 1.0, 0.94])  # the white of an eye: a warm light grey
 WHITE_TINT = 0.3  # ... taking this much of its hue from the photo (a narrow eye shows lids and their shadow)
-WHITE_OVER_LIDS = 0.9  # ... and at least this bright, of the lids around it
+WHITE_OVER_SKIN = 1.0  # ... and at least as bright as the skin of the cheek below the eye
+CHEEK = (0.3, 0.6)  # of the eye's width below its lower lid: the skin the white is measured against
 EDGE = 1.0  # px: the eyeball fades into the lids, and the photo's eyeball into the drawn one, over this
 SHADOW_STEP = 8.0  # of 255: the photo's white gives way to the drawn one over this much darker
 IRIS_KEPT = 1.4  # of the iris radius: the photo is kept this far round the iris (some irises are larger)
@@ -123,7 +124,7 @@ class Eyeball:
         disc, outside = to_centre < 0.8 * radius, to_centre > 1.15 * radius
         iris = _lighter(colours[disc] if disc.sum() >= 3 else colours, 0.5)  # the iris, not its pupil
         seen = _lighter(colours[outside], 0.7) if outside.sum() >= 3 else iris  # not the lids' shadow
-        white = _white(seen, lids=float(np.median(pixels[~shown].mean(-1))))
+        white = _white(seen, skin=_cheek_brightness(photo, points, width))
         iris, white = iris.astype(np.float32), white.astype(np.float32)
         centre += np.array([x0, y0])
         return cls(centre, radius, iris, white, Look.of(pixels), box, between_lids.astype(np.float32))
@@ -134,12 +135,25 @@ class Eyeball:
         return replace(self, centre=centre, radius=self.radius * float(np.hypot(*matrix[:, 0])))
 
 
-def _white(seen: np.ndarray, lids: float) -> np.ndarray:
+def _white(seen: np.ndarray, skin: float) -> np.ndarray:
     """The white of an eye to draw, from the colour `seen` where the photo shows it, which may be
-    the lids' shadow on it (or, in a narrow eye, the lids): nearly grey, and no darker than
-    WHITE_OVER_LIDS of the lids' brightness `lids`."""
-    level = max(float(seen.mean()), WHITE_OVER_LIDS * lids)
-    return level * ((1 - WHITE_TINT) * OFF_WHITE + WHITE_TINT * seen / max(float(seen.mean()), 1.0))
+    the lids' shadow on it (or, in a narrow eye, the lids): nearly grey, and no darker than the
+    skin's brightness `skin` (WHITE_OVER_SKIN of it). The lids around an eye are no measure: their
+    lashes and creases are dark, and a narrow eye's white drawn as dark as them looked bruised.
+    The hue `seen` is taken in proportion as it is the level drawn: a darker `seen` is shadow."""
+    brightness = max(float(seen.mean()), 1.0)
+    level = max(brightness, WHITE_OVER_SKIN * skin)
+    tint = WHITE_TINT * brightness / level
+    return level * ((1 - tint) * OFF_WHITE + tint * seen / brightness)
+
+
+def _cheek_brightness(photo: np.ndarray, points: np.ndarray, width: float) -> float:
+    """The median brightness of the cheek below an eye (its six landmarks `points` in `photo`)."""
+    x0, x1 = int(points[:, 0].min()), int(np.ceil(points[:, 0].max()))
+    bottom = float(points[:, 1].max())
+    y0, y1 = int(bottom + CHEEK[0] * width), int(np.ceil(bottom + CHEEK[1] * width))
+    patch = photo[max(y0, 0) : max(y1, 0), max(x0, 0) : max(x1, 0)]
+    return float(np.median(patch.mean(-1))) if patch.size else 0.0
 
 
 def _lighter(colours: np.ndarray, quantile: float) -> np.ndarray:
