@@ -298,7 +298,7 @@ def stability(models: ExpressionModels, frames: int) -> dict[str, Any]:
 
 def run(args: Any) -> dict[str, Any]:
     models = ExpressionModels.load(REPO / "checkpoints" / SHAPE_FILE, REPO / "checkpoints" / APPEARANCE_FILE)
-    seconds = 3.0 if args.quick else 30.0
+    seconds = 1.0 if args.quick else 30.0
     clips = {faces: clip(faces) for faces in (1, 2)}
     loops = {faces: [c.frame(i) for i in range(LOOP)] for faces, c in clips.items()}
     result: dict[str, Any] = {

@@ -164,5 +164,9 @@ def frame_sized(path: Path) -> bool:
     """Whether a file is an image as large as a camera frame (or a video holding frames)."""
     if path.suffix == ".y4m":
         return True
-    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED) if path.stat().st_size < 50 * 2**20 else None
+    try:
+        small = path.stat().st_size < 50 * 2**20
+    except OSError:  # removed meanwhile (the browser's own profile files come and go)
+        return False
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED) if small else None
     return image is not None and image.shape[:2] == (480, 640)
