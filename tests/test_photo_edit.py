@@ -334,6 +334,16 @@ def test_the_teeth_an_opening_shows_give_their_colour() -> None:
     assert teeth is not None and np.allclose(teeth, (235, 225, 210), atol=2)
 
 
+def test_the_lips_colour_is_the_lips_where_the_landmarks_reach_past_them_onto_skin() -> None:
+    points = lips(16.0) * 2 - (0, 100)  # a grin 120 px wide around (100, 100)
+    photo = np.full((200, 200, 3), (200, 160, 140), dtype=np.uint8)
+    cv2.fillPoly(photo, [np.round(points[48:60]).astype(np.int32)], (170, 70, 80))
+    cv2.ellipse(photo, (100, 100), (40, 8), 0, 0, 360, (235, 225, 210), -1)  # its teeth
+    centre = points[48:60].mean(0)
+    points[48:60] = centre + 1.4 * (points[48:60] - centre)  # the outer lip line out on the skin
+    assert np.allclose(MouthOpening.of(photo, points).lips, (170, 70, 80))  # not the skin around them
+
+
 LIP_RED = np.array([170.0, 70.0, 80.0])
 SKIN = np.array([200.0, 160.0, 140.0])
 
