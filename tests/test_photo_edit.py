@@ -121,6 +121,22 @@ def test_every_expression_gives_its_own_edit_and_the_strip_shows_them(prepared) 
     assert len({tile.tobytes() for tile in strip}) == 7
 
 
+def test_at_strength_zero_every_expression_is_the_same_edit(prepared) -> None:
+    """Strength 0 is the average of the seven: the steps only some expressions take (closing the
+    astronaut's grin, keeping the lips together) are taken by all alike, in their average amount."""
+    face = dataclasses.replace(
+        prepared.faces[0],
+        smile_goes=np.array([1.0, 1.0, 1.0, 0.0, 1.0, 1.0, 1.0]),  # all but happy close her grin
+        lips_together=np.array([False, False, False, False, True, False, True]),
+    )
+    photo = dataclasses.replace(prepared, faces=[face])
+    average = photo.render("neutral", 1.0, strength=0.0)
+    for expression in photo.expressions:
+        assert np.array_equal(photo.render(expression, 1.0, strength=0.0), average), expression
+    happy, sad = (photo.render(expression, 1.0, strength=1.0) for expression in ("happy", "sad"))
+    assert not np.array_equal(happy, sad)
+
+
 def test_the_strip_is_the_edit_seen_small(prepared, astronaut) -> None:
     """Each tile is the face cut out of the edited photo, give or take what resizing changes (the
     middle of it: at its border the cut-out reads reflected pixels where the photo has real ones)."""

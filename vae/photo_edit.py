@@ -161,6 +161,15 @@ def exaggerate(decoded: np.ndarray, strength: float) -> np.ndarray:
     return mean + check_strength(strength) * (decoded - mean)
 
 
+def at_strength(weights: np.ndarray, k: int, strength: float) -> float:
+    """Expression k's share of a per-expression step of the edit (`weights` [E]: how much it closes
+    a grin, keeps the lips together, ...) at `strength`: its own from 1 up, their mean at 0. At
+    strength 0 every expression is then one edit, the average's, as its landmarks and look are;
+    taken whole at any strength, sad at 0 kept the photo's smile that happy at 0 took away."""
+    own = float(weights[k])
+    return own + (1 - min(strength, 1.0)) * (float(np.mean(weights)) - own)
+
+
 @dataclass(frozen=True)
 class PreparedFace:
     """One face, found, fitted and decoded every way once; `edit` then only warps."""
@@ -216,9 +225,11 @@ class PreparedFace:
         """The landmarks [68, 2] in photo pixels, moved to expression k."""
         change = _change(self.shapes, self.present, k, strength)  # models' frame
         present = np.tensordot(self.present, self.shapes, 1)
-        extra = extra_opening(apply(self.to_frame, self.points), present) * (1 - self.present[k])
+        extra = extra_opening(apply(self.to_frame, self.points), present) * at_strength(
+            1 - self.present, k, strength
+        )
         moved = self.points + intensity * (change - extra) @ invert(self.to_frame)[:, :2].T
-        if self.lips_together[k]:  # the decoders of some faces draw a sad mouth open: a dark oval
+        if at_strength(self.lips_together, k, strength) > 0.5:  # some decoders draw a sad mouth open
             moved = open_no_wider(moved, self.points)
         return close_mouth(opening_limited(moved, self.points), self.points)
 
@@ -294,20 +305,21 @@ class PreparedFace:
         in_window = target_points - (x0, y0)
         change = limit_darkening(change, in_window, intensity)
         edited = lighten(warped, change, self.opening.look.colour)  # the photo's look around the mouth
-        edited = lift_folds(edited, in_window, intensity * self.smile_goes[k])
+        edited = lift_folds(edited, in_window, intensity * at_strength(self.smile_goes, k, strength))
+        grin = at_strength(self.grin, k, strength)
         if field.sharp is not None:
             mx0, my0, mx1, my1 = field.sharp
             mouth = slice(my0 - y0, my1 - y0), slice(mx0 - x0, mx1 - x0)
             maps = (photo_x[mouth] + x0, photo_y[mouth] + y0, frame_x[mouth], frame_y[mouth])
             in_box = target_points - (mx0, my0)
             edited[mouth] = self._redraw_mouth(
-                edited[mouth], in_box, maps, stretch[mouth], change[mouth], k, strength
+                edited[mouth], in_box, maps, stretch[mouth], change[mouth], k, strength, grin
             )
-            if self.grin[k] > 0:  # a grin's mouth is drawn anew around the photo's teeth, where they were
+            if grin > 0:  # a grin's mouth is drawn anew around the photo's teeth, where they were
                 teeth = teeth_in_place(
                     edited[mouth], photo[my0:my1, mx0:mx1], self.opening, (mx0, my0), in_box
                 )
-                edited[mouth] += self.grin[k] * (teeth - edited[mouth])
+                edited[mouth] += grin * (teeth - edited[mouth])
         edited = redraw_eyes(edited, window, photo, self.eyes, self.points, target_points)
         result = photo.copy()
         result[y0:y1, x0:x1] = np.clip(edited, 0, 255).round().astype(np.uint8)
@@ -322,6 +334,7 @@ class PreparedFace:
         change: np.ndarray,
         k: int,
         strength: float,
+        grin: float,
     ) -> np.ndarray:
         """The mouth's box of an edit, with what the warp cannot draw redrawn: the old opening where
         the new mouth closes (filled in from around it), and the inside of a mouth pulled open or darkened
@@ -336,7 +349,6 @@ class PreparedFace:
         closing = 1 - mouth_gap(target) / max(mouth_gap(self.points), 1e-6)
         edited = repaint_stray_opening(edited, self.opening, photo_x, photo_y, target, closing)
         edited = tint_lips(edited, target, self.opening.lips, LIP_TINT * max(closing, 0.0) * self.was_open)
-        grin = float(self.grin[k])
         return fill_new_opening(edited, target, stretch, -change, brightness, self.opening, grin)
 
     def mouth_brightness(self, k: int, strength: float) -> np.ndarray:
