@@ -29,6 +29,7 @@ SEAM_WIDTH = 0.015  # eye distances: the line where closed lips meet (a crease, 
 SEAM_DARKEST = 0.2  # ... takes the mean colour of this fraction of the photo's lip pixels, darkest first
 LIP_EDGE = 0.008  # eye distances: the soft edge of a tint of the lips ...
 LIP_SPREAD = 0.04  # ... and how far around a pixel their local colour is taken
+REDDER = 0.5  # CIELAB a*: lips are their pixels this much redder than the mean of those in their outline
 DARK_HOLE = 0.6  # a new opening whose inside the decoder draws darker than this (of the lips) is a hole
 
 
@@ -143,7 +144,7 @@ class MouthOpening:
     x0: int
     y0: int
     mask: np.ndarray  # [h, w] bool, from (x0, y0) in photo pixels
-    lips: np.ndarray  # [3] the lips' colour (RGB, 0..255, `_redder_half`): the hue a new opening takes
+    lips: np.ndarray  # [3] the lips' colour (RGB, 0..255, `_redder_part`): the hue a new opening takes
     seam: np.ndarray  # [3] the colour of the lips' darkest part: where closed lips meet
     skin: np.ndarray  # [3] the skin's median colour around the lips: the light drawn teeth are lit by
     look: Look  # the photo's around the mouth: a new opening's inside is drawn alike
@@ -163,8 +164,8 @@ class MouthOpening:
         inner = polygon_mask(points[INNER_LIPS] - (x0, y0), shape)
         lips = outer & ~_grown(inner)
         lip_pixels = patch[lips] if lips.sum() >= 20 else patch.reshape(-1, 3)
-        band = outer & ~inner
-        colour = _redder_half(patch[band] if band.sum() >= 20 else lip_pixels)
+        redder = _redder_part(patch[outer & ~inner])
+        colour = np.median(redder if len(redder) >= 20 else lip_pixels, axis=0)
         darkest = np.argsort(lip_pixels.sum(-1))[: max(int(SEAM_DARKEST * len(lip_pixels)), 1)]
         seam = lip_pixels[darkest].mean(0)
         around = ~_grown(outer)
@@ -190,13 +191,12 @@ class MouthOpening:
         return result
 
 
-def _redder_half(pixels: np.ndarray) -> np.ndarray:
-    """[3] the median colour of the redder half (CIELAB a*) of `pixels` [N, 3] (RGB, uint8): lips
-    are redder than the skin and teeth that the landmarks of a small or grinning mouth let into
-    their outline. Their plain median, 2 pixels clear of the inner lips, was skin on the thin lips
-    of a grin, and a grin closed for another expression got pale, skin-coloured lips."""
-    redness = cv2.cvtColor(pixels[None].astype(np.uint8), cv2.COLOR_RGB2LAB)[0, :, 1]
-    return np.median(pixels[np.argsort(redness, kind="stable")[len(pixels) // 2 :]], axis=0)
+def _redder_part(pixels: np.ndarray) -> np.ndarray:
+    """The pixels [N, 3] (RGB, uint8) redder (CIELAB a*) than their mean: lips are redder than the
+    skin and teeth that the landmarks of a small or grinning mouth let into their outline. None
+    where the photo has no colour to tell them apart (black and white)."""
+    lab = cv2.cvtColor(pixels[None].astype(np.float32) / 255, cv2.COLOR_RGB2LAB)[0]
+    return pixels[lab[:, 1] > lab[:, 1].mean() + REDDER]
 
 
 def _grown(mask: np.ndarray) -> np.ndarray:
