@@ -21,12 +21,14 @@ from vae.face_shape import (
     WarpField,
     apply,
     canonical_shape,
+    detail_weight,
     eye_distance,
     mean_shape,
     normalise,
     pixel_grid,
     shape_free,
     similarity,
+    warp_keeping_detail,
 )
 from vae.landmarks import LandmarkError, detect_faces, face_landmarks, model_file
 from vae.mouth import (
@@ -54,6 +56,7 @@ from vae.photo_edit import (
     limit_darkening,
     prepare_photo,
     smile_gone,
+    warp_skin,
 )
 from vae.shape_model import ShapeConfig, ShapeVAE
 from vae.smile_folds import lift_folds
@@ -469,6 +472,24 @@ def test_what_is_drawn_on_a_soft_photo_is_as_soft_as_it() -> None:
     assert np.array_equal(Look(1.0, SHARP_BLUR, 0.0).soften(line), line)
     soft = Look(1.0, 3.0, 0.0).soften(line)
     assert soft[20, 20] < 0.5 and soft[17, 20] > 0.05 and soft.sum() == pytest.approx(line.sum(), rel=0.01)
+
+
+def test_skin_stretched_too_far_to_copy_its_detail_takes_the_photos_grain() -> None:
+    skin = 150 + 6 * np.random.default_rng(1).standard_normal((120, 120, 1)).repeat(3, -1)
+    look = Look.of(skin.astype(np.uint8))
+    ys, xs = np.mgrid[:120, :120].astype(np.float32)
+    stretch = np.full((120, 120), 2.5)  # every area 2.5 times as large: little of its detail is copied
+    stretched = warp_keeping_detail(skin, xs / 2.5, ys, detail_weight(stretch))
+    regrained = warp_skin(skin, xs / 2.5, ys, stretch, look)
+
+    def grain(image: np.ndarray) -> float:
+        return Look.of(np.clip(image, 0, 255).astype(np.uint8)).grain
+
+    assert grain(stretched) < 0.6 * look.grain  # smoother than the skin around it
+    assert 0.8 * look.grain < grain(regrained) < 1.3 * look.grain
+    assert np.array_equal(
+        warp_skin(skin, xs, ys, np.ones((120, 120)), look), warp_keeping_detail(skin, xs, ys)
+    )
 
 
 def test_a_new_opening_is_drawn_whole_or_not_at_all() -> None:

@@ -94,7 +94,12 @@ class Look:
         grainy as the photo (so not smoother than the skin around it)."""
         grey = drawn.mean(-1, keepdims=True)
         drawn = grey + self.colour * (drawn - grey)
-        return self.soften(drawn) + (grain * self.grain * _noise(drawn.shape[:2]))[..., None]
+        return self.regrain(self.soften(drawn), grain)
+
+    def regrain(self, image: np.ndarray, amount: float | np.ndarray = 1.0) -> np.ndarray:
+        """`image` (float RGB) with `amount` (one number, or [H, W]) times the photo's grain added:
+        on what is drawn, and where a warp stretched the skin too far to copy its own detail."""
+        return image + (amount * self.grain * _noise(image.shape[:2]))[..., None]
 
     def soften(self, drawn: np.ndarray) -> np.ndarray:
         """`drawn` (an image or a mask) blurred as much as the photo is softer than a sharp one."""

@@ -35,7 +35,7 @@ import numpy as np
 import torch
 
 from vae.checkpoint import CheckpointError, load_checkpoint
-from vae.drawing import WARM_SHADE, smoothstep
+from vae.drawing import WARM_SHADE, Look, smoothstep
 from vae.eyes import Eyeball, eyeballs, opening_limited, redraw_eyes
 from vae.face_shape import (
     INNER_LIPS,
@@ -296,7 +296,7 @@ class PreparedFace:
         to_window = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0]])  # outside the mesh: no motion
         photo_x, photo_y = field.sample(source - (x0, y0), to_window)
         stretch = field.area_ratio(source, target)
-        warped = warp_keeping_detail(photo[y0:y1, x0:x1], photo_x, photo_y, detail_weight(stretch))
+        warped = warp_skin(photo[y0:y1, x0:x1], photo_x, photo_y, stretch, self.opening.look)
         frame_x, frame_y = field.sample(self.frame_vertices, outside=self.to_frame)
         change = cv2.remap(
             self.appearance_change(k, intensity, strength), frame_x, frame_y, cv2.INTER_LINEAR,
@@ -360,6 +360,17 @@ class PreparedFace:
         texture = (texture + texture[:, ::-1]) / 2
         lips = self.frame_regions[2]
         return texture / max(float(texture[lips].mean()), 1.0)
+
+
+def warp_skin(
+    image: np.ndarray, map_x: np.ndarray, map_y: np.ndarray, stretch: np.ndarray, look: Look
+) -> np.ndarray:
+    """`image` warped by the maps with its finest detail copied where the warp scales areas by
+    `stretch` [H, W] little (warp_keeping_detail), and where it stretches the skin too far to copy
+    it, the photo's grain (`look`) instead, as much as was lost (in power): without it, stretched
+    skin was smooth, a smear beside the pores."""
+    kept = detail_weight(stretch)
+    return look.regrain(warp_keeping_detail(image, map_x, map_y, kept), np.sqrt(1 - kept**2))
 
 
 def limit_darkening(change: np.ndarray, target: np.ndarray, intensity: float) -> np.ndarray:
