@@ -115,7 +115,8 @@ class SwapTab:
             gr.Warning(str(error))
             return None, [], f"**{error}**", gr.Dropdown(choices=face_choices(0), value=ALL), None
         choice = parse_faces(faces, len(prepared.faces))
-        value = ALL if choice == ALL else str(choice + 1)
+        # A face chosen in the photo before names no face of a photo with one: it shows as all of them.
+        value = ALL if choice == ALL or len(prepared.faces) == 1 else str(choice + 1)
         dropdown = gr.Dropdown(choices=face_choices(len(prepared.faces)), value=value)
         edited, status = self._edited(prepared, settings, choice)
         return edited, self._strip(prepared, settings), status, dropdown, prepared

@@ -322,13 +322,14 @@ def test_swap_selfie_gives_its_own_face_in_seven_expressions_and_forgets_the_upl
 ) -> None:
     tab = SwapTab(store, demo_config)
     path = upload(astronaut, gradio_cache)
-    photo, strip, status, faces, prepared = tab.swap(str(path), "happy", 1.0, "all", 1.0)
+    photo, strip, status, faces, prepared = tab.swap(str(path), "happy", 1.0, "1", 1.0)  # face 1 of the last
     assert not path.exists() and not path.parent.exists()
     assert photo.shape == astronaut.shape and not np.array_equal(photo, astronaut)
     assert strip_labels(strip) == list(tab.models.expressions) == list(EXPRESSIONS)
     size = demo_config.strip_size
     assert all(tile.shape == (size, size, 3) and tile.dtype == np.uint8 for tile, _ in strip)
     assert "Found 1 face" in status and [value for _, value in faces.choices] == ["all", "1"]
+    assert faces.value == "all" and "the face" in status  # its one face is all of them
     same, same_status = tab.rerender(prepared, "happy", 0.0, "all", 1.0)
     np.testing.assert_array_equal(same, astronaut)
     assert "Found 1 face" in same_status and "as in your photo" in same_status and "looks" not in same_status
