@@ -45,7 +45,9 @@ list of numbers, and a **decoder** turns a code back into a face. Faces that loo
 that lie close together, so any code near those of real faces draws a face, also codes that no
 photo ever gave. The grey model has seven decoders, one per expression, that all draw from the same
 code: the same person with seven expressions. The models are small, so their faces are small (64 or
-48 pixels) and blurry.
+48 pixels) and blurry. The expression tab does not show their faces: it edits your photo at its own
+size, moving its pixels to the new expression's landmarks and adding only a little light and shade,
+so your photo stays as sharp and as colourful as it was.
 """
 
 PRIVACY = """\
