@@ -56,14 +56,15 @@ def face_choices(count: int) -> list[tuple[str, str]]:
 
 
 def parse_faces(value: str | int | None, count: int) -> FaceChoice:
-    """'all' or a 1-based face number (page and API) -> vae.photo_edit's choice; 'all' if stale."""
+    """'all' or a 1-based face number (page and API) -> vae.photo_edit's choice; 'all' if stale, or
+    if the photo has one face (its face 1 is all of them, and the menu says so)."""
     if value in (None, "", ALL):
         return ALL
     try:
         index = int(value)
     except (TypeError, ValueError, OverflowError):
         raise gr.Error(f"Faces must be 'all' or a face number, not {shown(value)}.") from None
-    return index - 1 if 1 <= index <= count else ALL
+    return index - 1 if 1 <= index <= count and count > 1 else ALL
 
 
 class Settings(NamedTuple):
@@ -115,8 +116,7 @@ class SwapTab:
             gr.Warning(str(error))
             return None, [], f"**{error}**", gr.Dropdown(choices=face_choices(0), value=ALL), None
         choice = parse_faces(faces, len(prepared.faces))
-        # A face chosen in the photo before names no face of a photo with one: it shows as all of them.
-        value = ALL if choice == ALL or len(prepared.faces) == 1 else str(choice + 1)
+        value = ALL if choice == ALL else str(choice + 1)
         dropdown = gr.Dropdown(choices=face_choices(len(prepared.faces)), value=value)
         edited, status = self._edited(prepared, settings, choice)
         return edited, self._strip(prepared, settings), status, dropdown, prepared

@@ -193,8 +193,8 @@ class MouthOpening:
 
 def _redder_part(pixels: np.ndarray) -> np.ndarray:
     """The pixels [N, 3] (RGB, uint8) redder (CIELAB a*) than their mean: lips are redder than the
-    skin and teeth that the landmarks of a small or grinning mouth let into their outline. None
-    where the photo has no colour to tell them apart (black and white)."""
+    skin and teeth that the landmarks of a small or grinning mouth let into their outline. None of
+    them where the photo has no colour to tell them apart (black and white)."""
     lab = cv2.cvtColor(pixels[None].astype(np.float32) / 255, cv2.COLOR_RGB2LAB)[0]
     return pixels[lab[:, 1] > lab[:, 1].mean() + REDDER]
 
