@@ -140,6 +140,22 @@ def test_at_strength_zero_every_expression_is_the_same_edit(prepared) -> None:
     assert not np.array_equal(happy, sad)
 
 
+def test_angry_and_disgust_close_a_grin_where_fear_keeps_its_teeth(prepared) -> None:
+    """The astronaut grins with her teeth bared: angry and disgust take the smile away with its
+    teeth, to pressed lips, where fear and happy keep the mouth open. Every decoder here draws her
+    face as it is, so only that step moves the lips."""
+    face = prepared.faces[0]
+    as_it_is = np.repeat(apply(face.to_frame, face.points)[None], 7, axis=0)
+    smile_goes = np.array([1.0, 1.0, 1.0, 0.0, 1.0, 1.0, 1.0])
+    face = dataclasses.replace(face, shapes=as_it_is, smile_goes=smile_goes)
+    assert face.grin[prepared.expression_index("angry")] == 1.0, "her grin is open"
+    for expression in ("angry", "disgust", "fear", "happy"):
+        target = face.target_points(prepared.expression_index(expression), 1.0, 1.0)
+        assert mouth_closed(target) == (expression in ("angry", "disgust")), expression
+    kept = dataclasses.replace(face, grin_shutting=np.zeros(7, dtype=bool))
+    assert not mouth_closed(kept.target_points(prepared.expression_index("angry"), 1.0, 1.0))
+
+
 def test_the_strip_is_the_edit_seen_small(prepared, astronaut) -> None:
     """Each tile is the face cut out of the edited photo, give or take what resizing changes (the
     middle of it: at its border the cut-out reads reflected pixels where the photo has real ones)."""

@@ -80,6 +80,12 @@ def open_no_wider(points: np.ndarray, source: np.ndarray) -> np.ndarray:
     return _part_lips(points, min(max(max(_gaps(source)), 0.0) - max(_gaps(points)), 0.0))
 
 
+def bring_lips_together(points: np.ndarray, share: float) -> np.ndarray:
+    """Target landmarks `points` whose lips are brought together, whole, by `share` (0..1) of their
+    widest gap: 1 closes the mouth."""
+    return _part_lips(points, -share * max(max(_gaps(points)), 0.0))
+
+
 def _gaps(points: np.ndarray) -> list[float]:
     """The gaps between the facing inner lips, measured across the mouth (negative where the lips
     pass through each other)."""

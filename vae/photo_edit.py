@@ -60,6 +60,7 @@ from vae.faces import NoFaceError, find_faces
 from vae.landmarks import FaceBox, face_landmarks, gray
 from vae.mouth import (
     MouthOpening,
+    bring_lips_together,
     close_mouth,
     extra_opening,
     fill_new_opening,
@@ -105,6 +106,10 @@ SOURCE_TEMPERATURE = 1e-4  # squared eye distances: how sharply the best-fitting
 # 0.002; disgust, the next, 0.06) opens no mouth wider than the photo has it.
 TYPICAL_CLOSED_GAP = 0.03
 GRIN_GAP = (0.05, 0.1)  # eye distances: a smile's lips this far apart (or more) bare its teeth
+# The decoders draw angry and disgust open-mouthed (a shout, a sneer). Opened from a grin, that mouth
+# keeps the smile's teeth and reads as a laugh; these two close a grin instead, to pressed lips. Fear
+# keeps the teeth (its lips stretch across them) and surprise drops the jaw.
+GRIN_SHUTTING = ("angry", "disgust")
 CUT_OUT_SCALE = 1.6  # a face's cut-out (the strip's tiles) spans this many times its detected box
 
 
@@ -154,6 +159,11 @@ class ExpressionModels:
             typical = self.shape.calibrated(self.shape.decode_all(mean_code))[0].double().numpy()
         return np.array([mouth_gap(shape) / eye_distance(shape) < TYPICAL_CLOSED_GAP for shape in typical])
 
+    @property
+    def grin_shutting(self) -> np.ndarray:
+        """[E] bool: the expressions that close a grin's mouth (GRIN_SHUTTING)."""
+        return np.isin(self.expressions, GRIN_SHUTTING)
+
 
 def exaggerate(decoded: np.ndarray, strength: float) -> np.ndarray:
     """Decodings [E, ...] each moved `strength` times as far from their mean (1: as decoded)."""
@@ -184,6 +194,7 @@ class PreparedFace:
     opening: MouthOpening  # the photo pixels inside the open mouth, if it is open
     smile_goes: np.ndarray  # [E] how much of the face's smile each expression takes away (smile_gone)
     lips_together: np.ndarray  # [E] bool: expressions that open the mouth no wider than the photo has it
+    grin_shutting: np.ndarray  # [E] bool: expressions that close a grin's mouth (GRIN_SHUTTING)
     eyes: tuple[Eyeball | None, ...]  # each eye's eyeball as the photo shows it (vae.eyes.EYES' order)
 
     @functools.cached_property
@@ -231,6 +242,9 @@ class PreparedFace:
         moved = self.points + intensity * (change - extra) @ invert(self.to_frame)[:, :2].T
         if at_strength(self.lips_together, k, strength) > 0.5:  # some decoders draw a sad mouth open
             moved = open_no_wider(moved, self.points)
+        shut = at_strength(self.grin * self.grin_shutting, k, strength)
+        if shut > 0:  # a grin's teeth go with the smile
+            moved = bring_lips_together(moved, shut)
         return close_mouth(opening_limited(moved, self.points), self.points)
 
     def appearance_change(self, k: int, intensity: float, strength: float) -> np.ndarray:
@@ -511,6 +525,7 @@ def prepare_face(
         opening=MouthOpening.of(photo, points),
         smile_goes=smile_gone(present, models.expressions),
         lips_together=models.lips_kept_together,
+        grin_shutting=models.grin_shutting,
         eyes=eyeballs(photo, points),
         box=box,
         points=points,
