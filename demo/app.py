@@ -24,6 +24,13 @@ TAGLINE = (
     "Give the faces in your photo a new expression, change faces with sliders, draw faces that never "
     "existed and morph one face into another, with small neural networks that run on an ordinary computer."
 )
+# Gradio's bundled semibold Source Sans Pro and IBM Plex Mono hold a few letters only (A and B, and
+# some Cyrillic): the semibold title drew its "A" in that font and every other letter in a fallback.
+# Their regular and bold files hold the whole alphabet, so semibold text is drawn bold.
+REGULAR_AND_BOLD = (400, 700)
+FONT = (gr.themes.LocalFont("Source Sans Pro", REGULAR_AND_BOLD), "ui-sans-serif", "sans-serif")
+FONT_MONO = (gr.themes.LocalFont("IBM Plex Mono", REGULAR_AND_BOLD), "ui-monospace", "monospace")
+THEME = gr.themes.Default(font=FONT, font_mono=FONT_MONO)
 CSS = """
 .notice { border-left: 4px solid var(--color-accent); padding-left: 0.75em; }
 /* Explore: the face stays in view while the sliders move, also on a phone where the columns stack.
@@ -117,6 +124,7 @@ def launch(demo: gr.Blocks, config: DemoConfig, **options: Any) -> Any:
         "max_file_size": config.limits.max_bytes,
         "state_session_capacity": config.max_sessions,
         "css": CSS,
+        "theme": THEME,
         "run_history": False,  # would keep users' photos and results in the browser, or offer a Hub bucket
     }
     return demo.launch(**{**settings, **options})

@@ -543,3 +543,19 @@ def test_the_demo_never_imports_torchvision(tiny_checkpoints: Path) -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_every_font_file_the_theme_serves_holds_the_whole_alphabet() -> None:
+    """Gradio's bundled semibold files hold a few letters only: a semibold title drew its "A" in
+    one font and every other letter in a fallback."""
+    from fontTools.ttLib import TTFont
+
+    from demo.app import FONT, FONT_MONO
+
+    static = Path(gr.__file__).parent / "templates" / "frontend"
+    local = [font for font in [*FONT, *FONT_MONO] if isinstance(font, gr.themes.LocalFont)]
+    files = [name for font in local for name in re.findall(r"url\('([^']+)'\)", font.stylesheet()["css"])]
+    assert len(files) == 4
+    for name in files:
+        letters = TTFont(static / name).getBestCmap()
+        assert all(ord(c) in letters for c in "FaceVAE abcdefghijklmnopqrstuvwxyz"), name
