@@ -34,7 +34,9 @@ def find_faces(photo: np.ndarray) -> list[FaceBox]:
     """The faces of an RGB photo, left to right; NoFaceError if there is none."""
     boxes = detect_faces(photo)
     if not boxes:
-        raise NoFaceError("No face was found. Try a brighter, frontal photo where the face is not too small.")
+        raise NoFaceError(
+            "No face was found. Try an upright, frontal, well-lit photo where the face is not too small."
+        )
     return boxes
 
 
