@@ -140,18 +140,22 @@ def test_at_strength_zero_every_expression_is_the_same_edit(prepared) -> None:
     assert not np.array_equal(happy, sad)
 
 
-def test_angry_and_disgust_close_a_grin_where_fear_keeps_its_teeth(prepared) -> None:
-    """The astronaut grins with her teeth bared: angry and disgust take the smile away with its
-    teeth, to pressed lips, where fear and happy keep the mouth open. Every decoder here draws her
-    face as it is, so only that step moves the lips."""
+def test_angry_disgust_and_sad_close_a_grin_where_fear_keeps_its_teeth(prepared) -> None:
+    """The astronaut grins with her teeth bared: angry, disgust and sad take the smile away with its
+    teeth, to pressed lips, mostly by raising the jaw, where fear and happy keep the mouth open.
+    Every decoder here draws her face as it is, so only that step moves the lips."""
     face = prepared.faces[0]
     as_it_is = np.repeat(apply(face.to_frame, face.points)[None], 7, axis=0)
     smile_goes = np.array([1.0, 1.0, 1.0, 0.0, 1.0, 1.0, 1.0])
-    face = dataclasses.replace(face, shapes=as_it_is, smile_goes=smile_goes)
+    shutting = np.array([True, True, False, False, True, False, True])  # the shipped models' (GRIN_SHUTTING)
+    face = dataclasses.replace(face, shapes=as_it_is, smile_goes=smile_goes, grin_shutting=shutting)
     assert face.grin[prepared.expression_index("angry")] == 1.0, "her grin is open"
-    for expression in ("angry", "disgust", "fear", "happy"):
+    for expression in ("angry", "disgust", "sad", "fear", "happy"):
         target = face.target_points(prepared.expression_index(expression), 1.0, 1.0)
-        assert mouth_closed(target) == (expression in ("angry", "disgust")), expression
+        assert mouth_closed(target) == (expression in ("angry", "disgust", "sad")), expression
+    angry = face.target_points(prepared.expression_index("angry"), 1.0, 1.0)
+    upper, lower = face.points[62], face.points[66]  # the inner lips' middles: a jaw closes the mouth
+    assert np.linalg.norm(angry[62] - upper) < 0.5 * np.linalg.norm(angry[62] - lower)
     kept = dataclasses.replace(face, grin_shutting=np.zeros(7, dtype=bool))
     assert not mouth_closed(kept.target_points(prepared.expression_index("angry"), 1.0, 1.0))
 

@@ -175,6 +175,7 @@ def test_sad_and_neutral_open_no_closed_mouth(models) -> None:
     face = prepare_photo(photo, models).faces[0]
     assert mouth_gap(face.points) < 0.03 * eye_distance(face.points), "the photo's mouth is closed"
     assert list(np.array(EXPRESSIONS)[models.lips_kept_together]) == ["sad", "neutral"]
+    assert list(np.array(EXPRESSIONS)[models.grin_shutting]) == ["angry", "disgust", "sad", "neutral"]
     for expression in ("sad", "neutral"):
         target = face.target_points(EXPRESSIONS.index(expression), 1.0, DEFAULT_STRENGTH)
         assert mouth_closed(target), expression

@@ -19,6 +19,7 @@ from vae.mouth_inside import draw_inside, inner_outline, inside_mask
 
 INNER_LIP_PAIRS = ((61, 67), (62, 66), (63, 65))  # upper and lower inner-lip points facing each other
 INNER_CORNERS, OUTER_CORNERS = (60, 64), (48, 54)
+JAW_SHARE = 0.75  # of a closing mouth's gap, what its lower lip moves; the upper lip moves the rest
 UPPER_LIP, LOWER_LIP = (49, 50, 51, 52, 53, 61, 62, 63), (55, 56, 57, 58, 59, 65, 66, 67)  # not the corners
 MOUTH_CLOSED = 0.08  # eye distances: target inner lips closer than this meet
 LIP_MARGIN = 0.02  # eye distances: where a mouth closes, its lips meet this far inside their edges
@@ -82,8 +83,14 @@ def open_no_wider(points: np.ndarray, source: np.ndarray) -> np.ndarray:
 
 def bring_lips_together(points: np.ndarray, share: float) -> np.ndarray:
     """Target landmarks `points` whose lips are brought together, whole, by `share` (0..1) of their
-    widest gap: 1 closes the mouth."""
-    return _part_lips(points, -share * max(max(_gaps(points)), 0.0))
+    widest gap (1 closes the mouth): the lower lip JAW_SHARE of the way, as a jaw closes a mouth.
+    Moved half each, a closing grin's upper lip stretched the skin under the nose into a pale band."""
+    gap = share * max(max(_gaps(points)), 0.0)
+    down = across_mouth(points)
+    points = points.copy()
+    points[list(UPPER_LIP)] += (1 - JAW_SHARE) * gap * down
+    points[list(LOWER_LIP)] -= JAW_SHARE * gap * down
+    return points
 
 
 def _gaps(points: np.ndarray) -> list[float]:

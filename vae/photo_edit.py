@@ -107,8 +107,9 @@ SOURCE_TEMPERATURE = 1e-4  # squared eye distances: how sharply the best-fitting
 TYPICAL_CLOSED_GAP = 0.03
 GRIN_GAP = (0.05, 0.1)  # eye distances: a smile's lips this far apart (or more) bare its teeth
 # The decoders draw angry and disgust open-mouthed (a shout, a sneer). Opened from a grin, that mouth
-# keeps the smile's teeth and reads as a laugh; these two close a grin instead, to pressed lips. Fear
-# keeps the teeth (its lips stretch across them) and surprise drops the jaw.
+# keeps the smile's teeth and reads as a laugh; these two close a grin instead, to pressed lips, as do
+# the expressions whose typical face keeps its lips together (sad, neutral). Fear keeps the teeth (its
+# lips stretch across them) and surprise drops the jaw.
 GRIN_SHUTTING = ("angry", "disgust")
 CUT_OUT_SCALE = 1.6  # a face's cut-out (the strip's tiles) spans this many times its detected box
 
@@ -161,8 +162,9 @@ class ExpressionModels:
 
     @property
     def grin_shutting(self) -> np.ndarray:
-        """[E] bool: the expressions that close a grin's mouth (GRIN_SHUTTING)."""
-        return np.isin(self.expressions, GRIN_SHUTTING)
+        """[E] bool: the expressions that close a grin's mouth: GRIN_SHUTTING, and those that keep
+        their lips together (at strength 1 sad still showed a broad grin's teeth)."""
+        return np.isin(self.expressions, GRIN_SHUTTING) | self.lips_kept_together
 
 
 def exaggerate(decoded: np.ndarray, strength: float) -> np.ndarray:
@@ -242,7 +244,7 @@ class PreparedFace:
         moved = self.points + intensity * (change - extra) @ invert(self.to_frame)[:, :2].T
         if at_strength(self.lips_together, k, strength) > 0.5:  # some decoders draw a sad mouth open
             moved = open_no_wider(moved, self.points)
-        shut = at_strength(self.grin * self.grin_shutting, k, strength)
+        shut = intensity * at_strength(self.grin * self.grin_shutting, k, strength)
         if shut > 0:  # a grin's teeth go with the smile
             moved = bring_lips_together(moved, shut)
         return close_mouth(opening_limited(moved, self.points), self.points)
