@@ -85,12 +85,7 @@ def bring_lips_together(points: np.ndarray, share: float) -> np.ndarray:
     """Target landmarks `points` whose lips are brought together, whole, by `share` (0..1) of their
     widest gap (1 closes the mouth): the lower lip JAW_SHARE of the way, as a jaw closes a mouth.
     Moved half each, a closing grin's upper lip stretched the skin under the nose into a pale band."""
-    gap = share * max(max(_gaps(points)), 0.0)
-    down = across_mouth(points)
-    points = points.copy()
-    points[list(UPPER_LIP)] += (1 - JAW_SHARE) * gap * down
-    points[list(LOWER_LIP)] -= JAW_SHARE * gap * down
-    return points
+    return _part_lips(points, -share * max(max(_gaps(points)), 0.0), lower_share=JAW_SHARE)
 
 
 def _gaps(points: np.ndarray) -> list[float]:
@@ -100,14 +95,14 @@ def _gaps(points: np.ndarray) -> list[float]:
     return [float((points[lower] - points[upper]) @ down) for upper, lower in INNER_LIP_PAIRS]
 
 
-def _part_lips(points: np.ndarray, amount: float) -> np.ndarray:
-    """`points` with the lips moved `amount` further apart (negative: together), each by half of it,
-    across the mouth, whole."""
+def _part_lips(points: np.ndarray, amount: float, lower_share: float = 0.5) -> np.ndarray:
+    """`points` with the lips moved `amount` further apart (negative: together), across the mouth,
+    whole: the lower lip by `lower_share` of it, the upper lip by the rest."""
     points = points.copy()
     if amount:
-        step = amount / 2 * across_mouth(points)
-        points[list(UPPER_LIP)] -= step
-        points[list(LOWER_LIP)] += step
+        step = amount * across_mouth(points)
+        points[list(UPPER_LIP)] -= (1 - lower_share) * step
+        points[list(LOWER_LIP)] += lower_share * step
     return points
 
 
