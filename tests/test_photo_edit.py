@@ -33,6 +33,7 @@ from vae.face_shape import (
 from vae.landmarks import LandmarkError, detect_faces, face_landmarks, model_file
 from vae.mouth import (
     MouthOpening,
+    chin_with_lower_lip,
     close_mouth,
     extra_opening,
     fill_new_opening,
@@ -156,8 +157,27 @@ def test_angry_disgust_and_sad_close_a_grin_where_fear_keeps_its_teeth(prepared)
     angry = face.target_points(prepared.expression_index("angry"), 1.0, 1.0)
     upper, lower = face.points[62], face.points[66]  # the inner lips' middles: a jaw closes the mouth
     assert np.linalg.norm(angry[62] - upper) < 0.5 * np.linalg.norm(angry[62] - lower)
+    np.testing.assert_allclose(angry[8] - face.points[8], angry[57] - face.points[57])  # the chin rises too
     kept = dataclasses.replace(face, grin_shutting=np.zeros(7, dtype=bool))
     assert not mouth_closed(kept.target_points(prepared.expression_index("angry"), 1.0, 1.0))
+
+
+def test_a_closing_jaw_raises_the_chin_with_the_lower_lip_turning_about_its_hinges() -> None:
+    """A lower lip that rises raises the chin as far, whatever the decoders drew for the chin, and
+    the jaw's sides less, down to its hinges below the ears, which stay. A lip that drops leaves
+    the chin where the decoders put it."""
+    source = template_shape(480)
+    target = source.copy()
+    target[55:60] -= (0.0, 30.0)  # the lower lip rises 30 px ...
+    target[8] += (0.0, 5.0)  # ... where the decoder dropped the chin
+    raised = chin_with_lower_lip(target, source) - target
+    np.testing.assert_allclose(raised[8], (0.0, -35.0), atol=1.5)  # along the mouth's tilt, as the lip rose
+    rises = -raised[:17, 1]
+    assert rises[0] == rises[16] == 0.0 and 0 < rises[4] < rises[6] < rises[8]
+    np.testing.assert_array_equal(raised[17:], 0.0)
+    dropped = source.copy()
+    dropped[55:60] += (0.0, 30.0)
+    np.testing.assert_array_equal(chin_with_lower_lip(dropped, source), dropped)
 
 
 def test_the_strip_is_the_edit_seen_small(prepared, astronaut) -> None:

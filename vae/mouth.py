@@ -14,13 +14,18 @@ import cv2
 import numpy as np
 
 from vae.drawing import Look, line_strength, polygon_mask
-from vae.face_shape import INNER_LIPS, OUTER_LIPS, eye_distance
+from vae.face_shape import INNER_LIPS, JAW, OUTER_LIPS, eye_distance
 from vae.mouth_inside import draw_inside, inner_outline, inside_mask
 
 INNER_LIP_PAIRS = ((61, 67), (62, 66), (63, 65))  # upper and lower inner-lip points facing each other
 INNER_CORNERS, OUTER_CORNERS = (60, 64), (48, 54)
 JAW_SHARE = 0.75  # of a closing mouth's gap, what its lower lip moves; the upper lip moves the rest
 UPPER_LIP, LOWER_LIP = (49, 50, 51, 52, 53, 61, 62, 63), (55, 56, 57, 58, 59, 65, 66, 67)  # not the corners
+LOWER_LIP_MIDDLE, CHIN = 57, 8
+# How much of the lower lip's motion each jaw landmark takes: the jaw turns about its hinges below
+# the ears (the outline's second and second-last points), so the chin moves as far as the lower lip
+# it carries and the jaw's sides less.
+CARRIED_BY_JAW = np.clip(1 - np.abs(JAW - CHIN) / (CHIN - 1), 0, 1)
 MOUTH_CLOSED = 0.08  # eye distances: target inner lips closer than this meet
 LIP_MARGIN = 0.02  # eye distances: where a mouth closes, its lips meet this far inside their edges
 LIP_CONTRAST = 3.0  # an opening pixel differs from the lips' median colour this many times their spread
@@ -86,6 +91,19 @@ def bring_lips_together(points: np.ndarray, share: float) -> np.ndarray:
     widest gap (1 closes the mouth): the lower lip JAW_SHARE of the way, as a jaw closes a mouth.
     Moved half each, a closing grin's upper lip stretched the skin under the nose into a pale band."""
     return _part_lips(points, -share * max(max(_gaps(points)), 0.0), lower_share=JAW_SHARE)
+
+
+def chin_with_lower_lip(points: np.ndarray, source: np.ndarray) -> np.ndarray:
+    """Target landmarks `points` whose chin has risen as far as their lower lip from the `source`
+    landmarks, and the jaw's sides in proportion (CARRIED_BY_JAW): a mouth closed by its jaw. The
+    decoders draw the jaw's outline loosely (FER2013's chins are faint), and a grin closed for
+    angry left the chin where it was, far below the lips. A chin only rises with the lip: dropped
+    with it, over the neck and the collar just below, the warp folded it into a jagged edge."""
+    down = across_mouth(source)
+    behind = (points[LOWER_LIP_MIDDLE] - source[LOWER_LIP_MIDDLE]) - (points[CHIN] - source[CHIN])
+    points = points.copy()
+    points[JAW] += CARRIED_BY_JAW[:, None] * min(float(behind @ down), 0.0) * down
+    return points
 
 
 def _gaps(points: np.ndarray) -> list[float]:

@@ -61,6 +61,7 @@ from vae.landmarks import FaceBox, face_landmarks, gray
 from vae.mouth import (
     MouthOpening,
     bring_lips_together,
+    chin_with_lower_lip,
     close_mouth,
     extra_opening,
     fill_new_opening,
@@ -247,7 +248,7 @@ class PreparedFace:
         shut = intensity * at_strength(self.grin * self.grin_shutting, k, strength)
         if shut > 0:  # a grin's teeth go with the smile
             moved = bring_lips_together(moved, shut)
-        return close_mouth(opening_limited(moved, self.points), self.points)
+        return chin_with_lower_lip(close_mouth(opening_limited(moved, self.points), self.points), self.points)
 
     def appearance_change(self, k: int, intensity: float, strength: float) -> np.ndarray:
         """The log of the factor [H, W] that multiplies the photo's brightness, in the appearance frame:
