@@ -6,7 +6,20 @@ import cv2
 import numpy as np
 import pytest
 
-from vae.eyes import EYES, NARROWEST, WIDEST, Eyeball, opening, opening_limited, outline, redraw_eye, visible
+from tests.test_demo_support import template_shape
+from vae.eyes import (
+    BROW_NEAREST,
+    EYES,
+    NARROWEST,
+    WIDEST,
+    Eyeball,
+    brows_limited,
+    opening,
+    opening_limited,
+    outline,
+    redraw_eye,
+    visible,
+)
 
 SKIN, WHITE, IRIS = (200, 150, 120), (225, 220, 215), (70, 45, 30)
 SHADOWED_WHITE = (95, 60, 55)  # the white of a narrow eye in its lids' shadow: dark and the skin's hue
@@ -129,3 +142,25 @@ def test_an_expression_narrows_an_eye_to_half_its_opening_at_most() -> None:
     assert opening(limited[EYES[0]]) == pytest.approx(NARROWEST * 0.3)
     assert np.allclose(limited[EYES[0]][[0, 3]], target[EYES[0]][[0, 3]])  # the corners stay
     np.testing.assert_array_equal(limited[EYES[1]], target[EYES[1]])
+
+
+def test_brows_come_down_to_half_their_height_above_the_eyes_and_the_nose_at_most() -> None:
+    """An upright face: brows lowered onto the eyes (angry at strength 3) are cut short at half
+    their height above the upper lids and the top of the nose's bridge; a brow lowered a little, or
+    raised, keeps its motion."""
+    face = template_shape(480)
+    lowered = face.copy()
+    lowered[17:22] += (0.0, 60.0)  # the first brow all but onto its eye
+    lowered[22:27] += (0.0, 5.0)  # the second a little
+    limited = brows_limited(lowered, face)
+    before = face[[37, 38], 1].mean() - face[17:22, 1].mean()  # heights above the lid's middle, in y
+    after = limited[[37, 38], 1].mean() - limited[17:22, 1].mean()
+    inner_before, inner_after = face[27, 1] - face[21, 1], limited[27, 1] - limited[21, 1]
+    nearest = min(after / before, inner_after / inner_before)
+    assert nearest == pytest.approx(BROW_NEAREST, abs=0.01)  # measured along the face's axis, tilted a little
+    moved = limited[17:22] - face[17:22]
+    np.testing.assert_allclose(moved, moved[[0]].repeat(5, axis=0))  # the brow moved whole, only less far
+    np.testing.assert_array_equal(limited[22:27], lowered[22:27])
+    raised = face.copy()
+    raised[17:27] -= (0.0, 30.0)
+    np.testing.assert_array_equal(brows_limited(raised, face), raised)

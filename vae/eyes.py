@@ -24,7 +24,7 @@ from vae.drawing import (
     polygon_mask,
     smoothstep,
 )
-from vae.face_shape import apply, invert, similarity, warp_keeping_detail
+from vae.face_shape import CHIN, NOSE_BRIDGE, apply, invert, similarity, warp_keeping_detail
 
 # Landmarks of each eye, in order round its opening: a corner, the upper lid, the other corner, the
 # lower lid (dlib's 68-point layout).
@@ -40,6 +40,12 @@ NARROWEST = 0.5  # an expression narrows an eye to this much of its opening at m
 # by their fitted landmarks; wider, the white shows all round the iris: a stare, not surprise.
 WIDEST = 0.5
 MIN_OPENING = 0.12  # of the width: an eye shut tighter than this shows too little eyeball to move
+# Each brow (in EYES' order), the middle of its eye's upper lid, and what the brows come down towards
+# between the eyes: their inner ends and the top of the nose's bridge.
+BROWS_BY_EYE = (np.arange(17, 22), np.arange(22, 27))
+UPPER_LIDS = (np.array([37, 38]), np.array([43, 44]))
+INNER_BROW_ENDS = (21, 22)
+BROW_NEAREST = 0.5  # a brow comes down to no less than this much of its height above its eye and the nose
 PUPIL, PUPIL_DARKNESS = 0.45, 0.6  # the pupil's radius (of the iris's) and its brightness
 RIM_DARKNESS = 0.25  # the iris darkens by this much towards its edge
 LID_SHADOW, LID_SHADOW_WIDTH = 0.45, 0.12  # the upper lid's shadow on the eyeball: depth, width (of eye's)
@@ -81,6 +87,28 @@ def opening_limited(points: np.ndarray, source: np.ndarray) -> np.ndarray:
         scale = allowed / after
         points[upper] = middle + scale * (points[upper] - middle)
         points[lower] = middle + scale * (points[lower] - middle)
+    return points
+
+
+def brows_limited(points: np.ndarray, source: np.ndarray) -> np.ndarray:
+    """Target landmarks `points` [68, 2] whose brows come down no nearer their eye's upper lid, and
+    whose inner ends no nearer the top of the nose's bridge, than BROW_NEAREST of their height above
+    them in the `source` landmarks: each brow's motion cut short where it would. Brows lowered
+    further (angry and disgust at strength 3) squeezed the skin between into a line, a seam across
+    the eyes and the bridge of the nose."""
+    up = source[NOSE_BRIDGE] - source[CHIN]
+    up = up / max(float(np.linalg.norm(up)), 1e-9)
+    points = points.copy()
+    for brow, lid, inner in zip(BROWS_BY_EYE, UPPER_LIDS, INNER_BROW_ENDS, strict=True):
+        share = 1.0
+        for top, below in ((brow, lid), ([inner], [NOSE_BRIDGE])):
+            before = float((source[top].mean(0) - source[below].mean(0)) @ up)
+            unmoved = float((source[top].mean(0) - points[below].mean(0)) @ up)
+            after = float((points[top].mean(0) - points[below].mean(0)) @ up)
+            floor = BROW_NEAREST * before
+            if after < floor < unmoved:
+                share = min(share, (unmoved - floor) / (unmoved - after))
+        points[brow] = source[brow] + share * (points[brow] - source[brow])
     return points
 
 

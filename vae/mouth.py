@@ -14,14 +14,14 @@ import cv2
 import numpy as np
 
 from vae.drawing import Look, line_strength, polygon_mask
-from vae.face_shape import INNER_LIPS, JAW, OUTER_LIPS, eye_distance
+from vae.face_shape import CHIN, INNER_LIPS, JAW, OUTER_LIPS, eye_distance
 from vae.mouth_inside import draw_inside, inner_outline, inside_mask
 
 INNER_LIP_PAIRS = ((61, 67), (62, 66), (63, 65))  # upper and lower inner-lip points facing each other
 INNER_CORNERS, OUTER_CORNERS = (60, 64), (48, 54)
 JAW_SHARE = 0.75  # of a closing mouth's gap, what its lower lip moves; the upper lip moves the rest
 UPPER_LIP, LOWER_LIP = (49, 50, 51, 52, 53, 61, 62, 63), (55, 56, 57, 58, 59, 65, 66, 67)  # not the corners
-LOWER_LIP_MIDDLE, CHIN = 57, 8
+LOWER_LIP_MIDDLE = 57
 # How much of the lower lip's motion each jaw landmark takes: the jaw turns about its hinges below
 # the ears (the outline's second and second-last points), so the chin moves as far as the lower lip
 # it carries and the jaw's sides less.

@@ -36,7 +36,7 @@ import torch
 
 from vae.checkpoint import CheckpointError, load_checkpoint
 from vae.drawing import WARM_SHADE, Look, smoothstep
-from vae.eyes import Eyeball, eyeballs, opening_limited, redraw_eyes
+from vae.eyes import Eyeball, brows_limited, eyeballs, opening_limited, redraw_eyes
 from vae.face_shape import (
     INNER_LIPS,
     JAW,
@@ -248,7 +248,8 @@ class PreparedFace:
         shut = intensity * at_strength(self.grin * self.grin_shutting, k, strength)
         if shut > 0:  # a grin's teeth go with the smile
             moved = bring_lips_together(moved, shut)
-        return chin_with_lower_lip(close_mouth(opening_limited(moved, self.points), self.points), self.points)
+        moved = brows_limited(opening_limited(moved, self.points), self.points)
+        return chin_with_lower_lip(close_mouth(moved, self.points), self.points)
 
     def appearance_change(self, k: int, intensity: float, strength: float) -> np.ndarray:
         """The log of the factor [H, W] that multiplies the photo's brightness, in the appearance frame:
