@@ -197,8 +197,13 @@ def test_swap_tab_shows_the_edit_and_the_face_in_seven_expressions(
     page, astronaut, demo_config, tiny_checkpoints: Path, tmp_path: Path
 ) -> None:
     page.get_by_role("tab", name="Expression").click()
-    photo = save_photo(astronaut, tmp_path / "astronaut.png")
+    # Mirrored: the example photo is the astronaut, whose edit the page may show already; a new
+    # picture is this upload's, and a click after it cannot be overwritten by it.
+    mirrored = np.ascontiguousarray(astronaut[:, ::-1])
+    photo = save_photo(mirrored, tmp_path / "astronaut.png")
+    shown = image_source(page, "#swap-result")
     page.locator("#swap-photo input[type=file]").set_input_files(str(photo))
+    new_image(page, "#swap-result", shown)
     page.wait_for_function(  # seven faces, each actually decoded by the browser
         "() => [...document.querySelectorAll('#swap-grid img')].filter(i => i.complete && i.naturalWidth > 0)"
         ".length === 7"
@@ -221,7 +226,7 @@ def test_swap_tab_shows_the_edit_and_the_face_in_seven_expressions(
         strength.press("ArrowRight")
     last = round(demo_config.swap_strength + 10 * demo_config.slider_step, 6)
     models = ExpressionModels.load(tiny_checkpoints / SHAPE_FILE, tiny_checkpoints / APPEARANCE_FILE)
-    expected = cached_name(prepare_photo(astronaut, models).render("sad", 1.0, "all", last))
+    expected = cached_name(prepare_photo(mirrored, models).render("sad", 1.0, "all", last))
     page.wait_for_function(  # the last of the ten steps is the one drawn
         "name => document.querySelector('#swap-result img')?.getAttribute('src')?.includes(name)",
         arg=expected,
