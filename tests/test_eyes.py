@@ -164,3 +164,20 @@ def test_brows_come_down_to_half_their_height_above_the_eyes_and_the_nose_at_mos
     raised = face.copy()
     raised[17:27] -= (0.0, 30.0)
     np.testing.assert_array_equal(brows_limited(raised, face), raised)
+
+
+def test_inner_brow_ends_come_down_to_half_their_height_above_the_nose_and_a_brow_never_past_its_lid() -> (
+    None
+):
+    """An inner brow end lowered towards the top of the nose's bridge stops at half its height
+    above it; where the lid rises under a lowering brow, the brow stays where it was."""
+    face = template_shape(480)
+    inner = face.copy()
+    inner[21] += (0.0, 30.0)  # only the first brow's inner end comes down
+    limited = brows_limited(inner, face)
+    height = lambda points: points[27, 1] - points[21, 1]  # noqa: E731
+    assert height(limited) / height(face) == pytest.approx(BROW_NEAREST, abs=0.01)
+    lid_up = face.copy()
+    lid_up[[37, 38]] -= (0.0, 25.0)  # the lid rises most of the way to the brow ...
+    lid_up[17:22] += (0.0, 25.0)  # ... as the brow comes down
+    np.testing.assert_array_equal(brows_limited(lid_up, face)[17:22], face[17:22])

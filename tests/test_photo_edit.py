@@ -33,6 +33,7 @@ from vae.face_shape import (
 from vae.landmarks import LandmarkError, detect_faces, face_landmarks, model_file
 from vae.mouth import (
     MouthOpening,
+    across_mouth,
     chin_with_lower_lip,
     close_mouth,
     extra_opening,
@@ -157,15 +158,16 @@ def test_angry_disgust_and_sad_close_a_grin_where_fear_keeps_its_teeth(prepared)
     angry = face.target_points(prepared.expression_index("angry"), 1.0, 1.0)
     upper, lower = face.points[62], face.points[66]  # the inner lips' middles: a jaw closes the mouth
     assert np.linalg.norm(angry[62] - upper) < 0.5 * np.linalg.norm(angry[62] - lower)
-    np.testing.assert_allclose(angry[8] - face.points[8], angry[57] - face.points[57])  # the chin rises too
+    down = across_mouth(face.points)  # the chin rises as far as the lip, across the mouth
+    assert (angry[8] - face.points[8]) @ down == pytest.approx((angry[57] - face.points[57]) @ down)
     kept = dataclasses.replace(face, grin_shutting=np.zeros(7, dtype=bool))
     assert not mouth_closed(kept.target_points(prepared.expression_index("angry"), 1.0, 1.0))
 
 
 def test_a_closing_jaw_raises_the_chin_with_the_lower_lip_turning_about_its_hinges() -> None:
-    """A lower lip that rises raises the chin as far, whatever the decoders drew for the chin, and
-    the jaw's sides less, down to its hinges below the ears, which stay. A lip that drops leaves
-    the chin where the decoders put it."""
+    """The chin ends no further below the lower lip than in the photo, whatever the decoders drew
+    for it, and the jaw's sides take their share, down to its hinges below the ears, which stay.
+    Nothing on the jaw moves down, and a side already higher than its share keeps its place."""
     source = template_shape(480)
     target = source.copy()
     target[55:60] -= (0.0, 30.0)  # the lower lip rises 30 px ...
@@ -173,11 +175,16 @@ def test_a_closing_jaw_raises_the_chin_with_the_lower_lip_turning_about_its_hing
     raised = chin_with_lower_lip(target, source) - target
     np.testing.assert_allclose(raised[8], (0.0, -35.0), atol=1.5)  # along the mouth's tilt, as the lip rose
     rises = -raised[:17, 1]
-    assert rises[0] == rises[16] == 0.0 and 0 < rises[4] < rises[6] < rises[8]
+    assert np.all(rises[[0, 1, 15, 16]] == 0.0) and 0 < rises[4] < rises[6] < rises[8]
     np.testing.assert_array_equal(raised[17:], 0.0)
+    higher = target.copy()
+    higher[7] -= (0.0, 40.0)  # a side the decoder raised further than the lip
+    np.testing.assert_array_equal(chin_with_lower_lip(higher, source)[7], higher[7])
     dropped = source.copy()
-    dropped[55:60] += (0.0, 30.0)
+    dropped[55:60] += (0.0, 30.0)  # the lip drops, the jaw stays: the jaw is not dropped with it
     np.testing.assert_array_equal(chin_with_lower_lip(dropped, source), dropped)
+    dropped[8] += (0.0, 50.0)  # a chin dropped further than the lip comes up to it
+    np.testing.assert_allclose(chin_with_lower_lip(dropped, source)[8] - source[8], (0.0, 30.0), atol=1.5)
 
 
 def test_the_strip_is_the_edit_seen_small(prepared, astronaut) -> None:

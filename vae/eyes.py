@@ -43,8 +43,8 @@ MIN_OPENING = 0.12  # of the width: an eye shut tighter than this shows too litt
 # Each brow (in EYES' order), the middle of its eye's upper lid, and what the brows come down towards
 # between the eyes: their inner ends and the top of the nose's bridge.
 BROWS_BY_EYE = (np.arange(17, 22), np.arange(22, 27))
-UPPER_LIDS = (np.array([37, 38]), np.array([43, 44]))
-INNER_BROW_ENDS = (21, 22)
+UPPER_LIDS = tuple(eye[[1, 2]] for eye in EYES)
+INNER_BROW_ENDS = (BROWS_BY_EYE[0][-1], BROWS_BY_EYE[1][0])
 BROW_NEAREST = 0.5  # a brow comes down to no less than this much of its height above its eye and the nose
 PUPIL, PUPIL_DARKNESS = 0.45, 0.6  # the pupil's radius (of the iris's) and its brightness
 RIM_DARKNESS = 0.25  # the iris darkens by this much towards its edge
@@ -106,8 +106,8 @@ def brows_limited(points: np.ndarray, source: np.ndarray) -> np.ndarray:
             unmoved = float((source[top].mean(0) - points[below].mean(0)) @ up)
             after = float((points[top].mean(0) - points[below].mean(0)) @ up)
             floor = BROW_NEAREST * before
-            if after < floor < unmoved:
-                share = min(share, (unmoved - floor) / (unmoved - after))
+            if after < min(floor, unmoved):  # lowered too far: stopped there, or where it is
+                share = min(share, max(unmoved - floor, 0.0) / (unmoved - after))
         points[brow] = source[brow] + share * (points[brow] - source[brow])
     return points
 

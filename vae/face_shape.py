@@ -27,7 +27,7 @@ EYES = np.arange(36, 48)
 OUTER_LIPS = np.arange(48, 60)
 INNER_LIPS = np.arange(60, 68)
 MOUTH = np.arange(48, 68)
-NOSE_BRIDGE, CHIN = 27, 8  # the top of the nose's bridge and the chin's lowest point
+NOSE_BRIDGE, CHIN = 27, 8  # the top of the nose's bridge and the chin's tip
 # Points an expression barely moves: eye corners and the nose. Aligning on these, the jaw, lips and
 # brows keep their expression's displacement instead of sharing it with the head's pose.
 RIGID = np.array([27, 28, 29, 30, 31, 33, 35, 36, 39, 42, 45])

@@ -25,7 +25,8 @@ LOWER_LIP_MIDDLE = 57
 # How much of the lower lip's motion each jaw landmark takes: the jaw turns about its hinges below
 # the ears (the outline's second and second-last points), so the chin moves as far as the lower lip
 # it carries and the jaw's sides less.
-CARRIED_BY_JAW = np.clip(1 - np.abs(JAW - CHIN) / (CHIN - 1), 0, 1)
+JAW_HINGE = 1
+CARRIED_BY_JAW = np.clip(1 - np.abs(JAW - CHIN) / (CHIN - JAW_HINGE), 0, 1)
 MOUTH_CLOSED = 0.08  # eye distances: target inner lips closer than this meet
 LIP_MARGIN = 0.02  # eye distances: where a mouth closes, its lips meet this far inside their edges
 LIP_CONTRAST = 3.0  # an opening pixel differs from the lips' median colour this many times their spread
@@ -94,15 +95,17 @@ def bring_lips_together(points: np.ndarray, share: float) -> np.ndarray:
 
 
 def chin_with_lower_lip(points: np.ndarray, source: np.ndarray) -> np.ndarray:
-    """Target landmarks `points` whose chin has risen as far as their lower lip from the `source`
-    landmarks, and the jaw's sides in proportion (CARRIED_BY_JAW): a mouth closed by its jaw. The
-    decoders draw the jaw's outline loosely (FER2013's chins are faint), and a grin closed for
-    angry left the chin where it was, far below the lips. A chin only rises with the lip: dropped
-    with it, over the neck and the collar just below, the warp folded it into a jagged edge."""
+    """Target landmarks `points` whose chin ends no further below their lower lip than in the
+    `source` landmarks, and whose jaw's sides take their share of that (CARRIED_BY_JAW): a mouth
+    closed by its jaw. The decoders draw the jaw's outline loosely (FER2013's chins are faint), and
+    a grin closed for angry left the chin where it was, far below the lips. No jaw landmark is
+    moved down: dropped with the lip, over the neck and the collar just below, the warp folded the
+    chin into a jagged edge."""
     down = across_mouth(source)
-    behind = (points[LOWER_LIP_MIDDLE] - source[LOWER_LIP_MIDDLE]) - (points[CHIN] - source[CHIN])
+    lip_drop = float((points[LOWER_LIP_MIDDLE] - source[LOWER_LIP_MIDDLE]) @ down)
+    below_lip = (points[JAW] - source[JAW]) @ down - lip_drop  # how much further each has dropped
     points = points.copy()
-    points[JAW] += CARRIED_BY_JAW[:, None] * min(float(behind @ down), 0.0) * down
+    points[JAW] -= (CARRIED_BY_JAW * np.maximum(below_lip, 0.0))[:, None] * down
     return points
 
 
