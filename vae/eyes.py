@@ -24,7 +24,7 @@ from vae.drawing import (
     polygon_mask,
     smoothstep,
 )
-from vae.face_shape import CHIN, NOSE_BRIDGE, apply, invert, similarity, warp_keeping_detail
+from vae.face_shape import BROWS, NOSE_BRIDGE, apply, face_up, invert, similarity, warp_keeping_detail
 
 # Landmarks of each eye, in order round its opening: a corner, the upper lid, the other corner, the
 # lower lid (dlib's 68-point layout).
@@ -42,7 +42,7 @@ WIDEST = 0.5
 MIN_OPENING = 0.12  # of the width: an eye shut tighter than this shows too little eyeball to move
 # Each brow (in EYES' order), the middle of its eye's upper lid, and what the brows come down towards
 # between the eyes: their inner ends and the top of the nose's bridge.
-BROWS_BY_EYE = (np.arange(17, 22), np.arange(22, 27))
+BROWS_BY_EYE = tuple(np.split(BROWS, 2))
 UPPER_LIDS = tuple(eye[[1, 2]] for eye in EYES)
 INNER_BROW_ENDS = (BROWS_BY_EYE[0][-1], BROWS_BY_EYE[1][0])
 BROW_NEAREST = 0.5  # a brow comes down to no less than this much of its height above its eye and the nose
@@ -96,8 +96,7 @@ def brows_limited(points: np.ndarray, source: np.ndarray) -> np.ndarray:
     them in the `source` landmarks: each brow's motion cut short where it would. Brows lowered
     further (angry and disgust at strength 3) squeezed the skin between into a line, a seam across
     the eyes and the bridge of the nose."""
-    up = source[NOSE_BRIDGE] - source[CHIN]
-    up = up / max(float(np.linalg.norm(up)), 1e-9)
+    up = face_up(source)
     points = points.copy()
     for brow, lid, inner in zip(BROWS_BY_EYE, UPPER_LIDS, INNER_BROW_ENDS, strict=True):
         share = 1.0

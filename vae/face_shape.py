@@ -91,6 +91,13 @@ def eye_distance(points: np.ndarray) -> float:
     return float(np.linalg.norm(points[EYE_DISTANCE[1]] - points[EYE_DISTANCE[0]]))
 
 
+def face_up(points: np.ndarray) -> np.ndarray:
+    """The unit vector up the face (chin to the top of the nose's bridge): its vertical axis, tilted
+    with the face."""
+    up = points[NOSE_BRIDGE] - points[CHIN]
+    return up / max(float(np.linalg.norm(up)), 1e-9)
+
+
 def ring(points: np.ndarray, count: int = RING_POINTS, scale: float = RING_SCALE) -> np.ndarray:
     """Fixed anchor points [count, 2] on an ellipse around the face, wider than the face by `scale`.
 
@@ -99,8 +106,7 @@ def ring(points: np.ndarray, count: int = RING_POINTS, scale: float = RING_SCALE
     takes up a brow's movement.
     """
     centre = points[30]
-    up = points[NOSE_BRIDGE] - points[CHIN]  # the face's vertical axis
-    up = up / max(np.linalg.norm(up), 1e-9)
+    up = face_up(points)
     right = np.array([-up[1], up[0]])
     offsets = points - centre
     half_width = np.abs(offsets @ right).max() * scale
