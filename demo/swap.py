@@ -67,6 +67,10 @@ def parse_faces(value: str | int | None, count: int) -> FaceChoice:
     return index - 1 if 1 <= index <= count and count > 1 else ALL
 
 
+# The controls as the page sends them: expression, amount, which face, strength.
+Controls = tuple[Any, Any, Any, Any]
+
+
 class Settings(NamedTuple):
     """What the controls ask of an edit, checked."""
 
@@ -92,34 +96,54 @@ class SwapTab:
     def swap(
         self, photo: Upload, expression: str, intensity: float, faces: str | None, strength: float
     ) -> tuple[Any, ...]:
-        """Edit a new photo: (photo, every expression of the chosen faces, status, face choices, prepared)."""
+        """Edit a new photo: (photo, every expression of the chosen faces, status, face choices,
+        prepared, the controls it was drawn with)."""
         if photo is None:  # the photo was cleared
-            return None, [], START, gr.Dropdown(choices=face_choices(0), value=ALL), None
+            return None, [], START, gr.Dropdown(choices=face_choices(0), value=ALL), None, None
         pixels = read_upload(photo, self.config.limits)  # first: the upload is deleted whatever follows
-        return self._new_photo(pixels, self._settings(expression, intensity, strength), faces)
+        return self._new_photo(pixels, (expression, intensity, faces, strength))
 
     def example(
         self, expression: str, intensity: float, faces: str | None, strength: float
     ) -> tuple[Any, ...]:
         """The example photo edited as an upload would be: (the photo, then what `swap` returns)."""
         pixels = data.astronaut()
-        edited, strip, status, dropdown, prepared = self._new_photo(
-            pixels, self._settings(expression, intensity, strength), faces
-        )
-        return pixels, edited, strip, f"{EXAMPLE_CREDIT} {status}", dropdown, prepared
+        edited, strip, status, *rest = self._new_photo(pixels, (expression, intensity, faces, strength))
+        return pixels, edited, strip, f"{EXAMPLE_CREDIT} {status}", *rest
 
-    def _new_photo(self, pixels: np.ndarray, settings: Settings, faces: str | None) -> tuple[Any, ...]:
-        """A photo's faces found, fitted and edited: what `swap` returns."""
+    def _new_photo(self, pixels: np.ndarray, controls: Controls) -> tuple[Any, ...]:
+        """A photo's faces found, fitted and edited as the `controls` ask: what `swap` returns."""
+        expression, intensity, faces, strength = controls
+        settings = self._settings(expression, intensity, strength)
         try:
             prepared = prepare_photo(pixels, self.models)
         except NoFaceError as error:
             gr.Warning(str(error))
-            return None, [], f"**{error}**", gr.Dropdown(choices=face_choices(0), value=ALL), None
+            return None, [], f"**{error}**", gr.Dropdown(choices=face_choices(0), value=ALL), None, None
         choice = parse_faces(faces, len(prepared.faces))
         value = ALL if choice == ALL else str(choice + 1)
         dropdown = gr.Dropdown(choices=face_choices(len(prepared.faces)), value=value)
         edited, status = self._edited(prepared, settings, choice)
-        return edited, self._strip(prepared, settings), status, dropdown, prepared
+        drawn = (expression, intensity, value, strength)
+        return edited, self._strip(prepared, settings), status, dropdown, prepared, drawn
+
+    def catch_up(
+        self,
+        prepared: PreparedPhoto | None,
+        drawn: Controls | None,
+        expression: str,
+        intensity: float,
+        faces: str | None,
+        strength: float,
+    ) -> tuple[Any, ...]:
+        """(photo, status, strip) again if the controls changed while the photo was being worked on:
+        a change then edits the photo before it (or nothing), and the new photo's edit, drawn with
+        the controls as they were when it was given, lands after it."""
+        controls = (expression, intensity, faces, strength)
+        if prepared is None or controls == drawn:
+            return gr.skip(), gr.skip(), gr.skip()
+        edited, status = self.rerender(prepared, *controls)
+        return edited, status, self.restrip(prepared, expression, intensity, strength)
 
     def _size_note(self, pixels: np.ndarray) -> str:
         """A line saying that a photo larger than the upload limit's side is edited at that size."""
@@ -226,6 +250,7 @@ class SwapTab:
             return
         expressions = list(self.models.expressions)
         prepared = gr.State(None, time_to_live=self.config.photo_ttl)
+        drawn = gr.State(None, time_to_live=self.config.photo_ttl)  # the controls a new photo was drawn with
         with gr.Row(elem_id="swap-row"):
             with gr.Column(min_width=280, elem_id="swap-controls"):
                 photo = photo_input("Your photo (upload or webcam)", height=320, elem_id="swap-photo")
@@ -271,19 +296,20 @@ class SwapTab:
             "preprocess": False,  # the handlers check their inputs (demo.inputs)
         }
         marked = ([prepared, expression, faces], strip)  # a new strip marks the tile the photo shows
+        caught_up = ([prepared, drawn, expression, intensity, faces, strength], [result, status, strip])
         on_new_photo(
             photo,
             self.swap,
             [photo, expression, intensity, faces, strength],
-            [result, strip, status, faces, prepared],
+            [result, strip, status, faces, prepared, drawn],
             api_name="swap",
-        ).success(self.highlight, *marked, **live)
+        ).success(self.catch_up, *caught_up, **live).success(self.highlight, *marked, **live)
         example.click(
             self.example,
             [expression, intensity, faces, strength],
-            [photo, result, strip, status, faces, prepared],
+            [photo, result, strip, status, faces, prepared, drawn],
             api_visibility="private",
-        ).success(self.highlight, *marked, **live)
+        ).success(self.catch_up, *caught_up, **live).success(self.highlight, *marked, **live)
         gr.on([expression.input, faces.input], self.rerender, controls, [result, status], **live)
         gr.on([expression.input, faces.input], self.highlight, *marked, **live)
         strip.select(self.pick, prepared, [expression, faces], **live).success(

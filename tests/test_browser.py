@@ -261,6 +261,25 @@ def test_a_click_on_a_face_of_a_group_photos_strip_edits_that_face(
     assert page.locator("#swap-grid img").count() == 2 * len(EXPRESSIONS)  # both faces still to click
 
 
+def test_an_expression_picked_while_the_photo_is_worked_on_is_the_one_it_shows(
+    page, astronaut, tiny_checkpoints: Path, tmp_path: Path
+) -> None:
+    page.get_by_role("tab", name="Expression").click()
+    cropped = np.ascontiguousarray(astronaut[24:, 16:])  # a photo no test before gave
+    strength = float(page.get_by_label("range slider for Strength").input_value())
+    photo = save_photo(cropped, tmp_path / "cropped.png")
+    page.locator("#swap-photo input[type=file]").set_input_files(str(photo))
+    page.get_by_role("radio", name="angry").check()  # at once: the photo is still being worked on
+    models = ExpressionModels.load(tiny_checkpoints / SHAPE_FILE, tiny_checkpoints / APPEARANCE_FILE)
+    expected = cached_name(prepare_photo(cropped, models).render("angry", 1.0, "all", strength))
+    page.wait_for_function(
+        "name => document.querySelector('#swap-result img')?.getAttribute('src')?.includes(name)",
+        arg=expected,
+    )
+    page.get_by_text("now looks angry").wait_for()
+    page.wait_for_function(f"() => ({MARKED})() === {EXPRESSIONS.index('angry')}")
+
+
 def test_gallery_opens_on_faces_and_samples_a_grid(page) -> None:
     page.get_by_role("tab", name="Gallery").click()
     page.wait_for_selector("#gallery-grid img")  # before any click: the tab never opens empty

@@ -181,12 +181,19 @@ def test_the_expression_redraws_the_photo_and_the_other_controls_the_strip_after
         ("rerender", ["Expression", "Which face"], ["Edited", None], None),
         ("restrip", [], ["Your face in every expression"], ("rerender", sliders)),
     ]
+    # A new photo is drawn again if the controls changed while it was worked on.
+    caught_up = [described(dep) for dep in dependencies.values() if handler(dep) == "catch_up"]
+    strip = "Your face in every expression"
+    assert sorted(caught_up, key=str) == [
+        ("catch_up", [], ["Edited", None, strip], ("example", [])),
+        ("catch_up", [], ["Edited", None, strip], ("swap", ["Your photo (upload or webcam)"])),
+    ]
     # Every new strip marks the tile of the expression and face the photo shows.
     after = [described(dep)[3] for dep in dependencies.values() if handler(dep) == "highlight"]
     assert sorted(after, key=str) == [
-        ("example", []),
+        ("catch_up", []),
+        ("catch_up", []),
         ("restrip", []),
-        ("swap", ["Your photo (upload or webcam)"]),
         None,  # the expression or the face picked
     ]
 
@@ -322,7 +329,7 @@ def test_swap_selfie_gives_its_own_face_in_seven_expressions_and_forgets_the_upl
 ) -> None:
     tab = SwapTab(store, demo_config)
     path = upload(astronaut, gradio_cache)
-    photo, strip, status, faces, prepared = tab.swap(str(path), "happy", 1.0, "1", 1.0)  # face 1 of the last
+    photo, strip, status, faces, prepared, _ = tab.swap(str(path), "happy", 1.0, "1", 1.0)  # face 1 of 1
     assert not path.exists() and not path.parent.exists()
     assert photo.shape == astronaut.shape and not np.array_equal(photo, astronaut)
     assert strip_labels(strip) == list(tab.models.expressions) == list(EXPRESSIONS)
@@ -349,9 +356,26 @@ def test_swap_selfie_gives_its_own_face_in_seven_expressions_and_forgets_the_upl
     assert all(np.array_equal(tile, unchanged[0][0]) for tile, _ in unchanged)
 
 
+def test_controls_changed_while_a_photo_is_worked_on_edit_it_when_it_is_ready(
+    demo_config: DemoConfig, store, astronaut, gradio_cache
+) -> None:
+    """A visitor who picks sad while the photo is still being worked on sees it sad, not in the
+    expression it was given with; one who changed nothing gets nothing drawn twice."""
+    tab = SwapTab(store, demo_config)
+    *_, prepared, drawn = tab.swap(str(upload(astronaut, gradio_cache)), "happy", 1.0, None, 1.0)
+    assert drawn == ("happy", 1.0, "all", 1.0)  # which face as the menu then shows it
+    assert tab.catch_up(prepared, drawn, *drawn) == (gr.skip(), gr.skip(), gr.skip())
+    sad, status, strip = tab.catch_up(prepared, drawn, "sad", 1.0, "all", 1.0)
+    np.testing.assert_array_equal(sad, tab.rerender(prepared, "sad", 1.0, "all", 1.0)[0])
+    assert "now looks **sad**" in status and strip_labels(strip) == list(EXPRESSIONS)
+    _, _, weaker = tab.catch_up(prepared, drawn, "happy", 0.0, "all", 1.0)  # no amount: the photo
+    assert all(np.array_equal(tile, weaker[0][0]) for tile, _ in weaker)
+    assert tab.catch_up(None, None, "sad", 1.0, "all", 1.0) == (gr.skip(), gr.skip(), gr.skip())
+
+
 def test_swap_group_photo_one_face_or_all(store, demo_config: DemoConfig, group_photo, gradio_cache) -> None:
     tab = SwapTab(store, demo_config)
-    photo, strip, status, faces, prepared = tab.swap(
+    photo, strip, status, faces, prepared, _ = tab.swap(
         str(upload(group_photo, gradio_cache)), "sad", 1.0, "2", 1.0
     )
     half = group_photo.shape[1] // 2
@@ -387,11 +411,11 @@ def test_swap_without_a_face_or_photo_is_a_message(
 ) -> None:
     tab = SwapTab(store, demo_config)
     with pytest.warns(UserWarning, match="No face"):
-        photo, strip, status, _, prepared = tab.swap(
+        photo, strip, status, _, prepared, _ = tab.swap(
             str(upload(faceless, gradio_cache)), "happy", 1, "all", 1
         )
     assert photo is None and strip == [] and "No face" in status and prepared is None
-    photo, strip, status, faces, prepared = tab.swap(None, "happy", 1.0, "all", 1.0)  # cleared
+    photo, strip, status, faces, prepared, _ = tab.swap(None, "happy", 1.0, "all", 1.0)  # cleared
     assert photo is None and strip == [] and status == START and prepared is None
     assert faces.value == "all" and [value for _, value in faces.choices] == ["all"]
     # A control moved before any photo, or after one with no face: the status still says which.
@@ -471,7 +495,7 @@ def test_the_example_photo_is_edited_as_an_upload_is_and_credited(
     demo_config: DemoConfig, store, astronaut
 ) -> None:
     tab = SwapTab(store, demo_config)
-    photo, edited, strip, status, _, prepared = tab.example("happy", 1.0, "all", 1.0)
+    photo, edited, strip, status, _, prepared, _ = tab.example("happy", 1.0, "all", 1.0)
     np.testing.assert_array_equal(photo, astronaut)
     assert edited.shape == astronaut.shape and not np.array_equal(edited, astronaut)
     assert strip_labels(strip) == list(EXPRESSIONS) and "NASA" in status and "Found 1 face" in status
@@ -483,11 +507,13 @@ def test_a_photo_larger_than_the_limit_is_edited_smaller_and_the_status_says_so(
     demo_config: DemoConfig, store, astronaut, gradio_cache
 ) -> None:
     tab = SwapTab(store, replace(demo_config, limits=replace(demo_config.limits, max_side=400)))
-    photo, _, status, _, prepared = tab.swap(str(upload(astronaut, gradio_cache)), "happy", 1.0, "all", 1.0)
+    photo, _, status, _, prepared, _ = tab.swap(
+        str(upload(astronaut, gradio_cache)), "happy", 1.0, "all", 1.0
+    )
     assert max(photo.shape[:2]) == 400 and "edited at 400" in status
     _, still = tab.rerender(prepared, "sad", 1.0, "all", 1.0)  # and still on the next change
     assert "edited at 400" in still
-    _, _, small_status, _, _ = SwapTab(store, demo_config).swap(
+    _, _, small_status, *_ = SwapTab(store, demo_config).swap(
         str(upload(astronaut, gradio_cache)), "happy", 1.0, "all", 1.0
     )
     assert "edited at" not in small_status
@@ -507,7 +533,7 @@ def test_shipped_checkpoints_swap_the_astronaut(astronaut, gradio_cache) -> None
     assert not store.problems
     tab = SwapTab(store, config)
     assert tab.problem is None
-    photo, strip, status, _, _ = tab.swap(
+    photo, strip, status, *_ = tab.swap(
         str(upload(astronaut, gradio_cache)), "happy", 1, "all", config.swap_strength
     )
     assert "Found 1 face" in status and not np.array_equal(photo, astronaut)
