@@ -38,9 +38,12 @@ from vae.checkpoint import CheckpointError, load_checkpoint
 from vae.drawing import WARM_SHADE, Look, smoothstep
 from vae.eyes import Eyeball, brows_limited, eyeballs, opening_limited, redraw_eyes
 from vae.face_shape import (
+    BROWS,
+    EYES,
     INNER_LIPS,
     JAW,
     MOUTH,
+    NOSE_BRIDGE,
     OUTER_LIPS,
     RIGID,
     Mesh,
@@ -76,7 +79,7 @@ from vae.mouth import gap as mouth_gap
 from vae.mouth_inside import inside_mask
 from vae.multi_decoder import MultiDecoderVAE, check_strength
 from vae.shape_model import ShapeVAE
-from vae.smile_folds import lift_folds
+from vae.smile_folds import FOLDS, lift_folds
 
 # The strength the demo starts at and the evaluation measures by default: chosen on held-out faces and
 # photos (docs/design.md, section 'The photo-editing swap').
@@ -431,15 +434,13 @@ def expression_regions(shape: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     (furrows), and the folds from the nose to the mouth. Elsewhere (cheeks, nose, forehead) the
     decoders differ mostly in the lighting of their training photos."""
     scale = eye_distance(shape)
-    brows = shape[17:27]
     parts = [
         (shape[OUTER_LIPS], 0.08),
-        (shape[36:42], 0.05),
-        (shape[42:48], 0.05),
-        (np.vstack([brows, shape[[27]]]), 0.05),
+        *((shape[eye], 0.05) for eye in EYES.reshape(2, 6)),
+        (shape[[*BROWS, NOSE_BRIDGE]], 0.05),
         *(
             (np.vstack([shape[wing], shape[corner], (shape[wing] + shape[corner]) / 2]), 0.06)
-            for wing, corner in ((31, 48), (35, 54))
+            for wing, corner in FOLDS
         ),
     ]
     return _hulls(parts, scale, size)
