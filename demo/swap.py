@@ -294,6 +294,11 @@ class SwapTab:
             "show_progress": "hidden",
             "api_visibility": "private",
             "preprocess": False,  # the handlers check their inputs (demo.inputs)
+            # One drawing at a time, in the order asked for: a new photo's catch-up, asked for while
+            # a slider was still moving, finished after the slider's last step and drew the photo
+            # at a strength the slider had left.
+            "concurrency_id": "swap-draw",
+            "concurrency_limit": 1,
         }
         marked = ([prepared, expression, faces], strip)  # a new strip marks the tile the photo shows
         caught_up = ([prepared, drawn, expression, intensity, faces, strength], [result, status, strip])

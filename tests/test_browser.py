@@ -261,8 +261,8 @@ def test_a_click_on_a_face_of_a_group_photos_strip_edits_that_face(
     assert page.locator("#swap-grid img").count() == 2 * len(EXPRESSIONS)  # both faces still to click
 
 
-def test_an_expression_picked_while_the_photo_is_worked_on_is_the_one_it_shows(
-    page, astronaut, tiny_checkpoints: Path, tmp_path: Path
+def test_controls_changed_while_the_photo_is_worked_on_are_the_ones_it_shows(
+    page, astronaut, demo_config, tiny_checkpoints: Path, tmp_path: Path
 ) -> None:
     page.get_by_role("tab", name="Expression").click()
     cropped = np.ascontiguousarray(astronaut[24:, 16:])  # a photo no test before gave
@@ -270,8 +270,13 @@ def test_an_expression_picked_while_the_photo_is_worked_on_is_the_one_it_shows(
     photo = save_photo(cropped, tmp_path / "cropped.png")
     page.locator("#swap-photo input[type=file]").set_input_files(str(photo))
     page.get_by_role("radio", name="angry").check()  # at once: the photo is still being worked on
+    slider = page.get_by_label("range slider for Strength")
+    slider.focus()
+    for _ in range(5):  # and the strength moved, step by step, while it is
+        slider.press("ArrowLeft")
+    last = round(strength - 5 * demo_config.slider_step, 6)
     models = ExpressionModels.load(tiny_checkpoints / SHAPE_FILE, tiny_checkpoints / APPEARANCE_FILE)
-    expected = cached_name(prepare_photo(cropped, models).render("angry", 1.0, "all", strength))
+    expected = cached_name(prepare_photo(cropped, models).render("angry", 1.0, "all", last))
     page.wait_for_function(
         "name => document.querySelector('#swap-result img')?.getAttribute('src')?.includes(name)",
         arg=expected,

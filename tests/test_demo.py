@@ -150,6 +150,9 @@ def test_each_photo_is_read_once_per_visitor_action(demo_config: DemoConfig) -> 
     assert sorted(wiring) == [(name, "input", "always_last") for name in sorted(PHOTO_INPUTS)]
 
 
+DRAWING = {"rerender", "restrip", "catch_up"}
+
+
 def test_the_expression_redraws_the_photo_and_the_other_controls_the_strip_after_it(
     demo_config: DemoConfig,
 ) -> None:
@@ -188,6 +191,9 @@ def test_the_expression_redraws_the_photo_and_the_other_controls_the_strip_after
         ("catch_up", [], ["Edited", None, strip], ("example", [])),
         ("catch_up", [], ["Edited", None, strip], ("swap", ["Your photo (upload or webcam)"])),
     ]
+    # One drawing at a time, in the order asked for: a catch-up asked for mid-slide cannot land last.
+    drawing = [demo.fns[dep["id"]] for dep in dependencies.values() if handler(dep) in DRAWING]
+    assert {(fn.concurrency_id, fn.concurrency_limit) for fn in drawing} == {("swap-draw", 1)}
     # Every new strip marks the tile of the expression and face the photo shows.
     after = [described(dep)[3] for dep in dependencies.values() if handler(dep) == "highlight"]
     assert sorted(after, key=str) == [
