@@ -262,13 +262,13 @@ class SwapTab:
                 )
                 intensity = gr.Slider(
                     *AMOUNT_RANGE, value=1.0, step=self.config.slider_step, label="Amount",
-                    info="How much of the edit to show. 0: your photo; 1: all of it",
+                    info="A blend: 0 is your photo as it was, 1 the whole edit",
                 )  # fmt: skip
                 strength = gr.Slider(
                     *STRENGTH_RANGE, value=self.config.swap_strength, step=self.config.slider_step,
-                    label="Strength", info="How strong the expression is. 0: the average of all seven; "
-                    f"1: a typical one; {self.config.swap_strength:g} (the start): a clear one; "
-                    f"{MAX_STRENGTH:g}: an exaggerated one",
+                    label="Strength", info="How far the expression goes: 1 typical, "
+                    f"{self.config.swap_strength:g} (the start) clear, {MAX_STRENGTH:g} exaggerated; "
+                    "at 0 every expression gives the same, average look",
                 )  # fmt: skip
                 faces = gr.Dropdown(face_choices(0), value=ALL, label="Which face", allow_custom_value=True)
             with gr.Column(scale=2, elem_id="swap-output"):
