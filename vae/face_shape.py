@@ -304,36 +304,45 @@ def warp_down(source: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(big, (size, size), interpolation=cv2.INTER_AREA) if k > 1 else big
 
 
+Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in pixels
+
+
 @dataclass(frozen=True)
 class WarpField:
     """The backward map of a window of a target image: where each of its pixels reads from, for any
     source mesh. Rasterised every `step` pixels and interpolated, since a piecewise-affine map is
-    smooth inside its triangles; but exactly, pixel by pixel, inside `sharp` (x0, y0, x1, y1), where
-    triangles may collapse (a mouth closing) and interpolating across the seam would read what lay
-    between the lips."""
+    smooth inside its triangles; but exactly, pixel by pixel, inside `sharp` (the mouth) and the
+    other `exact` boxes (the eyes), where triangles may collapse (a mouth or an eye closing) and
+    interpolating across the seam would read what lay between the lips, or draw the lashes as a
+    wavy line a grid step wide."""
 
-    window: tuple[int, int, int, int]
+    window: Box
     coarse: Raster
-    fine: Raster | None  # None at step 1, where the coarse grid is every pixel
-    sharp: tuple[int, int, int, int] | None
+    fine: tuple[tuple[Box, Raster], ...]  # each exact box and its raster; none at step 1
+    sharp: Box | None
 
     @classmethod
     def of(
         cls,
         target: np.ndarray,
         triangles: np.ndarray,
-        window: tuple[int, int, int, int],
-        sharp: tuple[int, int, int, int] | None = None,
+        window: Box,
+        sharp: Box | None = None,
         step: int = 4,
+        exact: tuple[Box, ...] = (),
     ) -> WarpField:
         x0, y0, x1, y1 = window
         half = (step - 1) / 2  # coarse samples at the centres of step x step blocks, as cv2.resize expects
         coarse = Raster.of(target, triangles, *pixel_grid((x0 + half, y0 + half, x1, y1), step))
-        if sharp is not None:
-            sharp = (max(sharp[0], x0), max(sharp[1], y0), min(sharp[2], x1), min(sharp[3], y1))
-            sharp = sharp if sharp[2] > sharp[0] and sharp[3] > sharp[1] else None
+
+        def inside(box: Box) -> Box | None:
+            box = (max(box[0], x0), max(box[1], y0), min(box[2], x1), min(box[3], y1))
+            return box if box[2] > box[0] and box[3] > box[1] else None
+
+        sharp = inside(sharp) if sharp is not None else None
         # At step 1 the coarse grid is every pixel, exact everywhere.
-        fine = Raster.of(target, triangles, *pixel_grid(sharp)) if sharp and step > 1 else None
+        boxes = [box for box in (sharp, *map(inside, exact)) if box is not None] if step > 1 else []
+        fine = tuple((box, Raster.of(target, triangles, *pixel_grid(box))) for box in boxes)
         return cls(window, coarse, fine, sharp)
 
     @property
@@ -351,26 +360,25 @@ class WarpField:
         v = ((np.arange(y0, y1) - grid_y) / step_y).astype(np.float32)
         return np.meshgrid(u, v)
 
-    def _dense(self, coarse: np.ndarray, fine: np.ndarray | None) -> np.ndarray:
-        """A coarse grid's values at every pixel of the window (bilinear), the fine ones pasted in."""
+    def _dense(self, coarse: np.ndarray, fine: list[np.ndarray]) -> np.ndarray:
+        """A coarse grid's values at every pixel of the window (bilinear), each exact box's pasted in."""
         x0, y0, x1, y1 = self.window
         if coarse.shape == (y1 - y0, x1 - x0):  # sampled at every pixel: exact already
             return coarse.astype(np.float32)
         u, v = self._coarse_positions
         dense = cv2.remap(coarse.astype(np.float32), u, v, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        if fine is not None:
-            sx0, sy0, sx1, sy1 = self.sharp
-            dense[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = fine
+        for ((bx0, by0, bx1, by1), _), values in zip(self.fine, fine, strict=True):
+            dense[by0 - y0 : by1 - y0, bx0 - x0 : bx1 - x0] = values
         return dense
 
     def sample(self, source: np.ndarray, outside: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(map_x, map_y) over the window at full resolution, for cv2.remap (see Raster.sample)."""
         coarse = self.coarse.sample(source, outside)
-        fine = self.fine.sample(source, outside) if self.fine else (None, None)
-        return self._dense(coarse[0], fine[0]), self._dense(coarse[1], fine[1])
+        fine = [raster.sample(source, outside) for _, raster in self.fine]
+        return self._dense(coarse[0], [x for x, _ in fine]), self._dense(coarse[1], [y for _, y in fine])
 
     def area_ratio(self, source: np.ndarray, target: np.ndarray) -> np.ndarray:
-        fine = self.fine.area_ratio(source, target) if self.fine else None
+        fine = [raster.area_ratio(source, target) for _, raster in self.fine]
         return self._dense(self.coarse.area_ratio(source, target), fine)
 
 

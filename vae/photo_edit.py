@@ -313,7 +313,9 @@ class PreparedFace:
         target[: len(target_points)] = target_points
         window = x0, y0, x1, y1 = self.window(photo.shape)
         step = int(np.clip(eye_distance(self.points) / MAP_DENSITY, 1, MAP_STEP))
-        field = WarpField.of(target, self.mesh.triangles, window, _box(target_points[MOUTH], margin=4), step)
+        eyes = tuple(_box(target_points[eye], margin=2 * step) for eye in EYES.reshape(2, 6))
+        mouth = _box(target_points[MOUTH], margin=4)
+        field = WarpField.of(target, self.mesh.triangles, window, mouth, step, exact=eyes)
         to_window = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0]])  # outside the mesh: no motion
         photo_x, photo_y = field.sample(source - (x0, y0), to_window)
         stretch = field.area_ratio(source, target)
