@@ -67,8 +67,13 @@ def parse_faces(value: str | int | None, count: int) -> FaceChoice:
     return index - 1 if 1 <= index <= count and count > 1 else ALL
 
 
-# The controls as the page sends them: expression, amount, which face, strength.
-Controls = tuple[Any, Any, Any, Any]
+class Controls(NamedTuple):
+    """The controls as the page sends them, unchecked."""
+
+    expression: Any
+    intensity: Any
+    faces: Any
+    strength: Any
 
 
 class Settings(NamedTuple):
@@ -124,7 +129,7 @@ class SwapTab:
         value = ALL if choice == ALL else str(choice + 1)
         dropdown = gr.Dropdown(choices=face_choices(len(prepared.faces)), value=value)
         edited, status = self._edited(prepared, settings, choice)
-        drawn = (expression, intensity, value, strength)
+        drawn = Controls(expression, intensity, value, strength)
         return edited, self._strip(prepared, settings), status, dropdown, prepared, drawn
 
     def catch_up(
@@ -136,13 +141,19 @@ class SwapTab:
         faces: str | None,
         strength: float,
     ) -> tuple[Any, ...]:
-        """(photo, status, strip) again if the controls changed while the photo was being worked on:
-        a change then edits the photo before it (or nothing), and the new photo's edit, drawn with
-        the controls as they were when it was given, lands after it."""
-        controls = (expression, intensity, faces, strength)
-        if prepared is None or controls == drawn:
+        """(photo, status, strip) after a new photo: drawn again with the controls as they are now if
+        they changed while it was being worked on (that change found no photo, or the one before,
+        to edit); the strip too if the amount or strength changed. With no photo (cleared, or no
+        face in it), the picture and the strip are emptied: an edit of the photo before, asked for
+        just before, may have landed after it."""
+        if prepared is None:
+            return None, gr.skip(), []
+        controls = Controls(expression, intensity, faces, strength)
+        if controls == drawn:
             return gr.skip(), gr.skip(), gr.skip()
         edited, status = self.rerender(prepared, *controls)
+        if drawn is not None and (intensity, strength) == (drawn.intensity, drawn.strength):
+            return edited, status, gr.skip()
         return edited, status, self.restrip(prepared, expression, intensity, strength)
 
     def _size_note(self, pixels: np.ndarray) -> str:
@@ -294,12 +305,12 @@ class SwapTab:
             "show_progress": "hidden",
             "api_visibility": "private",
             "preprocess": False,  # the handlers check their inputs (demo.inputs)
-            # One drawing at a time, in the order asked for: a new photo's catch-up, asked for while
-            # a slider was still moving, finished after the slider's last step and drew the photo
-            # at a strength the slider had left.
-            "concurrency_id": "swap-draw",
-            "concurrency_limit": 1,
         }
+        # What draws the photo or the strip runs one at a time, in the order asked for (for every
+        # visitor: drawing is CPU work, which two cores do no faster side by side). Without it a new
+        # photo's catch-up, asked for while a slider was still moving, could finish after the
+        # slider's last step and leave the photo drawn at a strength the slider had left.
+        drawing = {**live, "concurrency_id": "swap-draw", "concurrency_limit": 1}
         marked = ([prepared, expression, faces], strip)  # a new strip marks the tile the photo shows
         caught_up = ([prepared, drawn, expression, intensity, faces, strength], [result, status, strip])
         on_new_photo(
@@ -308,18 +319,20 @@ class SwapTab:
             [photo, expression, intensity, faces, strength],
             [result, strip, status, faces, prepared, drawn],
             api_name="swap",
-        ).success(self.catch_up, *caught_up, **live).success(self.highlight, *marked, **live)
+        ).success(self.catch_up, *caught_up, **drawing).success(self.highlight, *marked, **live)
         example.click(
             self.example,
             [expression, intensity, faces, strength],
             [photo, result, strip, status, faces, prepared, drawn],
             api_visibility="private",
-        ).success(self.catch_up, *caught_up, **live).success(self.highlight, *marked, **live)
-        gr.on([expression.input, faces.input], self.rerender, controls, [result, status], **live)
+        ).success(self.catch_up, *caught_up, **drawing).success(self.highlight, *marked, **live)
+        gr.on([expression.input, faces.input], self.rerender, controls, [result, status], **drawing)
         gr.on([expression.input, faces.input], self.highlight, *marked, **live)
         strip.select(self.pick, prepared, [expression, faces], **live).success(
-            self.rerender, controls, [result, status], **live
+            self.rerender, controls, [result, status], **drawing
         )
-        gr.on([intensity.input, strength.input], self.rerender, controls, [result, status], **live).success(
-            self.restrip, [prepared, expression, intensity, strength], strip, **live
-        ).success(self.highlight, *marked, **live)
+        gr.on(
+            [intensity.input, strength.input], self.rerender, controls, [result, status], **drawing
+        ).success(self.restrip, [prepared, expression, intensity, strength], strip, **drawing).success(
+            self.highlight, *marked, **live
+        )

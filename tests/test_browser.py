@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pytest
 from gradio import processing_utils
 from PIL import Image
 
+from demo import swap
 from demo.app import TABS
 from demo.morph import STRIP_COLUMNS
 from demo.render import GAP
@@ -262,17 +264,20 @@ def test_a_click_on_a_face_of_a_group_photos_strip_edits_that_face(
 
 
 def test_controls_changed_while_the_photo_is_worked_on_are_the_ones_it_shows(
-    page, astronaut, demo_config, tiny_checkpoints: Path, tmp_path: Path
+    page, astronaut, demo_config, tiny_checkpoints: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    slowly = swap.prepare_photo  # a photo worked on for a second, so the clicks below land meanwhile
+    monkeypatch.setattr(swap, "prepare_photo", lambda *args: time.sleep(1.0) or slowly(*args))
     page.get_by_role("tab", name="Expression").click()
     cropped = np.ascontiguousarray(astronaut[24:, 16:])  # a photo no test before gave
     strength = float(page.get_by_label("range slider for Strength").input_value())
     photo = save_photo(cropped, tmp_path / "cropped.png")
-    page.locator("#swap-photo input[type=file]").set_input_files(str(photo))
-    page.get_by_role("radio", name="angry").check()  # at once: the photo is still being worked on
+    with page.expect_request(re.compile("queue/join")):  # the photo is sent to be worked on
+        page.locator("#swap-photo input[type=file]").set_input_files(str(photo))
+    page.get_by_role("radio", name="angry").check()
     slider = page.get_by_label("range slider for Strength")
     slider.focus()
-    for _ in range(5):  # and the strength moved, step by step, while it is
+    for _ in range(5):
         slider.press("ArrowLeft")
     last = round(strength - 5 * demo_config.slider_step, 6)
     models = ExpressionModels.load(tiny_checkpoints / SHAPE_FILE, tiny_checkpoints / APPEARANCE_FILE)

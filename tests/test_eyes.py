@@ -9,7 +9,6 @@ import pytest
 from tests.test_demo_support import template_shape
 from vae.eyes import (
     BROW_NEAREST,
-    EYES,
     NARROWEST,
     WIDEST,
     Eyeball,
@@ -20,6 +19,7 @@ from vae.eyes import (
     redraw_eye,
     visible,
 )
+from vae.face_shape import EACH_EYE
 
 SKIN, WHITE, IRIS = (200, 150, 120), (225, 220, 215), (70, 45, 30)
 SHADOWED_WHITE = (95, 60, 55)  # the white of a narrow eye in its lids' shadow: dark and the skin's hue
@@ -121,27 +121,27 @@ def test_a_narrow_eye_with_dark_lashes_opens_a_white_no_darker_than_the_cheek() 
 def test_an_expression_opens_an_eye_no_wider_than_its_iris_and_a_sliver_of_white() -> None:
     face = np.zeros((68, 2))
     beside = np.array([100.0, 0.0])
-    face[EYES[0]], face[EYES[1]] = eye(0.3), eye(0.6) + beside  # the second eye wide open already
+    face[EACH_EYE[0]], face[EACH_EYE[1]] = eye(0.3), eye(0.6) + beside  # the second eye wide open already
     target = face.copy()
-    target[EYES[0]] = eye(0.8)  # white all round the iris: a stare
-    target[EYES[1]] = eye(0.7) + beside
+    target[EACH_EYE[0]] = eye(0.8)  # white all round the iris: a stare
+    target[EACH_EYE[1]] = eye(0.7) + beside
     limited = opening_limited(target, face)
-    assert opening(limited[EYES[0]]) == pytest.approx(WIDEST)
-    assert opening(limited[EYES[1]]) == pytest.approx(0.6)  # no wider than the photo's own
-    assert np.allclose(limited[EYES[0]][[0, 3]], target[EYES[0]][[0, 3]])  # the corners stay
+    assert opening(limited[EACH_EYE[0]]) == pytest.approx(WIDEST)
+    assert opening(limited[EACH_EYE[1]]) == pytest.approx(0.6)  # no wider than the photo's own
+    assert np.allclose(limited[EACH_EYE[0]][[0, 3]], target[EACH_EYE[0]][[0, 3]])  # the corners stay
 
 
 def test_an_expression_narrows_an_eye_to_half_its_opening_at_most() -> None:
     face = np.zeros((68, 2))
     beside = np.array([100.0, 0.0])  # the other eye
-    face[EYES[0]], face[EYES[1]] = eye(0.3), eye(0.3) + beside
+    face[EACH_EYE[0]], face[EACH_EYE[1]] = eye(0.3), eye(0.3) + beside
     target = face.copy()
-    target[EYES[0]] = eye(0.05)  # all but shut: sleepy, not sad
-    target[EYES[1]] = eye(0.25) + beside  # narrowed a little
+    target[EACH_EYE[0]] = eye(0.05)  # all but shut: sleepy, not sad
+    target[EACH_EYE[1]] = eye(0.25) + beside  # narrowed a little
     limited = opening_limited(target, face)
-    assert opening(limited[EYES[0]]) == pytest.approx(NARROWEST * 0.3)
-    assert np.allclose(limited[EYES[0]][[0, 3]], target[EYES[0]][[0, 3]])  # the corners stay
-    np.testing.assert_array_equal(limited[EYES[1]], target[EYES[1]])
+    assert opening(limited[EACH_EYE[0]]) == pytest.approx(NARROWEST * 0.3)
+    assert np.allclose(limited[EACH_EYE[0]][[0, 3]], target[EACH_EYE[0]][[0, 3]])  # the corners stay
+    np.testing.assert_array_equal(limited[EACH_EYE[1]], target[EACH_EYE[1]])
 
 
 def test_brows_come_down_to_half_their_height_above_the_eyes_and_the_nose_at_most() -> None:

@@ -309,13 +309,12 @@ def test_the_warp_field_is_exact_where_asked_and_close_elsewhere(astronaut) -> N
     _, map_y = field.sample(source)
     exact = Raster.of(target, mesh.triangles, *pixel_grid(window)).sample(source)
     _, interpolated = WarpField.of(target, mesh.triangles, window, sharp, step=4).sample(source)
-    for rows, columns in ((slice(150, 230), slice(50, 150)), (slice(50, 110), slice(10, 90))):
-        # The sharp box and the eye's, in window rows and columns: exact but for a pixel or two on a
-        # sliver's edge, which the raster of a smaller box may give to its neighbour.
-        off = np.abs(map_y[rows, columns] - exact[1][rows, columns]) > 1e-3
-        assert off.mean() < 0.005
-    eye = (slice(50, 110), slice(10, 90))
-    assert (np.abs(interpolated[eye] - exact[1][eye]) > 1e-3).mean() > 0.2  # where lids move, it differs
+    mouth, eye = (slice(150, 230), slice(50, 150)), (slice(50, 110), slice(10, 90))  # window rows, columns
+    assert np.abs(map_y[mouth] - exact[1][mouth]).max() < 1e-3
+    # Exact but for a pixel or two on a sliver's edge, which a smaller box's raster may give to its
+    # neighbour; interpolated, half the box is off where the lids move.
+    assert (np.abs(map_y[eye] - exact[1][eye]) > 1e-3).mean() < 0.005
+    assert (np.abs(interpolated[eye] - exact[1][eye]) > 1e-3).mean() > 0.2
     assert np.abs(map_y - exact[1]).mean() < 0.2
     assert len(field.fine) == 2  # the box outside the window is left out
 

@@ -24,11 +24,17 @@ from vae.drawing import (
     polygon_mask,
     smoothstep,
 )
-from vae.face_shape import BROWS, NOSE_BRIDGE, apply, face_up, invert, similarity, warp_keeping_detail
+from vae.face_shape import (
+    BROWS,
+    EACH_EYE,
+    NOSE_BRIDGE,
+    apply,
+    face_up,
+    invert,
+    similarity,
+    warp_keeping_detail,
+)
 
-# Landmarks of each eye, in order round its opening: a corner, the upper lid, the other corner, the
-# lower lid (dlib's 68-point layout).
-EYES = (np.arange(36, 42), np.arange(42, 48))
 EYE_SAMPLES = 6  # outline points per pair of neighbouring landmarks
 UPPER_LID = 3 * EYE_SAMPLES  # the outline's first part runs corner to corner over the upper lid
 IRIS_RADIUS = 0.21  # of the corner-to-corner width: an iris of 11.5 mm in an opening of 27 mm
@@ -40,10 +46,10 @@ NARROWEST = 0.5  # an expression narrows an eye to this much of its opening at m
 # by their fitted landmarks; wider, the white shows all round the iris: a stare, not surprise.
 WIDEST = 0.5
 MIN_OPENING = 0.12  # of the width: an eye shut tighter than this shows too little eyeball to move
-# Each brow (in EYES' order), the middle of its eye's upper lid, and what the brows come down towards
+# Each brow (in EACH_EYE's order), the middle of its eye's upper lid, and what the brows come down towards
 # between the eyes: their inner ends and the top of the nose's bridge.
 BROWS_BY_EYE = tuple(np.split(BROWS, 2))
-UPPER_LIDS = tuple(eye[[1, 2]] for eye in EYES)
+UPPER_LIDS = tuple(eye[[1, 2]] for eye in EACH_EYE)
 INNER_BROW_ENDS = (BROWS_BY_EYE[0][-1], BROWS_BY_EYE[1][0])
 BROW_NEAREST = 0.5  # a brow comes down to no less than this much of its height above its eye and the nose
 PUPIL, PUPIL_DARKNESS = 0.45, 0.6  # the pupil's radius (of the iris's) and its brightness
@@ -77,7 +83,7 @@ def opening_limited(points: np.ndarray, source: np.ndarray) -> np.ndarray:
     at most on average (FER2013's disgust, against its neutral faces); an edit that nearly shut the
     eyes of a smiling face made it sad and sleepy, and one that opened them past their iris, staring."""
     points = points.copy()
-    for eye in EYES:
+    for eye in EACH_EYE:
         before, after = opening(source[eye]), opening(points[eye])
         allowed = float(np.clip(after, NARROWEST * before, max(WIDEST, before)))
         if after <= 0 or allowed == after:
@@ -220,8 +226,8 @@ def draw_eyeball(points: np.ndarray, shape: tuple[int, int], ball: Eyeball) -> n
 
 
 def eyeballs(photo: np.ndarray, points: np.ndarray) -> tuple[Eyeball | None, ...]:
-    """Each eye's eyeball (in EYES' order) as the photo with landmarks `points` [68, 2] shows it."""
-    return tuple(Eyeball.of(photo, points[eye]) for eye in EYES)
+    """Each eye's eyeball (in EACH_EYE's order) as the photo with landmarks `points` [68, 2] shows it."""
+    return tuple(Eyeball.of(photo, points[eye]) for eye in EACH_EYE)
 
 
 def redraw_eyes(
@@ -236,7 +242,7 @@ def redraw_eyes(
     redrawn (`redraw_eye`; `balls` from `eyeballs`). `source`, `target`: the 68 landmarks before
     and after, photo pixels."""
     wx0, wy0, wx1, wy1 = window
-    for eye, ball in zip(EYES, balls, strict=True):
+    for eye, ball in zip(EACH_EYE, balls, strict=True):
         if ball is None or opening(target[eye]) < WIDER * opening(source[eye]):
             continue  # the warp narrows an eye's iris too, but too little to see
         x0, y0, x1, y1 = _box(target[eye], 2, photo.shape)

@@ -24,6 +24,9 @@ JAW = np.arange(0, 17)
 BROWS = np.arange(17, 27)
 NOSE = np.arange(27, 36)
 EYES = np.arange(36, 48)
+# Each eye's landmarks, in order round its opening: a corner, the upper lid, the other corner, the
+# lower lid (the person's right eye first, on the photo's left).
+EACH_EYE = (np.arange(36, 42), np.arange(42, 48))
 OUTER_LIPS = np.arange(48, 60)
 INNER_LIPS = np.arange(60, 68)
 MOUTH = np.arange(48, 68)

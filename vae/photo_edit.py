@@ -39,13 +39,14 @@ from vae.drawing import WARM_SHADE, Look, smoothstep
 from vae.eyes import Eyeball, brows_limited, eyeballs, opening_limited, redraw_eyes
 from vae.face_shape import (
     BROWS,
-    EYES,
+    EACH_EYE,
     INNER_LIPS,
     JAW,
     MOUTH,
     NOSE_BRIDGE,
     OUTER_LIPS,
     RIGID,
+    Box,
     Mesh,
     WarpField,
     apply,
@@ -201,7 +202,7 @@ class PreparedFace:
     smile_goes: np.ndarray  # [E] how much of the face's smile each expression takes away (smile_gone)
     lips_together: np.ndarray  # [E] bool: expressions that open the mouth no wider than the photo has it
     grin_shutting: np.ndarray  # [E] bool: expressions that close a grin's mouth (GRIN_SHUTTING)
-    eyes: tuple[Eyeball | None, ...]  # each eye's eyeball as the photo shows it (vae.eyes.EYES' order)
+    eyes: tuple[Eyeball | None, ...]  # each eye's eyeball as the photo shows it (in EACH_EYE's order)
 
     @functools.cached_property
     def grin(self) -> np.ndarray:
@@ -313,9 +314,9 @@ class PreparedFace:
         target[: len(target_points)] = target_points
         window = x0, y0, x1, y1 = self.window(photo.shape)
         step = int(np.clip(eye_distance(self.points) / MAP_DENSITY, 1, MAP_STEP))
-        eyes = tuple(_box(target_points[eye], margin=2 * step) for eye in EYES.reshape(2, 6))
-        mouth = _box(target_points[MOUTH], margin=4)
-        field = WarpField.of(target, self.mesh.triangles, window, mouth, step, exact=eyes)
+        eye_boxes = tuple(_box(target_points[eye], margin=2 * step) for eye in EACH_EYE)
+        mouth_box = _box(target_points[MOUTH], margin=4)
+        field = WarpField.of(target, self.mesh.triangles, window, mouth_box, step, exact=eye_boxes)
         to_window = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0]])  # outside the mesh: no motion
         photo_x, photo_y = field.sample(source - (x0, y0), to_window)
         stretch = field.area_ratio(source, target)
@@ -438,7 +439,7 @@ def expression_regions(shape: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     scale = eye_distance(shape)
     parts = [
         (shape[OUTER_LIPS], 0.08),
-        *((shape[eye], 0.05) for eye in EYES.reshape(2, 6)),
+        *((shape[eye], 0.05) for eye in EACH_EYE),
         (shape[[*BROWS, NOSE_BRIDGE]], 0.05),
         *(
             (np.vstack([shape[wing], shape[corner], (shape[wing] + shape[corner]) / 2]), 0.06)
@@ -466,7 +467,7 @@ def _hulls(parts: list[tuple[np.ndarray, float]], scale: float, size: tuple[int,
     return cv2.GaussianBlur(mask.astype(np.float32) / 255, (0, 0), 0.06 * scale)
 
 
-def _box(points: np.ndarray, margin: int) -> tuple[int, int, int, int]:
+def _box(points: np.ndarray, margin: int) -> Box:
     """The pixel box around `points`, `margin` pixels wider on each side."""
     x0, y0 = np.floor(points.min(0)).astype(int) - margin
     x1, y1 = np.ceil(points.max(0)).astype(int) + margin + 1
