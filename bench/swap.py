@@ -8,7 +8,8 @@ The photo is a 1-megapixel portrait: ../shared/photos/obama.jpg (910x1137) where
 scikit-image's astronaut enlarged to 1024x1024. Timed, as median and 95th percentile after warm-up:
 the full swap (detect, landmarks, both models, one warp: `prepare_photo` then `render`), changing the
 expression or the strength of the prepared photo (one warp), the strip of seven faces at the size
-the demo cuts them out (which the demo sends after the photo when the strength changes), and each
+the demo cuts them out (which the demo sends after the photo when the strength changes), the
+close-up of the edited face the demo sends after every change, and each
 stage of the preparation on its own. Targets: a full swap within 150 ms, a change within 40 ms, at
 2 threads.
 """
@@ -48,6 +49,7 @@ from vae.photo_edit import ExpressionModels, prepare_face, prepare_photo
 PHOTO = REPO.parent / "shared" / "photos" / "obama.jpg"
 FULL_SWAP_MS, CHANGE_MS = 150.0, 40.0
 STRIP_SIZE = DemoConfig().strip_size  # the demo's strip tiles
+CLOSEUP_SIZE = DemoConfig().closeup_size  # and its close-up of the edited face
 
 
 def portrait() -> tuple[str, np.ndarray]:
@@ -79,6 +81,7 @@ def tasks(photo: np.ndarray, models: ExpressionModels) -> dict[str, Any]:
         "full swap (prepare + render)": lambda: prepare_photo(photo, models).render("surprise", 1.0),
         "change expression or strength (render)": lambda: prepared.render("sad", 1.0, strength=1.5),
         "then the strip of seven faces (strip)": lambda: prepared.strip(0, 1.0, 1.2, STRIP_SIZE),
+        "and the close-up (closeup)": lambda: prepared.closeup(0, "sad", 1.0, 1.5, CLOSEUP_SIZE),
         "stage: detect faces": lambda: detect_faces(photo),
         "stage: 68 landmarks": lambda: face_landmarks(plane, box),
         "stage: shape model (encode, 7 decoders)": shape,

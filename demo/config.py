@@ -54,3 +54,6 @@ class DemoConfig:
     # model, so they stay sharp where the page shows them (about 140 px wide on a desktop); a tile
     # costs the square of its side (the seven at 160 about twice what they cost at 96).
     strip_size: int = 160
+    # Pixels of the expression tab's close-up of the edited face, before and after: a face small in
+    # its photo (a full-length shot) shows its change there.
+    closeup_size: int = 320

@@ -185,6 +185,20 @@ class SwapTab:
             return gr.skip()
         return self._strip(prepared, self._slider_settings(expression, intensity, strength))
 
+    def closeup(
+        self,
+        prepared: PreparedPhoto | None,
+        expression: str,
+        intensity: float,
+        faces: str | None,
+        strength: float,
+    ) -> Any:
+        """(photo, edit) of the face the photo shows edited, close up (the first of several)."""
+        if prepared is None:
+            return None
+        settings, choice = self._request(prepared, expression, intensity, faces, strength)
+        return prepared.closeup(prepared.chosen(choice)[0], *settings, size=self.config.closeup_size)
+
     def pick(self, prepared: PreparedPhoto | None, selected: gr.SelectData) -> tuple[Any, Any]:
         """(expression, face) of the strip's tile a visitor clicks: tiles run through the
         expressions, a row of them per face, so a click on "Face 2: surprise" edits face 2."""
@@ -287,6 +301,10 @@ class SwapTab:
                     label="Edited", format="jpeg", interactive=False, height=420, elem_id="swap-result"
                 )
                 status = gr.Markdown(START, elem_id="swap-status")  # under the photo it speaks of
+                closeup = gr.ImageSlider(
+                    label="Close up: your photo | the edit (drag to compare)", type="numpy", format="jpeg",
+                    interactive=False, max_height=320, buttons=["fullscreen"], elem_id="swap-closeup",
+                )  # fmt: skip
                 live_mode = LiveMode(self.models, self.config, self._slider_settings)
                 live_mode.build(expression, intensity, strength)
         strip = gr.Gallery(
@@ -312,27 +330,33 @@ class SwapTab:
         # slider's last step and leave the photo drawn at a strength the slider had left.
         drawing = {**live, "concurrency_id": "swap-draw", "concurrency_limit": 1}
         marked = ([prepared, expression, faces], strip)  # a new strip marks the tile the photo shows
-        caught_up = ([prepared, drawn, expression, intensity, faces, strength], [result, status, strip])
-        on_new_photo(
-            photo,
-            self.swap,
-            [photo, expression, intensity, faces, strength],
-            [result, strip, status, faces, prepared, drawn],
-            api_name="swap",
-        ).success(self.catch_up, *caught_up, **drawing).success(self.highlight, *marked, **live)
-        example.click(
-            self.example,
-            [expression, intensity, faces, strength],
-            [photo, result, strip, status, faces, prepared, drawn],
-            api_visibility="private",
-        ).success(self.catch_up, *caught_up, **drawing).success(self.highlight, *marked, **live)
-        gr.on([expression.input, faces.input], self.rerender, controls, [result, status], **drawing)
+        catch_up_io = ([prepared, drawn, expression, intensity, faces, strength], [result, status, strip])
+        new_photos = [
+            on_new_photo(
+                photo,
+                self.swap,
+                [photo, expression, intensity, faces, strength],
+                [result, strip, status, faces, prepared, drawn],
+                api_name="swap",
+            ),
+            example.click(
+                self.example,
+                [expression, intensity, faces, strength],
+                [photo, result, strip, status, faces, prepared, drawn],
+                api_visibility="private",
+            ),
+        ]
+        caught_up = [new_photo.success(self.catch_up, *catch_up_io, **drawing) for new_photo in new_photos]
+        for event in caught_up:
+            event.success(self.highlight, *marked, **live)
+        picked = gr.on([expression.input, faces.input], self.rerender, controls, [result, status], **drawing)
         gr.on([expression.input, faces.input], self.highlight, *marked, **live)
-        strip.select(self.pick, prepared, [expression, faces], **live).success(
+        clicked = strip.select(self.pick, prepared, [expression, faces], **live).success(
             self.rerender, controls, [result, status], **drawing
         )
-        gr.on(
-            [intensity.input, strength.input], self.rerender, controls, [result, status], **drawing
-        ).success(self.restrip, [prepared, expression, intensity, strength], strip, **drawing).success(
+        slid = gr.on([intensity.input, strength.input], self.rerender, controls, [result, status], **drawing)
+        slid.success(self.restrip, [prepared, expression, intensity, strength], strip, **drawing).success(
             self.highlight, *marked, **live
         )
+        for event in [*caught_up, picked, clicked, slid]:  # the close-up follows the photo
+            event.success(self.closeup, controls, closeup, **drawing)

@@ -51,6 +51,9 @@ COUNT_ERROR_TOASTS = """() => {
     }))).observe(document.body, {childList: true, subtree: true});
 }"""
 
+# The sources of IMAGES (a list of img elements) the browser has decoded, in order.
+CLOSEUP_SOURCES = "() => IMAGES.filter(i => i.complete && i.naturalWidth > 0).map(i => i.getAttribute('src'))"
+
 # The elements on top of the morph strip's four corners (4 px in), and whether all are its image.
 STRIP_ENDS_ON_TOP = """() => {
     const image = document.querySelector('#morph-strip img');
@@ -217,10 +220,17 @@ def test_swap_tab_shows_the_edit_and_the_face_in_seven_expressions(
     assert page.get_by_text("Found 1 face").is_visible()
     page.screenshot(path=SHOTS / "swap.png", full_page=True)
 
-    before, strip = image_source(page, "#swap-result"), strip_sources(page)
+    closeup = CLOSEUP_SOURCES.replace("IMAGES", "[...document.querySelectorAll('#swap-closeup img')]")
+    page.wait_for_function(f"() => ({closeup})().length === 2")  # the face close up, before and after
+    before, strip, closeups = image_source(page, "#swap-result"), strip_sources(page), page.evaluate(closeup)
     page.get_by_role("radio", name="sad").check()
     new_image(page, "#swap-result", before)
     page.get_by_text("now looks sad").wait_for()
+    page.wait_for_function(  # the close-up's edit follows; its photo stays
+        f"old => {{ const now = ({closeup})();"
+        " return now.length === 2 && now[0] === old[0] && now[1] !== old[1]; }",
+        arg=closeups,
+    )
 
     strength = page.get_by_label("range slider for Strength")
     strength.focus()

@@ -150,7 +150,7 @@ def test_each_photo_is_read_once_per_visitor_action(demo_config: DemoConfig) -> 
     assert sorted(wiring) == [(name, "input", "always_last") for name in sorted(PHOTO_INPUTS)]
 
 
-DRAWING = {"rerender", "restrip", "catch_up"}
+DRAWING = {"rerender", "restrip", "catch_up", "closeup"}
 
 
 def test_the_expression_redraws_the_photo_and_the_other_controls_the_strip_after_it(
@@ -190,6 +190,15 @@ def test_the_expression_redraws_the_photo_and_the_other_controls_the_strip_after
     assert sorted(caught_up, key=str) == [
         ("catch_up", [], ["Edited", None, strip], ("example", [])),
         ("catch_up", [], ["Edited", None, strip], ("swap", ["Your photo (upload or webcam)"])),
+    ]
+    # The close-up follows the photo, whatever draws it.
+    closeups = [described(dep)[3] for dep in dependencies.values() if handler(dep) == "closeup"]
+    assert sorted(closeups) == [
+        ("catch_up", []),
+        ("catch_up", []),
+        ("rerender", []),  # after a click on the strip
+        ("rerender", ["Amount", "Strength"]),
+        ("rerender", ["Expression", "Which face"]),
     ]
     # One drawing at a time, in the order asked for: a catch-up asked for mid-slide cannot land last;
     # what only picks or marks a tile waits for none of them.
@@ -384,6 +393,11 @@ def test_controls_changed_while_a_photo_is_worked_on_edit_it_when_it_is_ready(
     _, _, weaker = tab.catch_up(prepared, drawn, "happy", 0.0, "all", 1.0)  # no amount: the photo
     assert strip_labels(weaker) == list(EXPRESSIONS)
     assert all(np.array_equal(tile, weaker[0][0]) for tile, _ in weaker)
+    before, after = tab.closeup(prepared, "sad", 1.0, "all", 1.0)  # the face, close up
+    size = demo_config.closeup_size
+    assert before.shape == after.shape == (size, size, 3) and not np.array_equal(before, after)
+    assert np.array_equal(*tab.closeup(prepared, "sad", 0.0, "all", 1.0))  # no amount: the photo
+    assert tab.closeup(None, "sad", 1.0, "all", 1.0) is None
     # No photo (cleared, or no face): an edit of the photo before, landed late, is taken away.
     assert tab.catch_up(None, None, "sad", 1.0, "all", 1.0) == (None, gr.skip(), [])
 

@@ -623,6 +623,16 @@ class PreparedPhoto:
         small, crop = self._cut_out(self.chosen(face)[0], size)
         return np.stack([small.edit(crop, k, intensity, strength) for k in range(len(self.expressions))])
 
+    def closeup(
+        self, face: int, expression: str, intensity: float = 1.0, strength: float = 1.0, size: int = 320
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Face `face` cut out at `size` pixels, as the photo shows it and given `expression`: the
+        change seen close, where the face is small in its photo. Edited on the cut-out, as `strip`."""
+        k = self.expression_index(expression)
+        check_settings(intensity, strength)
+        small, crop = self._cut_out(face, size)
+        return crop, small.edit(crop, k, intensity, strength)
+
     def _cut_out(self, face: int, size: int) -> tuple[PreparedFace, np.ndarray]:
         """Face `face` cut out at `size` (PreparedFace.cut_out), once: a strip is drawn again for
         every amount or strength."""
