@@ -31,6 +31,7 @@ ALL = "all"
 DEFAULT_EXPRESSION = "surprise"
 START = "Upload a photo or take one with the webcam to start, or try the example photo."
 AMOUNT_RANGE, STRENGTH_RANGE = (0.0, 1.0), (0.0, MAX_STRENGTH)
+CLOSEUP_LABEL = "Close up: before | after"
 EXAMPLE_CREDIT = "Example: astronaut Eileen Collins (NASA, public domain, from scikit-image)."
 HOW_IT_WORKS = """
 Your photo is edited, not replaced. Each face's 68 landmarks (dlib) are encoded once by a *shape
@@ -193,11 +194,20 @@ class SwapTab:
         faces: str | None,
         strength: float,
     ) -> Any:
-        """(photo, edit) of the face the photo shows edited, close up (the first of several)."""
+        """The close-up of the face the photo shows edited (the first of several, and the label says
+        which), its handle back in the middle: left where a visitor dragged it, a new edit looked
+        like none. Hidden without a photo."""
         if prepared is None:
-            return None
+            return gr.ImageSlider(None, visible=False)
         settings, choice = self._request(prepared, expression, intensity, faces, strength)
-        return prepared.closeup(prepared.chosen(choice)[0], *settings, size=self.config.closeup_size)
+        face = prepared.chosen(choice)[0]
+        which = f", face {face + 1} of {len(prepared.faces)}" if len(prepared.faces) > 1 else ""
+        return gr.ImageSlider(
+            prepared.closeup(face, *settings, size=self.config.closeup_size),
+            label=f"{CLOSEUP_LABEL}{which}",
+            slider_position=50,
+            visible=True,
+        )
 
     def pick(self, prepared: PreparedPhoto | None, selected: gr.SelectData) -> tuple[Any, Any]:
         """(expression, face) of the strip's tile a visitor clicks: tiles run through the
@@ -302,8 +312,9 @@ class SwapTab:
                 )
                 status = gr.Markdown(START, elem_id="swap-status")  # under the photo it speaks of
                 closeup = gr.ImageSlider(
-                    label="Close up: your photo | the edit (drag to compare)", type="numpy", format="jpeg",
-                    interactive=False, max_height=320, buttons=["fullscreen"], elem_id="swap-closeup",
+                    label=CLOSEUP_LABEL, type="numpy", format="jpeg", interactive=False, visible=False,
+                    width=self.config.closeup_size, max_height=self.config.closeup_size,
+                    buttons=["fullscreen"], elem_id="swap-closeup",
                 )  # fmt: skip
                 live_mode = LiveMode(self.models, self.config, self._slider_settings)
                 live_mode.build(expression, intensity, strength)

@@ -51,8 +51,11 @@ COUNT_ERROR_TOASTS = """() => {
     }))).observe(document.body, {childList: true, subtree: true});
 }"""
 
-# The sources of IMAGES (a list of img elements) the browser has decoded, in order.
-CLOSEUP_SOURCES = "() => IMAGES.filter(i => i.complete && i.naturalWidth > 0).map(i => i.getAttribute('src'))"
+# The sources of the close-up's images (before, after) the browser has decoded.
+CLOSEUP = (
+    "() => [...document.querySelectorAll('#swap-closeup img')]"
+    ".filter(i => i.complete && i.naturalWidth > 0).map(i => i.getAttribute('src'))"
+)
 
 # The elements on top of the morph strip's four corners (4 px in), and whether all are its image.
 STRIP_ENDS_ON_TOP = """() => {
@@ -220,14 +223,13 @@ def test_swap_tab_shows_the_edit_and_the_face_in_seven_expressions(
     assert page.get_by_text("Found 1 face").is_visible()
     page.screenshot(path=SHOTS / "swap.png", full_page=True)
 
-    closeup = CLOSEUP_SOURCES.replace("IMAGES", "[...document.querySelectorAll('#swap-closeup img')]")
-    page.wait_for_function(f"() => ({closeup})().length === 2")  # the face close up, before and after
-    before, strip, closeups = image_source(page, "#swap-result"), strip_sources(page), page.evaluate(closeup)
+    page.wait_for_function(f"() => ({CLOSEUP})().length === 2")  # the face close up, before and after
+    before, strip, closeups = image_source(page, "#swap-result"), strip_sources(page), page.evaluate(CLOSEUP)
     page.get_by_role("radio", name="sad").check()
     new_image(page, "#swap-result", before)
     page.get_by_text("now looks sad").wait_for()
     page.wait_for_function(  # the close-up's edit follows; its photo stays
-        f"old => {{ const now = ({closeup})();"
+        f"old => {{ const now = ({CLOSEUP})();"
         " return now.length === 2 && now[0] === old[0] && now[1] !== old[1]; }",
         arg=closeups,
     )
@@ -492,6 +494,7 @@ def test_on_a_phone_each_face_of_a_group_photos_strip_starts_its_own_row_labelle
         phone.wait_for_function(
             f"() => document.querySelectorAll('#swap-grid .thumbnail-item').length === {2 * len(EXPRESSIONS)}"
         )
+        phone.wait_for_function(f"() => ({CLOSEUP})().length === 2")  # drawn above the strip: laid out
         boxes = [tiles.nth(i).bounding_box() for i in range(2 * len(EXPRESSIONS))]
         first, second = boxes[0], boxes[len(EXPRESSIONS)]  # "Face 1: angry", "Face 2: angry"
         last_of_first = boxes[len(EXPRESSIONS) - 1]

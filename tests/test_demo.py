@@ -27,7 +27,7 @@ from demo.gallery import GalleryTab
 from demo.models import REGISTRY, load_models, slider_directions
 from demo.morph import MorphTab
 from demo.render import GAP
-from demo.swap import APPEARANCE_FILE, SHAPE_FILE, START, SwapTab
+from demo.swap import APPEARANCE_FILE, CLOSEUP_LABEL, SHAPE_FILE, START, SwapTab
 from demo.uploads import RecentReads, forget_upload, read_upload
 from tests.test_demo_support import FER, UTK, save_photo
 from vae import EXPRESSIONS
@@ -393,11 +393,10 @@ def test_controls_changed_while_a_photo_is_worked_on_edit_it_when_it_is_ready(
     _, _, weaker = tab.catch_up(prepared, drawn, "happy", 0.0, "all", 1.0)  # no amount: the photo
     assert strip_labels(weaker) == list(EXPRESSIONS)
     assert all(np.array_equal(tile, weaker[0][0]) for tile, _ in weaker)
-    before, after = tab.closeup(prepared, "sad", 1.0, "all", 1.0)  # the face, close up
-    size = demo_config.closeup_size
-    assert before.shape == after.shape == (size, size, 3) and not np.array_equal(before, after)
-    assert np.array_equal(*tab.closeup(prepared, "sad", 0.0, "all", 1.0))  # no amount: the photo
-    assert tab.closeup(None, "sad", 1.0, "all", 1.0) is None
+    closeup = tab.closeup(prepared, "sad", 1.0, "all", 1.0)  # the face, before and after
+    assert closeup.visible and len(closeup.value) == 2 and closeup.label == CLOSEUP_LABEL
+    assert closeup.slider_position == 50  # its handle back in the middle, wherever it was dragged
+    assert not tab.closeup(None, "sad", 1.0, "all", 1.0).visible  # no photo: no close-up
     # No photo (cleared, or no face): an edit of the photo before, landed late, is taken away.
     assert tab.catch_up(None, None, "sad", 1.0, "all", 1.0) == (None, gr.skip(), [])
 
@@ -425,6 +424,9 @@ def test_swap_group_photo_one_face_or_all(store, demo_config: DemoConfig, group_
     assert tab.highlight(prepared, "fear", "all").selected_index == EXPRESSIONS.index("fear")
     stale, stale_status = tab.rerender(prepared, "sad", 1.0, "3", 1.0)  # a face of an earlier photo
     assert np.array_equal(stale, everyone) and "every face" in stale_status
+    # The close-up shows the face picked, or the first of all, and says which.
+    assert tab.closeup(prepared, "sad", 1.0, "2", 1.0).label == f"{CLOSEUP_LABEL}, face 2 of 2"
+    assert tab.closeup(prepared, "sad", 1.0, "all", 1.0).label == f"{CLOSEUP_LABEL}, face 1 of 2"
 
 
 def test_a_click_on_a_face_of_the_strip_picks_its_expression(store, demo_config: DemoConfig) -> None:

@@ -197,6 +197,13 @@ def test_the_strip_is_the_edit_seen_small(prepared, astronaut) -> None:
     assert np.abs(tile - edited).mean() < 0.5 * np.abs(tile - unchanged).mean()
 
 
+def test_the_closeup_is_the_photo_and_its_strip_tile_seen_larger(prepared) -> None:
+    before, after = prepared.closeup(0, "sad", 1.0, 1.0, size=256)
+    tile = prepared.strip(0, 1.0, 1.0, size=256)[prepared.expression_index("sad")]
+    np.testing.assert_array_equal(after, tile)  # the same edit of the same cut-out
+    np.testing.assert_array_equal(before, prepared.closeup(0, "happy", 0.0, 1.0, size=256)[1])  # amount 0
+
+
 @pytest.mark.parametrize(
     ("call", "message"),
     [
@@ -206,6 +213,8 @@ def test_the_strip_is_the_edit_seen_small(prepared, astronaut) -> None:
         (lambda p: p.render("happy", 1.0, faces=[1]), "out of range"),
         (lambda p: p.render("happy", 1.0, faces="some"), "faces must be"),
         (lambda p: p.strip(3), "out of range"),
+        (lambda p: p.closeup(0, "grumpy"), "unknown expression"),
+        (lambda p: p.closeup(0, "sad", strength=9.0), "strength"),
     ],
 )
 def test_bad_settings_are_refused_with_a_reason(prepared, call, message) -> None:
