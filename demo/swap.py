@@ -186,20 +186,13 @@ class SwapTab:
             return gr.skip()
         return self._strip(prepared, self._slider_settings(expression, intensity, strength))
 
-    def closeup(
-        self,
-        prepared: PreparedPhoto | None,
-        expression: str,
-        intensity: float,
-        faces: str | None,
-        strength: float,
-    ) -> Any:
-        """The close-up of the face the photo shows edited (the first of several, and the label says
-        which), its handle back in the middle: left where a visitor dragged it, a new edit looked
-        like none. Hidden without a photo."""
+    def closeup(self, prepared: PreparedPhoto | None, *controls: Any) -> Any:
+        """The close-up of the face the photo shows edited as the `controls` (Controls' fields) ask
+        (the first of several, and the label says which), its handle back in the middle: left where
+        a visitor dragged it, a new edit looked like none. Hidden without a photo."""
         if prepared is None:
             return gr.ImageSlider(None, visible=False)
-        settings, choice = self._request(prepared, expression, intensity, faces, strength)
+        settings, choice = self._request(prepared, *controls)
         face = prepared.chosen(choice)[0]
         which = f", face {face + 1} of {len(prepared.faces)}" if len(prepared.faces) > 1 else ""
         return gr.ImageSlider(
