@@ -107,14 +107,16 @@ class SwapTab:
         if photo is None:  # the photo was cleared
             return None, [], START, gr.Dropdown(choices=face_choices(0), value=ALL), None, None
         pixels = read_upload(photo, self.config.limits)  # first: the upload is deleted whatever follows
-        return self._new_photo(pixels, (expression, intensity, faces, strength))
+        return self._new_photo(pixels, Controls(expression, intensity, faces, strength))
 
     def example(
         self, expression: str, intensity: float, faces: str | None, strength: float
     ) -> tuple[Any, ...]:
         """The example photo edited as an upload would be: (the photo, then what `swap` returns)."""
         pixels = data.astronaut()
-        edited, strip, status, *rest = self._new_photo(pixels, (expression, intensity, faces, strength))
+        edited, strip, status, *rest = self._new_photo(
+            pixels, Controls(expression, intensity, faces, strength)
+        )
         return pixels, edited, strip, f"{EXAMPLE_CREDIT} {status}", *rest
 
     def _new_photo(self, pixels: np.ndarray, controls: Controls) -> tuple[Any, ...]:

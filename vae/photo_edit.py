@@ -630,7 +630,7 @@ class PreparedPhoto:
         change seen close, where the face is small in its photo. Edited on the cut-out, as `strip`."""
         k = self.expression_index(expression)
         check_settings(intensity, strength)
-        small, crop = self._cut_out(face, size)
+        small, crop = self._cut_out(self.chosen(face)[0], size)
         return crop, small.edit(crop, k, intensity, strength)
 
     def _cut_out(self, face: int, size: int) -> tuple[PreparedFace, np.ndarray]:
